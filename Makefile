@@ -1,0 +1,70 @@
+# animed — build, test and package. Every target that needs dependencies
+# bootstraps them itself (make deps is idempotent).
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+BUILD      := build
+TFLITE     := $(BUILD)/tflite
+TFLITE_PKG := tfjs-tflite-node@0.0.2
+TFLITE_SHA := 3be1632328a76a2475e5b6833253763c802c859433becb4d879ee1860e3b5284
+BIN        := $(BUILD)/bin
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the build and the tests use (Debian 12 "bookworm").
+APT_PKGS := gcc make git nodejs npm python3 python3-torch python3-flatbuffers python3-numpy \
+	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+	bubblewrap systemd dpkg-dev fakeroot lintian
+
+.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean
+
+all: build
+
+deps: deps-apt deps-tflite deps-go
+
+# Installs only what is missing, so a second run costs one dpkg query.
+deps-apt:
+	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "deps: Go is missing: install Go 1.26 or newer (see README)"; exit 1; }
+
+# The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,
+# checked against a pinned sha256, unpacked into $(TFLITE). Never committed.
+deps-tflite: $(TFLITE)/.stamp
+$(TFLITE)/.stamp:
+	@mkdir -p $(BUILD)/npm $(TFLITE)
+	cd $(BUILD)/npm && rm -f *.tgz && npm pack --silent $(TFLITE_PKG) >/dev/null
+	echo "$(TFLITE_SHA)  $(BUILD)/npm/tfjs-tflite-node-0.0.2.tgz" | sha256sum -c --quiet
+	rm -rf $(TFLITE).tmp && mkdir -p $(TFLITE).tmp
+	tar -xzf $(BUILD)/npm/tfjs-tflite-node-0.0.2.tgz -C $(TFLITE).tmp --strip-components=2 \
+		package/cc_deps/include package/cc_deps/linux_amd64 package/cc_deps/linux_arm64
+	rm -rf $(TFLITE) && mv $(TFLITE).tmp $(TFLITE) && touch $@
+
+deps-go:
+	$(GO) mod download
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./daemon/cmd/animed ./converter/cmd/onnx2tflite
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+cross: deps
+	bash cross/build.sh arm64
+
+run: build
+	@mkdir -p drop out
+	$(BIN)/animed run --watch drop --out out
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) dist

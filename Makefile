@@ -81,7 +81,7 @@ DISTILL_MIN ?= 80
 distill: deps-apt deps-tflite
 	$(PY) models/distill/train.py --minutes $(DISTILL_MIN) --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
 	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out models/animegan_tiny.onnx
-	$(PY) models/distill/evaluate.py --student models/animegan_tiny.onnx.pt --photos $(PHOTOS) --teacher $(TEACHER) \
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) \
 		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
 
 # ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.

@@ -188,7 +188,8 @@ class Teacher(nn.Module):
             seq += [r.expand, r.dw, r.project]
         return seq + [self.C1] + list(self.D) + list(self.E) + [self.out]
 
-    def forward(self, x, feats=False, quant=False):
+    def forward(self, x, feats=False, quant=False, upto=None):
+        """upto="C" stops after the encoder and returns the feature dict only."""
         f = {}
         if self.q_in is not None:
             x = fake_quant(x, self.q_in) if quant else torch.clamp(x, *self._in_range)
@@ -204,6 +205,8 @@ class Teacher(nn.Module):
             f[f"r{i + 1}"] = x  # 256 @ 1/4
         x = self.C1(x, quant)
         f["C"] = x  # 128 @ 1/4
+        if upto == "C":
+            return f
         x = legacy_upsample2x(x)
         for m in self.D:
             x = m(x, quant)

@@ -90,13 +90,17 @@ model: deps
 	$(GO) run ./converter/cmd/onnx2tflite --int8 --calib $(PHOTOS) models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
 
 # A few steps of every phase on a few 64x64 crops, so the recipe cannot rot (CI).
-distill-smoke: deps-apt deps-tflite
+# (make test runs it after deps; on its own it needs `make deps` first.)
+SMOKE_DIR ?= $(BUILD)/distill-smoke
+distill-smoke:
 	@if [ ! -e $(TEACHER) ] || [ ! -d $(PHOTOS) ]; then \
 		echo "distill-smoke: SKIP: $(SHARED) (teacher, photos) is absent"; exit 0; fi; \
-	rm -rf $(BUILD)/distill-smoke && \
+	$(PY) -c 'import torch, flatbuffers, numpy, PIL' || { echo "distill-smoke: run make deps (python3-torch, python3-flatbuffers)"; exit 1; }; \
+	rm -rf $(SMOKE_DIR) && \
 	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
-		--run $(BUILD)/distill-smoke/run --cache $(BUILD)/distill-smoke/cache && \
-	$(PY) models/distill/export.py --ckpt $(BUILD)/distill-smoke/run/best.pt --out $(BUILD)/distill-smoke/tiny.onnx --size 64
+		--run $(SMOKE_DIR)/run --cache $(SMOKE_DIR)/cache && \
+	$(PY) models/distill/export.py --ckpt $(SMOKE_DIR)/run/best.pt --out $(SMOKE_DIR)/tiny.onnx --size 64 && \
+	echo "distill-smoke: ok"
 
 # The PyTorch teacher port against the TFLite teacher (PSNR >= 35 dB at 256x256).
 distill-check-teacher: deps-apt deps-tflite

@@ -592,4 +592,3 @@ func unitSyscallFilter(t *testing.T, unit string) map[string]bool {
 	}
 	return allowed
 }
-

@@ -287,3 +287,32 @@ func TestSysusers(t *testing.T) {
 		t.Errorf("no group animed:\n%s", group)
 	}
 }
+
+// TestSyscallFilter checks the unit's SystemCallFilter= against what the
+// daemon needs (threads, mmap of the model, inotify, statfs, dlopen) and
+// what it must not get, with systemd's own group definitions.
+func TestSyscallFilter(t *testing.T) {
+	need(t, "systemd-analyze")
+	allowed := unitSyscallFilter(t, "animed.service")
+	for _, name := range []string{
+		"clone", "clone3", "futex", "mmap", "mprotect", "munmap", "madvise", // threads, model, dlopen
+		"openat", "read", "pread64", "newfstatat", "statfs", "fstatfs", // files, network-share check
+		"inotify_init1", "inotify_add_watch", "epoll_pwait", "epoll_ctl", // watching
+		"renameat", "renameat2", "unlinkat", "fsync", "fdatasync", "linkat", // durable moves
+		"rt_sigaction", "rt_sigprocmask", "tgkill", "sched_getaffinity", "sched_yield",
+		"getrandom", "prlimit64", "execve", "wait4", // Go runtime, probe child process
+		"socket", "connect", "sendmsg", // sd_notify over AF_UNIX
+	} {
+		if !allowed[name] {
+			t.Errorf("SystemCallFilter= refuses %s, which the daemon needs", name)
+		}
+	}
+	for _, name := range []string{
+		"mount", "umount2", "setuid", "setgroups", "chroot", "init_module", "reboot",
+		"ptrace", "bpf", "sched_setaffinity", "setrlimit", "setpriority", "settimeofday", "swapon",
+	} {
+		if allowed[name] {
+			t.Errorf("SystemCallFilter= allows %s", name)
+		}
+	}
+}

@@ -92,6 +92,8 @@ for arch in "$@"; do
 	for f in "$repo"/models/LICENSE* "$repo"/models/MODEL_CARD.md "$repo"/models/model-card.md; do
 		[ ! -f "$f" ] || cp "$f" "$stage/LICENSES/model-$(basename "$f")"
 	done
+	mkdir -p "$stage/LICENSES/go/golang.org/go"
+	cp "$($GO env GOROOT)/LICENSE" "$stage/LICENSES/go/golang.org/go/LICENSE" # runtime, std
 	(cd "$src" && CGO_ENABLED=1 GOOS=linux GOARCH=$arch $GO list -deps \
 		-f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Dir}}{{end}}{{end}}' "$pkg") |
 		sort -u | while read -r mod dir; do

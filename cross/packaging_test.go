@@ -242,6 +242,7 @@ func TestPackages(t *testing.T) {
 				"LICENSES/tensorflow-lite-Apache-2.0.txt": 0o644,
 				"LICENSES/MODEL-LICENSE.txt":              0o644,
 				"LICENSES/THIRD_PARTY.md":                 0o644,
+				"LICENSES/go/golang.org/go/LICENSE":       0o644,
 			}
 			for name, mode := range want {
 				e, ok := entries[top+name]

@@ -13,20 +13,8 @@
 # /var/lib/animed/{drop,out,done,failed,state}, and enable the service.
 # Reproducible like the tarball: SOURCE_DATE_EPOCH, owner root:root.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-out=$repo/dist
-while getopts o: opt; do
-	case $opt in
-	o) out=$(mkdir -p "$OPTARG" && cd "$OPTARG" && pwd) ;;
-	*) echo "usage: $0 [-o OUTDIR] ARCH..." >&2; exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "usage: $0 [-o OUTDIR] ARCH..." >&2; exit 2; }
+. "$(dirname "$0")/common.sh"
 command -v dpkg-deb >/dev/null || { echo "deb: dpkg-deb not found (apt-get install dpkg-dev)" >&2; exit 1; }
-
-eval "$("$repo/cross/version.sh")"
-export SOURCE_DATE_EPOCH
 
 # highest NAME_x.y version a dynamic ELF file needs, e.g. GLIBC 2.34
 needs() { readelf -W --dyn-syms "$2" | grep -o "$1_[0-9.]*" | sed "s/^$1_//" | sort -uV | tail -n1; }
@@ -34,7 +22,7 @@ needs() { readelf -W --dyn-syms "$2" | grep -o "$1_[0-9.]*" | sed "s/^$1_//" | s
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for arch in "$@"; do
+for arch in "${arches[@]}"; do
 	tarball=$out/animed_${VERSION}_linux_$arch.tar.gz
 	[ -f "$tarball" ] || { echo "deb: $tarball is missing: run cross/dist.sh $arch (make dist) first" >&2; exit 1; }
 	rm -rf "$work"/*

@@ -19,19 +19,8 @@
 # ANIMED_SRC and ANIMED_PKG: the module folder and the package of the daemon
 # (default: this repository, ./daemon/cmd/animed).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-out=$repo/dist
-while getopts o: opt; do
-	case $opt in
-	o) out=$(mkdir -p "$OPTARG" && cd "$OPTARG" && pwd) ;;
-	*) echo "usage: $0 [-o OUTDIR] ARCH..." >&2; exit 2 ;;
-	esac
-done
-shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "usage: $0 [-o OUTDIR] ARCH..." >&2; exit 2; }
+. "$(dirname "$0")/common.sh"
 
-eval "$("$repo/cross/version.sh")"
-export SOURCE_DATE_EPOCH
 GO=${GO:-go}
 src=${ANIMED_SRC:-$repo}
 pkg=${ANIMED_PKG:-./daemon/cmd/animed}
@@ -56,7 +45,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
-for arch in "$@"; do
+for arch in "${arches[@]}"; do
 	name=animed_${VERSION}_linux_$arch
 	stage=$work/$name
 	lib=$repo/build/tflite/linux_$arch/libtensorflowlite_c.so

@@ -43,8 +43,8 @@ func unitLines(t *testing.T, path string) []string {
 
 // scratchRoot makes a root directory for systemd-analyze --root: the host's
 // unit files (for the targets the units depend on), the binaries the units
-// run, the units under test and optional drop-ins.
-func scratchRoot(t *testing.T, dropins map[string]string) string {
+// run, the units under test and, when dropin is not "", that drop-in for unit.
+func scratchRoot(t *testing.T, unit, dropin string) string {
 	t.Helper()
 	root := t.TempDir()
 	hostUnits := "/lib/systemd/system"
@@ -79,8 +79,8 @@ func scratchRoot(t *testing.T, dropins map[string]string) string {
 			t.Fatal(err)
 		}
 	}
-	for unit, file := range dropins {
-		b, err := os.ReadFile(file)
+	if dropin != "" {
+		b, err := os.ReadFile(dropin)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func scratchRoot(t *testing.T, dropins map[string]string) string {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(file)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(dropin)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,11 +112,7 @@ func TestVerify(t *testing.T) {
 	need(t, "systemd-analyze")
 	for _, c := range configurations {
 		t.Run(c.name, func(t *testing.T) {
-			var dropins map[string]string
-			if c.dropin != "" {
-				dropins = map[string]string{c.unit: c.dropin}
-			}
-			root := scratchRoot(t, dropins)
+			root := scratchRoot(t, c.unit, c.dropin)
 			out, err := exec.Command("systemd-analyze", "verify", "--root="+root, c.unit).CombinedOutput()
 			// verify exits 0 on many warnings ("Unknown key", "Failed to
 			// parse"): any output is a failure.
@@ -135,11 +131,7 @@ func TestSecurity(t *testing.T) {
 	need(t, "systemd-analyze")
 	for _, c := range configurations {
 		t.Run(c.name, func(t *testing.T) {
-			var dropins map[string]string
-			if c.dropin != "" {
-				dropins = map[string]string{c.unit: c.dropin}
-			}
-			root := scratchRoot(t, dropins)
+			root := scratchRoot(t, c.unit, c.dropin)
 			out, err := exec.Command("systemd-analyze", "security", "--offline=yes", "--no-pager",
 				"--root="+root, c.unit).CombinedOutput()
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -303,18 +304,15 @@ func TestSandbox(t *testing.T) {
 	if err := os.Chmod(sock, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	messages := make(chan string, 1000)
+	messages := &notifications{}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
 			n, err := notify.Read(buf)
 			if err != nil {
-				close(messages)
 				return
 			}
-			for _, m := range strings.Split(string(buf[:n]), "\n") {
-				messages <- m
-			}
+			messages.add(strings.Split(string(buf[:n]), "\n")...)
 		}
 	}()
 
@@ -341,7 +339,7 @@ func TestSandbox(t *testing.T) {
 		"--clearenv",
 		"--setenv", "PATH", "/usr/bin:/bin",
 		"--setenv", "NOTIFY_SOCKET", sock,
-		"--setenv", "WATCHDOG_USEC", "30000000",
+		"--setenv", "WATCHDOG_USEC", "4000000", // pings every second
 	}
 	inner := fmt.Sprintf("umask 0007; exec strace -f -qq -o %s %s run --config %s", trace, bin, confPath)
 	if root {
@@ -371,7 +369,7 @@ func TestSandbox(t *testing.T) {
 
 	usesNotify := daemonUsesSDNotify(src)
 	if usesNotify {
-		waitMessage(t, messages, "READY=1", 120*time.Second, log.String)
+		messages.wait(t, "READY=1", 120*time.Second, log.String)
 	} else {
 		t.Log("daemon/cmd/animed does not call internal/sdnotify yet: READY=1 not required")
 	}
@@ -396,7 +394,10 @@ func TestSandbox(t *testing.T) {
 		t.Errorf("sandboxed daemon: %v (want exit 0 after SIGTERM)\n%s", waitErr, log.String())
 	}
 	if usesNotify {
-		waitMessage(t, messages, "STOPPING=1", 5*time.Second, log.String)
+		messages.wait(t, "STOPPING=1", 5*time.Second, log.String)
+		if n := messages.count("WATCHDOG=1"); n == 0 {
+			t.Errorf("no watchdog keep-alive (WATCHDOG_USEC=4s) in %d messages: %q", len(messages.all()), messages.all())
+		}
 	}
 
 	// Results in out/, originals in done/, nothing failed, nothing left.
@@ -425,21 +426,43 @@ func daemonUsesSDNotify(src string) bool {
 	return err == nil && bytes.Contains(out, []byte("github.com/animed/animed/internal/sdnotify\n"))
 }
 
-func waitMessage(t *testing.T, messages <-chan string, want string, d time.Duration, log func() string) {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		select {
-		case m, ok := <-messages:
-			if !ok {
-				t.Fatalf("notify socket closed before %s", want)
-			}
-			if m == want {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no %s on NOTIFY_SOCKET within %v:\n%s", want, d, log())
+// notifications records what the daemon sent to NOTIFY_SOCKET.
+type notifications struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (n *notifications) add(m ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.msgs = append(n.msgs, m...)
+}
+
+func (n *notifications) all() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.msgs...)
+}
+
+func (n *notifications) count(want string) int {
+	c := 0
+	for _, m := range n.all() {
+		if m == want {
+			c++
 		}
+	}
+	return c
+}
+
+// wait waits until want has been received.
+func (n *notifications) wait(t *testing.T, want string, d time.Duration, log func() string) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for n.count(want) == 0 {
+		if time.Now().After(end) {
+			t.Fatalf("no %s on NOTIFY_SOCKET within %v (got %q):\n%s", want, d, n.all(), log())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

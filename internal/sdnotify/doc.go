@@ -15,14 +15,22 @@
 // daemon calls them unconditionally. Methods on a nil *Watchdog are no-ops
 // too, so the pipeline can take one without checking.
 //
-// Wiring in the daemon:
+// Wiring in the daemon (daemon/cmd/animed's lifecycle hooks):
 //
-//	n := sdnotify.New(logger)
+//	n := sdnotify.New(log)
 //	wd := n.Watchdog()
-//	go wd.Run(ctx)                  // returns when ctx is cancelled
-//	n.Ready()                       // after the folders are scanned and the model is loaded
-//	// per photo:  wd.Begin(); defer wd.End(); after each tile: wd.Advance()
-//	// SIGHUP:     n.Reloading(); reload; n.Ready()
-//	// SIGTERM:    n.Stopping(); drain; exit 0
-//	n.Status("idle, 12 converted, 0 failed")
+//	go wd.Run(ctx)                 // until the daemon exits
+//	lc := lifecycle{
+//		Ready:    func(s string) { n.Status(s); n.Ready() }, // each generation: start and after SIGHUP
+//		Progress: wd.Advance,                                 // after every tile
+//		Stopping: func() { n.Stopping() },
+//	}
+//	// SIGHUP: n.Reloading() before re-reading the configuration.
+//	// Per photo (pipeline.Process): wd.Begin(); defer wd.End()
+//
+// Without Begin and End the pipeline always counts as idle: the watchdog
+// then only catches a daemon whose pinger goroutine stops, not a stuck
+// photo. Child processes (the hardware self-test) inherit NOTIFY_SOCKET;
+// NotifyAccess=main makes systemd ignore them, so nothing needs unsetting
+// (and unsetting it in the daemon's own environment would silence it).
 package sdnotify

@@ -73,7 +73,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.Failed, "failed", "", "folder for originals that could not be processed, each with NAME.EXT.error.txt (default WATCH/failed)")
 	fs.StringVar(&c.State, "state", "", "folder for the crash-safety journal (default WATCH/.animed)")
 	fs.StringVar(&c.Model, "model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
-	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads (default: the CPUs this process may use)")
+	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
 	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
 	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")

@@ -1,0 +1,87 @@
+package stylize
+
+import (
+	"context"
+	"fmt"
+	"image"
+)
+
+// tiled runs the model over overlapping th x tw tiles of img and blends
+// the overlaps with linear ramps. Parts of a tile beyond the photo are
+// filled by reflection, so photos smaller than a tile work too.
+func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*image.RGBA, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ys := tileStarts(h, th, overlap(th))
+	xs := tileStarts(w, tw, overlap(tw))
+	wy, wx := ramp(th, overlap(th)), ramp(tw, overlap(tw))
+
+	acc := make([]float32, w*h*3)
+	wsum := make([]float32, w*h)
+	in := s.buffer(&s.in, th*tw*3)
+	for _, y0 := range ys {
+		for _, x0 := range xs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			fillInput(in, img, x0, y0, th, tw)
+			out, err := s.invoke(in, th, tw)
+			if err != nil {
+				return nil, fmt.Errorf("tile at %d,%d: %w", x0, y0, err)
+			}
+			for ty := 0; ty < th && y0+ty < h; ty++ {
+				for tx := 0; tx < tw && x0+tx < w; tx++ {
+					wt := wy[ty] * wx[tx]
+					p := (y0+ty)*w + x0 + tx
+					o := out[3*(ty*tw+tx):]
+					acc[3*p] += wt * o[0]
+					acc[3*p+1] += wt * o[1]
+					acc[3*p+2] += wt * o[2]
+					wsum[p] += wt
+				}
+			}
+		}
+	}
+	for p, ws := range wsum {
+		acc[3*p] /= ws
+		acc[3*p+1] /= ws
+		acc[3*p+2] /= ws
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	writeOutput(dst, acc, w)
+	return dst, nil
+}
+
+// overlap is how much neighbouring tiles share: an eighth of the tile,
+// at least 8 pixels (when the tile allows).
+func overlap(tile int) int {
+	return min(max(tile/8, 8), tile/2)
+}
+
+// tileStarts returns tile offsets covering 0..n with tiles of size t
+// overlapping by at least ov; the last tile ends exactly at n (or the only
+// tile starts at 0 when n <= t).
+func tileStarts(n, t, ov int) []int {
+	if n <= t {
+		return []int{0}
+	}
+	step := t - ov
+	var s []int
+	for x := 0; x+t < n; x += step {
+		s = append(s, x)
+	}
+	return append(s, n-t)
+}
+
+// ramp is the blending weight across a tile: rising linearly from almost
+// 0 at the tile's edge (where padding, not the photo, fed the model) to 1
+// over the overlap. It is never 0, so a photo border covered by one tile
+// only still normalizes to that tile's output.
+func ramp(t, ov int) []float32 {
+	r := make([]float32, t)
+	for i := range r {
+		d := min(i, t-1-i)
+		r[i] = min(max(float32(d)/float32(ov), 1e-4), 1)
+	}
+	return r
+}

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	_ "image/gif"  // GIF decoder (first frame)
 	_ "image/jpeg" // JPEG decoder
 	_ "image/png"  // PNG decoder
 
-	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" // WebP decoder
 )
 
@@ -89,13 +87,10 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		Orientation: Orientation(h.Format, data)}
 	b := img.Bounds()
 	sw, sh := scaledSize(b.Dx(), b.Dy(), o.MaxSide)
-	rgb := image.NewRGBA(image.Rect(0, 0, sw, sh))
-	if sw == b.Dx() && sh == b.Dy() {
-		draw.Draw(rgb, rgb.Bounds(), img, b.Min, draw.Src)
-	} else {
-		xdraw.CatmullRom.Scale(rgb, rgb.Bounds(), img, b, xdraw.Src, nil)
-	}
-	alpha := flattenOnWhite(rgb, isOpaque(img))
+	opaque := isOpaque(img)
+	rgb := toRGBA(img, sw, sh)
+	img = nil // let the decoded pixels go before the next allocations
+	alpha := flattenOnWhite(rgb, opaque)
 	p.RGB = orientRGBA(rgb, p.Orientation)
 	if alpha != nil {
 		p.Alpha = orientAlpha(alpha, p.Orientation)

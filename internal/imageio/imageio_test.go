@@ -48,6 +48,10 @@ func encodePNG(t *testing.T, m image.Image) []byte {
 
 func encodeJPEG(t *testing.T, m image.Image) []byte {
 	t.Helper()
+	return encodeJPEGB(t, m)
+}
+
+func encodeJPEGB(t testing.TB, m image.Image) []byte {
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: 95}); err != nil {
 		t.Fatal(err)

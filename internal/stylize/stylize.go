@@ -25,13 +25,13 @@ type Options struct {
 	ExternalDelegate string         // plugin path for tflite.BackendExternal
 	Logger           *slog.Logger
 
-	// MaxWholePixels is the largest padded photo (height*width) a
-	// resizable model runs on in one piece; larger photos are tiled.
-	// Default 1<<20 (a 1024x1024 photo).
+	// MaxWholePixels is the largest input (height*width) a resizable
+	// model runs on in one piece: TFLite's memory grows with it (about
+	// 115 bytes a pixel for the stand-in model, more for wider models).
+	// Larger photos are split into the fewest overlapping tiles under
+	// it. Default 1<<19 (524288, e.g. 724x724): a 1024x768 photo runs
+	// as two tiles.
 	MaxWholePixels int
-	// Tile is the tile side for resizable models on large photos
-	// (default 512). Fixed-size models always use their own size.
-	Tile int
 	// Progress, when set, is called after every model invocation (one per
 	// tile), e.g. to feed a watchdog on slow boards.
 	Progress func()
@@ -54,11 +54,9 @@ var ErrModelShape = errors.New("model is not an image-to-image NHWC RGB model")
 // New checks that m is an image-to-image model and builds its interpreter.
 func New(m *tflite.Model, o Options) (*Stylizer, error) {
 	if o.MaxWholePixels <= 0 {
-		o.MaxWholePixels = 1 << 20
+		o.MaxWholePixels = 1 << 19
 	}
-	if o.Tile <= 0 {
-		o.Tile = 512
-	}
+	o.MaxWholePixels = max(o.MaxWholePixels, 64*64)
 	d, err := tflite.Describe(m)
 	if err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
@@ -116,7 +114,7 @@ func (s *Stylizer) Apply(ctx context.Context, img *image.RGBA) (*image.RGBA, err
 	}
 	th, tw := s.inH, s.inW
 	if s.resizable {
-		th, tw = s.o.Tile, s.o.Tile
+		th, tw = gridTile(h4, w4, s.o.MaxWholePixels)
 	}
 	return s.tiled(ctx, img, th, tw)
 }

@@ -88,7 +88,7 @@ func TestApplyMatchesReference(t *testing.T) {
 		{"fp32 whole, multiple of 4", testmodel.FP32(), Options{}, 96, 64, true, 1},
 		{"int8 whole", testmodel.Int8(), Options{}, 96, 64, true, 8},
 		{"fp32 tiled (fixed size model)", fixed, Options{}, 150, 100, false, 6},
-		{"fp32 tiled (photo over the whole limit)", testmodel.FP32(), Options{MaxWholePixels: 1000, Tile: 48}, 130, 70, true, 6},
+		{"fp32 tiled (photo over the whole limit)", testmodel.FP32(), Options{MaxWholePixels: 5000}, 132, 72, true, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +166,22 @@ func TestTileStarts(t *testing.T) {
 				t.Errorf("tileStarts(%d,%d,%d) = %v, want %v", tt.n, tt.t, tt.ov, got, tt.want)
 				break
 			}
+		}
+	}
+}
+
+func TestGridTile(t *testing.T) {
+	tests := []struct{ h, w, max, tiles int }{
+		{684, 1024, 1 << 19, 2}, // a 1024x684 photo: two tiles side by side
+		{1024, 684, 1 << 19, 2},
+		{3000, 4000, 1 << 19, 27}, // a 12 MP photo (with --max-side 4000)
+		{72, 132, 4096, 3},
+	}
+	for _, tt := range tests {
+		th, tw := gridTile(tt.h, tt.w, tt.max)
+		n := len(tileStarts(tt.h, th, overlap(th))) * len(tileStarts(tt.w, tw, overlap(tw)))
+		if th*tw > tt.max || th%4 != 0 || tw%4 != 0 || n != tt.tiles {
+			t.Errorf("gridTile(%d, %d, %d) = %dx%d in %d tiles, want %d tiles within the limit", tt.h, tt.w, tt.max, th, tw, n, tt.tiles)
 		}
 	}
 }

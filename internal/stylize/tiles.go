@@ -85,3 +85,41 @@ func ramp(t, ov int) []float32 {
 	}
 	return r
 }
+
+// gridTile picks the tile size for a resizable model on an h x w photo:
+// the fewest tiles (a grid, overlapping by overlap()) whose padded size
+// stays within maxPixels, and among those the smallest. Sides are
+// multiples of 4.
+func gridTile(h, w, maxPixels int) (th, tw int) {
+	for n := 2; n <= 4096; n++ {
+		best := 0
+		for ny := 1; ny <= n; ny++ {
+			if n%ny != 0 {
+				continue
+			}
+			y, x := split(h, ny), split(w, n/ny)
+			if a := y * x; a <= maxPixels && (best == 0 || a < best) {
+				best, th, tw = a, y, x
+			}
+		}
+		if best > 0 {
+			return th, tw
+		}
+	}
+	return 64, 64
+}
+
+// split returns the tile side that covers n in k overlapping tiles.
+func split(n, k int) int {
+	if k == 1 {
+		return roundUp4(n)
+	}
+	t := (n + k - 1) / k
+	for {
+		t4 := roundUp4(t)
+		if t4*k-(k-1)*overlap(t4) >= n {
+			return t4
+		}
+		t++
+	}
+}

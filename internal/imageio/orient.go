@@ -38,12 +38,7 @@ func orientRGBA(src *image.RGBA, o int) *image.RGBA {
 	w, h := src.Bounds().Dx(), src.Bounds().Dy()
 	dw, dh := orientedSize(o, w, h)
 	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for dy := 0; dy < dh; dy++ {
-		for dx := 0; dx < dw; dx++ {
-			sx, sy := orientSrc(o, dx, dy, w, h)
-			copy(dst.Pix[dy*dst.Stride+4*dx:dy*dst.Stride+4*dx+4], src.Pix[sy*src.Stride+4*sx:])
-		}
-	}
+	orientPix(dst.Pix, dst.Stride, src.Pix, src.Stride, 4, o, w, h)
 	return dst
 }
 
@@ -54,11 +49,18 @@ func orientAlpha(src *image.Alpha, o int) *image.Alpha {
 	w, h := src.Bounds().Dx(), src.Bounds().Dy()
 	dw, dh := orientedSize(o, w, h)
 	dst := image.NewAlpha(image.Rect(0, 0, dw, dh))
+	orientPix(dst.Pix, dst.Stride, src.Pix, src.Stride, 1, o, w, h)
+	return dst
+}
+
+// orientPix copies pixels of bpp bytes from a w x h source into the
+// upright destination.
+func orientPix(dst []uint8, dstStride int, src []uint8, srcStride, bpp, o, w, h int) {
+	dw, dh := orientedSize(o, w, h)
 	for dy := 0; dy < dh; dy++ {
 		for dx := 0; dx < dw; dx++ {
 			sx, sy := orientSrc(o, dx, dy, w, h)
-			dst.Pix[dy*dst.Stride+dx] = src.Pix[sy*src.Stride+sx]
+			copy(dst[dy*dstStride+bpp*dx:dy*dstStride+bpp*dx+bpp], src[sy*srcStride+bpp*sx:])
 		}
 	}
-	return dst
 }

@@ -8,7 +8,10 @@ import (
 
 // tiled runs the model over overlapping th x tw tiles of img and blends
 // the overlaps with linear ramps. Parts of a tile beyond the photo are
-// filled by reflection, so photos smaller than a tile work too.
+// filled by reflection, so photos smaller than a tile work too. Tiles run
+// row by row; the blending sums live in a band one tile high, and rows no
+// later tile touches are finished as soon as their tile row is done, so
+// memory follows the tile, not the photo.
 func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*image.RGBA, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -16,10 +19,11 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*ima
 	xs := tileStarts(w, tw, overlap(tw))
 	wy, wx := ramp(th, overlap(th)), ramp(tw, overlap(tw))
 
-	acc := make([]float32, w*h*3)
-	wsum := make([]float32, w*h)
+	acc := make([]float32, th*w*3) // weighted sums, rows origin..origin+th
+	wsum := make([]float32, th*w)  // sums of weights
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	in := s.buffer(&s.in, th*tw*3)
-	for _, y0 := range ys {
+	for i, y0 := range ys {
 		for _, x0 := range xs {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -32,7 +36,7 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*ima
 			for ty := 0; ty < th && y0+ty < h; ty++ {
 				for tx := 0; tx < tw && x0+tx < w; tx++ {
 					wt := wy[ty] * wx[tx]
-					p := (y0+ty)*w + x0 + tx
+					p := ty*w + x0 + tx
 					o := out[3*(ty*tw+tx):]
 					acc[3*p] += wt * o[0]
 					acc[3*p+1] += wt * o[1]
@@ -41,15 +45,36 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*ima
 				}
 			}
 		}
+		// Rows before the next tile row are final.
+		next := h
+		if i+1 < len(ys) {
+			next = ys[i+1]
+		}
+		for y := y0; y < min(next, h); y++ {
+			finishRow(dst, y, acc[3*(y-y0)*w:3*(y-y0+1)*w], wsum[(y-y0)*w:(y-y0+1)*w])
+		}
+		// Slide the band down to start at the next tile row.
+		shift := next - y0
+		if shift >= th {
+			clear(acc)
+			clear(wsum)
+		} else {
+			copy(acc, acc[3*shift*w:])
+			clear(acc[3*(th-shift)*w:])
+			copy(wsum, wsum[shift*w:])
+			clear(wsum[(th-shift)*w:])
+		}
 	}
-	for p, ws := range wsum {
-		acc[3*p] /= ws
-		acc[3*p+1] /= ws
-		acc[3*p+2] /= ws
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	writeOutput(dst, acc, w)
 	return dst, nil
+}
+
+// finishRow divides a row of weighted sums by its weights into pixels.
+func finishRow(dst *image.RGBA, y int, acc, wsum []float32) {
+	row := dst.Pix[y*dst.Stride:]
+	for x, ws := range wsum {
+		p := row[4*x:]
+		p[0], p[1], p[2], p[3] = to8(acc[3*x]/ws), to8(acc[3*x+1]/ws), to8(acc[3*x+2]/ws), 0xFF
+	}
 }
 
 // overlap is how much neighbouring tiles share: an eighth of the tile,

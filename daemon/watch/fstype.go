@@ -28,8 +28,14 @@ func RemoteFilesystem(dir string) (name string, remote bool, err error) {
 	if err := unix.Statfs(dir, &st); err != nil {
 		return "", false, fmt.Errorf("statfs %s: %w", dir, err)
 	}
-	if n, ok := remoteFS[int64(st.Type)]; ok {
-		return n, true, nil
+	name, remote = filesystemName(int64(st.Type))
+	return name, remote, nil
+}
+
+// filesystemName names a statfs magic number and says whether it is remote.
+func filesystemName(magic int64) (string, bool) {
+	if n, ok := remoteFS[magic]; ok {
+		return n, true
 	}
-	return fmt.Sprintf("%#x", st.Type), false, nil
+	return fmt.Sprintf("%#x", magic), false
 }

@@ -115,6 +115,26 @@ func TestQueueIsBounded(t *testing.T) {
 	}
 }
 
+func TestFilesystemName(t *testing.T) {
+	tests := []struct {
+		magic  int64
+		name   string
+		remote bool
+	}{
+		{0x6969, "nfs", true},
+		{0xFF534D42, "cifs", true},
+		{0xFE534D42, "smb2", true},
+		{0x65735546, "fuse", true},
+		{0xEF53, "0xef53", false},        // ext4
+		{0x01021994, "0x1021994", false}, // tmpfs
+	}
+	for _, tt := range tests {
+		if name, remote := filesystemName(tt.magic); name != tt.name || remote != tt.remote {
+			t.Errorf("filesystemName(%#x) = %s, %v; want %s, %v", tt.magic, name, remote, tt.name, tt.remote)
+		}
+	}
+}
+
 func TestRemoteFilesystem(t *testing.T) {
 	name, remote, err := RemoteFilesystem(t.TempDir())
 	if err != nil || remote {

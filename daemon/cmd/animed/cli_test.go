@@ -111,6 +111,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"bad quality from env", []string{"ANIMED_QUALITY=500"}, []string{"--watch", drop, "--out", filepath.Join(dir, "o")}, "--quality 500"},
 		{"unknown setting in file", nil, []string{"--config", conf}, "line 4: unknown setting \"speed\""},
 		{"bad duration", nil, []string{"--watch", drop, "--out", dir, "--settle", "soon"}, "invalid argument \"soon\""},
+		{"not a model", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--model", conf}, "--model: load model animed.conf"},
 		{"bad metrics address", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--metrics", "9120"}, "--metrics \"9120\": want HOST:PORT"},
 	}
 	for _, tt := range tests {
@@ -183,6 +184,15 @@ func TestRunReloadPollAndJSON(t *testing.T) {
 	})
 	os.WriteFile(filepath.Join(drop, "two.jpg"), testPhoto(r, 100, 50, "jpeg", 1), 0o644)
 	waitFor(t, 20*time.Second, "two.png", func() bool { return exists(filepath.Join(out, "two.png")) })
+
+	// A config naming a broken model on reload keeps the running one.
+	os.WriteFile(conf, []byte(base+"format = jpg\nmodel = "+conf+"\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 20*time.Second, "the rejected model", func() bool {
+		return strings.Contains(logs.String(), "load model animed.conf")
+	})
+	os.WriteFile(filepath.Join(drop, "two-b.jpg"), testPhoto(r, 100, 50, "jpeg", 1), 0o644)
+	waitFor(t, 20*time.Second, "two-b.png", func() bool { return exists(filepath.Join(out, "two-b.png")) })
 
 	// A broken config on reload keeps the running one.
 	os.WriteFile(conf, []byte(base+"format = gif\n"), 0o644)

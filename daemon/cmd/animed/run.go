@@ -76,10 +76,28 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	var running *config.Config // the configuration before a reload
 	for {
+		// The model is part of the configuration: a file that is not a
+		// usable model stops the start (or the reload) here.
+		s, modelName, err := loadStylizer(cfg.Model, stylize.Options{
+			Threads: cfg.Threads, Backend: tflite.Backend(cfg.Backend), ExternalDelegate: cfg.Delegate,
+			Logger: log, Progress: lc.Progress})
+		if err != nil {
+			if running == nil {
+				fmt.Fprintf(stderr, "animed run: --model: %v\n", err)
+				return 2
+			}
+			log.Error("reload: keeping the running configuration", "err", err)
+			cfg, running = running, nil
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- serve(ctx, cfg, log, m, lc) }()
+		go func() {
+			defer s.Close()
+			done <- serve(ctx, cfg, s, modelName, log, m, lc)
+		}()
 		var sig os.Signal
 		select {
 		case err := <-done:
@@ -111,6 +129,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			log.Error("reload: keeping the running configuration", "err", err)
 			continue
 		}
+		running = cfg
 		if next.Metrics != cfg.Metrics {
 			log.Warn("reload: a new --metrics address takes effect at the next start", "metrics", cfg.Metrics)
 			next.Metrics = cfg.Metrics
@@ -123,15 +142,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs one generation of the daemon with cfg until ctx is done:
-// model -> journal -> recovery -> watcher -> pipeline.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
-	s, modelName, err := loadStylizer(cfg.Model, stylize.Options{
-		Threads: cfg.Threads, Backend: tflite.Backend(cfg.Backend), ExternalDelegate: cfg.Delegate,
-		Logger: log, Progress: lc.Progress})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+// journal -> recovery -> watcher -> pipeline, styling with s.
+func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
 	h, w := s.InputSize()
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
 		"threads", cfg.Threads, "resizable", s.Resizable(), "input", fmt.Sprintf("%dx%d", w, h))

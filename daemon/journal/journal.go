@@ -34,6 +34,9 @@ type Claim struct {
 	Failed  string    `json:"failed"`  // name in the failed folder (plus .error.txt)
 	Created time.Time `json:"created"` // when the claim was first written
 	Tries   int       `json:"tries"`   // how many times processing started
+	// LastError is the system error (full disk, permissions) that
+	// stopped the last try, if any.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Journal is the set of open claims, kept as one small file each under a

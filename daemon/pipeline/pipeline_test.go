@@ -171,3 +171,27 @@ func TestProcessStopsCleanly(t *testing.T) {
 		t.Fatal("claim dropped; a restart would pick a new name")
 	}
 }
+
+func TestProcessRetriesSystemErrors(t *testing.T) {
+	f, p, j := setup(t)
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	// The output folder is replaced by a file: writing fails (as it
+	// would on a full disk or a folder made read-only), even for root.
+	os.Remove(f.out)
+	os.WriteFile(f.out, nil, 0o644)
+	for try := 1; try <= 3; try++ {
+		if o, err := p.Process(context.Background(), "p.jpg"); o != Abandoned || err == nil {
+			t.Fatalf("try %d: Process = %v, %v; want Abandoned", try, o, err)
+		}
+	}
+	c, _ := j.Get("p.jpg")
+	if !strings.Contains(c.LastError, "not a directory") {
+		t.Fatalf("claim's last error %q", c.LastError)
+	}
+	if o, _ := p.Process(context.Background(), "p.jpg"); o != Failed {
+		t.Fatalf("fourth try: %v, want Failed", o)
+	}
+	if r := read(filepath.Join(f.failed, "p.jpg.error.txt")); !strings.Contains(r, "not a directory") {
+		t.Fatalf("reason %q does not carry the last error", r)
+	}
+}

@@ -42,7 +42,11 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	}
 	log := p.log.With("photo", name)
 	if c.Tries > p.o.MaxTries {
-		return p.fail(c, fmt.Errorf("processing was started %d times without finishing (it may crash the daemon)", c.Tries-1))
+		why := "it may crash the daemon"
+		if c.LastError != "" {
+			why = "last error: " + c.LastError
+		}
+		return p.fail(c, fmt.Errorf("processing was started %d times without finishing (%s)", c.Tries-1, why))
 	}
 
 	// A crash after the result was renamed into place but before the
@@ -74,13 +78,13 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 			return err
 		})
 		if err != nil {
-			return Abandoned, fmt.Errorf("process %s: write result: %w", name, err)
+			return p.abandon(c, fmt.Errorf("process %s: write result: %w", name, err))
 		}
 		r.Write = time.Since(t)
 	}
 	// done
 	if err := durable.Move(filepath.Join(p.o.Watch, name), filepath.Join(p.o.Done, c.Done)); err != nil {
-		return Abandoned, fmt.Errorf("process %s: move original to %s: %w", name, p.o.Done, err)
+		return p.abandon(c, fmt.Errorf("process %s: move original to %s: %w", name, p.o.Done, err))
 	}
 	if err := p.j.Remove(name); err != nil {
 		log.Warn("journal", "err", err)
@@ -141,6 +145,17 @@ func (p *Pipeline) claim(name string) (journal.Claim, error) {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
+}
+
+// abandon leaves the photo for a later try after a system error (a full
+// disk, a permission problem), noting the error in its claim so that the
+// reason is known if it ends in failed/ after MaxTries.
+func (p *Pipeline) abandon(c journal.Claim, err error) (Outcome, error) {
+	c.LastError = err.Error()
+	if perr := p.j.Put(c); perr != nil {
+		p.log.Warn("journal", "err", perr)
+	}
+	return Abandoned, err
 }
 
 // fail moves the input to the failed folder next to NAME.EXT.error.txt

@@ -175,6 +175,7 @@ func TestProcessStopsCleanly(t *testing.T) {
 func TestProcessRetriesSystemErrors(t *testing.T) {
 	f, p, j := setup(t)
 	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	j.Put(journal.Claim{Input: "p.jpg", Result: "p.jpg", Done: "p.jpg", Failed: "p.jpg", Created: time.Now()})
 	// The output folder is replaced by a file: writing fails (as it
 	// would on a full disk or a folder made read-only), even for root.
 	os.Remove(f.out)

@@ -155,7 +155,8 @@ type Setting struct {
 }
 
 // ReadFile reads a config file: one "flag = value" per line; blank lines and
-// lines starting with '#' are ignored; values may be quoted.
+// lines starting with '#' are ignored, as is " # comment" after an unquoted
+// value; values may be quoted.
 func ReadFile(path string) ([]Setting, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -182,6 +183,9 @@ func Parse(r io.Reader) ([]Setting, error) {
 			return nil, fmt.Errorf("line %d: want \"flag = value\", got %q", n, line)
 		}
 		k = strings.TrimPrefix(strings.TrimSpace(k), "--")
+		if i := strings.Index(v, " #"); i >= 0 && !strings.ContainsAny(strings.TrimSpace(v)[:1], "\"'") {
+			v = v[:i] // a trailing comment
+		}
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 			v = v[1 : len(v)-1]

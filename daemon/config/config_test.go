@@ -11,7 +11,7 @@ import (
 func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "animed.conf")
-	os.WriteFile(conf, []byte("# kiosk\n\nmax-side = 512\nquality = 70\n--format = \"png\"\nsettle=2s\n"), 0o644)
+	os.WriteFile(conf, []byte("# kiosk\n\nmax-side = 512\nquality = 70\n--format = \"png\"\nsettle=2s\nmax-bytes = 1000   # a trailing comment\nwatch = \"/srv/drop #1\"\n"), 0o644)
 	env := map[string]string{"ANIMED_QUALITY": "80", "ANIMED_SETTLE": "3s", "ANIMED_CONFIG": conf}
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
@@ -30,6 +30,8 @@ func TestPrecedence(t *testing.T) {
 		{"command line over env", c.Settle.String(), "4s"},
 		{"default", c.MaxPixels, int64(DefaultMaxPixels)},
 		{"config from env", c.File, conf},
+		{"trailing comment", c.MaxBytes, 1000},
+		{"quoted value with #", c.Watch, "/srv/drop #1"},
 	}
 	for _, tt := range tests {
 		if fmt.Sprint(tt.got) != fmt.Sprint(tt.want) {
@@ -76,4 +78,17 @@ func ExampleParse() {
 	// Output:
 	// line 2: --watch=/var/lib/animed/drop (or ANIMED_WATCH)
 	// line 3: --max-side=768 (or ANIMED_MAX_SIDE)
+}
+
+// The example shipped as /etc/animed/animed.conf must stay loadable.
+func TestShippedExample(t *testing.T) {
+	var c Config
+	fs := c.FlagSet()
+	err := Load(fs, []string{"--config", "../animed.conf"}, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Watch != "/var/lib/animed/drop" || c.State != "/var/lib/animed/state" {
+		t.Fatalf("loaded %+v", c)
+	}
 }

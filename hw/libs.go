@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -74,10 +76,11 @@ type libSearch struct {
 	envDirs []string // LD_LIBRARY_PATH, searched before the cache
 	cache   []ldEntry
 	dirs    []string
+	listed  map[string][]string // folder -> its file names, read once
 }
 
 func newLibSearch(f rootFS, o Options) *libSearch {
-	s := &libSearch{f: f}
+	s := &libSearch{f: f, listed: map[string][]string{}}
 	if data, err := f.read("/etc/ld.so.cache"); err == nil {
 		s.cache, _ = parseLDCache(data)
 	}
@@ -159,10 +162,24 @@ func (s *libSearch) find(name string) []string {
 			out = append(out, p)
 		}
 	}
-	for _, d := range s.envDirs {
-		for _, p := range s.f.glob(path.Join(d, name)) {
-			add(p)
+	inDir := func(d string) {
+		names, ok := s.listed[d]
+		if !ok {
+			if fh, err := os.Open(s.f.path(d)); err == nil {
+				names, _ = fh.Readdirnames(-1)
+				fh.Close()
+				sort.Strings(names)
+			}
+			s.listed[d] = names
 		}
+		for _, n := range names {
+			if ok, _ := path.Match(name, n); ok {
+				add(path.Join(d, n))
+			}
+		}
+	}
+	for _, d := range s.envDirs {
+		inDir(d)
 	}
 	for _, e := range s.cache {
 		if ok, _ := path.Match(name, e.name); ok {
@@ -170,9 +187,7 @@ func (s *libSearch) find(name string) []string {
 		}
 	}
 	for _, d := range s.dirs {
-		for _, p := range s.f.glob(path.Join(d, name)) {
-			add(p)
-		}
+		inDir(d)
 	}
 	return out
 }

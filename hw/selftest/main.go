@@ -3,6 +3,7 @@ package selftest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,10 @@ func Main(ctx context.Context, args []string, defaultModel []byte, stdout, stder
 	size := fs.Int("size", 0, "test image height and width (0: the model's input size)")
 	fs.Bool("json", true, "write the result as JSON (always on)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "selftest: %v\n", err)
 		return 2
 	}
 	b := tflite.Backend(*backend)

@@ -28,23 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
-
 // plugin builds testdata/plugin.c in the given mode with the system cc.
 func plugin(t *testing.T, mode string) string {
 	t.Helper()
@@ -52,14 +35,17 @@ func plugin(t *testing.T, mode string) string {
 	if err != nil {
 		t.Skip("no C compiler (cc) to build the test delegate plugins")
 	}
-	root := repoRoot(t)
-	lib := filepath.Join(root, "build", "tflite", "linux_"+runtime.GOARCH)
+	tfl, err := filepath.Abs(filepath.Join("..", "..", "build", "tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(tfl, "linux_"+runtime.GOARCH)
 	if _, err := os.Stat(filepath.Join(lib, "libtensorflowlite_c.so")); err != nil {
 		t.Skip("TFLite library missing: run make deps-tflite")
 	}
 	so := filepath.Join(t.TempDir(), "libanimed_test_"+strings.ToLower(mode)+".so")
 	args := []string{"-shared", "-fPIC", "-O1", "-DMODE_" + mode,
-		"-I", filepath.Join(root, "build", "tflite", "include"), "-o", so, filepath.Join("testdata", "plugin.c")}
+		"-I", filepath.Join(tfl, "include"), "-o", so, filepath.Join("testdata", "plugin.c")}
 	if mode == "XNNPACK" {
 		args = append(args, "-L", lib, "-ltensorflowlite_c", "-Wl,-rpath,"+lib)
 	}

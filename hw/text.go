@@ -2,6 +2,7 @@ package hw
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -97,6 +98,13 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	line("fingerprint", "%s", r.Fingerprint)
 	return bw.Flush()
+}
+
+// WriteJSON writes the report as an indented JSON document (see Schema).
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }
 
 // String lists the bits that are set, now and since boot.

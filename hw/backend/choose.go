@@ -53,7 +53,8 @@ type Config struct {
 	Args []string
 	// Model is the model file the children load; "" lets them use their
 	// default (the embedded model). ModelSHA256 is its hex sha256, part of
-	// the cache key; required.
+	// the cache key: required with the embedded model, computed from the
+	// file otherwise.
 	Model       string
 	ModelSHA256 string
 	// Backend is auto (""), cpu, xnnpack or external (--backend).
@@ -150,8 +151,15 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	default:
 		return fallback(c, "bad --backend"), fmt.Errorf("--backend %q: want auto, cpu, xnnpack or external", c.Backend)
 	}
+	if c.ModelSHA256 == "" && c.Model != "" {
+		sum, err := fileSHA256(c.Model)
+		if err != nil {
+			return fallback(c, "model unreadable"), fmt.Errorf("self-test: %w", err)
+		}
+		c.ModelSHA256 = sum
+	}
 	if c.Exe == "" || c.ModelSHA256 == "" {
-		return fallback(c, "no self-test"), errors.New("backend: Config needs Exe and ModelSHA256")
+		return fallback(c, "no self-test"), errors.New("backend: Config needs Exe, and ModelSHA256 for the embedded model")
 	}
 	key := c.key()
 	if d, ok := c.load(key); ok {
@@ -432,6 +440,19 @@ func (b *limitBuffer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return b.Buffer.Write(p)
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // key identifies a decision: model, hardware, build and what was asked.

@@ -146,6 +146,31 @@ func TestChooseExternalXNNPACK(t *testing.T) {
 	}
 }
 
+// The shipped default model, chosen for end to end with the XNNPACK plugin;
+// the model's hash comes from its file.
+func TestChooseDefaultModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the default model in three children")
+	}
+	s := newConfig(t, plugin(t, "XNNPACK"))
+	s.cfg.Model = filepath.Join("..", "..", "models", "animegan_tiny_int8.tflite")
+	s.cfg.ModelSHA256 = ""
+	start := time.Now()
+	d, err := Choose(context.Background(), s.cfg)
+	if err != nil {
+		t.Fatalf("Choose: %v\n%s", err, table(d))
+	}
+	t.Logf("self-test of the default model took %v:\n%s", time.Since(start).Round(time.Millisecond), table(d))
+	for _, tr := range d.Trials {
+		if !tr.Correct {
+			t.Errorf("trial %+v not correct", tr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.StateDir, "backend-"+d.Key+".json")); err != nil {
+		t.Errorf("decision not cached: %v", err)
+	}
+}
+
 // Plugins that crash or compute garbage are caught in their child and the
 // choice falls back to a correct backend.
 func TestChooseFallback(t *testing.T) {

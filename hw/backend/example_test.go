@@ -8,6 +8,7 @@ import (
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/hw/selftest"
+	"github.com/animed/animed/models"
 )
 
 // How animed wires the choice: probe, then let Choose re-execute animed's
@@ -25,7 +26,7 @@ func ExampleChoose() {
 		Exe:         exe,
 		Args:        []string{selftest.Command},
 		Model:       "", // the embedded model
-		ModelSHA256: "<models.DefaultSHA256()>",
+		ModelSHA256: models.DefaultSHA256(),
 		Backend:     backend.Auto, // --backend
 		Delegate:    delegate,
 		Report:      report,

@@ -135,13 +135,16 @@ wait:
 			r.Problems = append(r.Problems, Problem{p.name, why})
 		}
 	}
-	finish(&r)
+	finish(&r, fsys.live)
 	return r
 }
 
 // finish derives the fields that combine several probes.
-func finish(r *Report) {
+func finish(r *Report, live bool) {
 	r.Cgroup.CPUs = effectiveCPUs(r.CPU.Online, r.Cgroup)
+	if live && runtime.NumCPU() < r.Cgroup.CPUs {
+		r.Cgroup.CPUs = runtime.NumCPU() // CPU affinity (taskset, systemd CPUAffinity=)
+	}
 	if r.Accelerators == nil {
 		r.Accelerators = []Accelerator{}
 	}

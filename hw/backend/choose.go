@@ -146,7 +146,9 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	log := c.Logger
 	switch c.Backend {
 	case CPU, XNNPACK:
-		return Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + c.Backend, Decided: time.Now().UTC()}, nil
+		d := Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + c.Backend + " (no self-test)", Decided: time.Now().UTC()}
+		log.Info("backend: chosen", "backend", d.Backend, "threads", d.Threads, "reason", d.Reason)
+		return d, nil
 	case Auto, External:
 	default:
 		return fallback(c, "bad --backend"), fmt.Errorf("--backend %q: want auto, cpu, xnnpack or external", c.Backend)
@@ -458,8 +460,10 @@ func fileSHA256(path string) (string, error) {
 // key identifies a decision: model, hardware, build and what was asked.
 func (c Config) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\n%s\n%s\n%s\n%s\n%s\n%d\n%d\n", cacheFormat, c.ModelSHA256, c.Report.Fingerprint,
-		c.Version, c.Backend, c.Delegate, c.Threads, c.Runs)
+	// Throttling is part of the key: a decision taken while throttled
+	// (maybe with fewer threads) is not reused when the board is cool.
+	fmt.Fprintf(h, "%d\n%s\n%s\n%s\n%s\n%s\n%d\n%d\n%v\n", cacheFormat, c.ModelSHA256, c.Report.Fingerprint,
+		c.Version, c.Backend, c.Delegate, c.Threads, c.Runs, c.Report.Thermal.Throttling)
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 

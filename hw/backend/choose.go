@@ -40,6 +40,8 @@ const (
 	// a few INT8 steps, far below what a broken delegate produces.
 	DefaultMeanTol = 0.02
 	DefaultMaxTol  = 0.15
+	// fewerGain is how much faster fewer threads must be to be kept.
+	fewerGain = 0.9
 	// cacheFormat is bumped when Decision or the choice logic changes.
 	cacheFormat = 1
 )
@@ -135,8 +137,9 @@ func (c *Config) defaults() {
 // Choose decides the backend. With --backend cpu or xnnpack it decides
 // without a self-test. With auto it tries every candidate in a child
 // process and picks the fastest correct one (CPU is always correct: it is
-// the reference). With external it tests only the delegate and fails if it
-// crashes or is wrong. A cached decision for the same model, hardware,
+// the reference), then re-measures it with half the threads and keeps those
+// if clearly faster. With external it tests only the delegate and fails if
+// it crashes or is wrong. A cached decision for the same model, hardware,
 // build and backend setting is returned without running anything.
 //
 // On error the Decision is still usable: xnnpack, which falls back to the
@@ -221,14 +224,15 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 		}
 	}
 
-	// A throttling board may run faster on fewer threads; keep fewer only
-	// if measured faster.
+	// Throttled boards and busy CPUs often run faster on fewer threads
+	// (XNNPACK's workers spin): re-measure the winner with half as many
+	// and keep them only if measured clearly faster.
 	threads := best.Threads
-	if c.Report.Thermal.Throttling && threads > 1 {
-		fewer := (threads + 1) / 2
+	if threads > 1 {
+		fewer := threads / 2
 		t, _, _ := c.trial(ctx, best.Backend, best.Delegate, fewer, refOut)
 		trials = append(trials, t)
-		if t.Correct && t.MedianMs < best.MedianMs*0.95 {
+		if t.Correct && t.MedianMs < best.MedianMs*fewerGain {
 			best, threads = t, fewer
 		}
 	}
@@ -266,7 +270,11 @@ func reason(d Decision, best, ref Trial, c Config) string {
 		fmt.Fprintf(&b, " is the fastest correct candidate: median %.2f ms vs CPU %.2f ms", best.MedianMs, ref.MedianMs)
 	}
 	if d.Threads != c.Threads {
-		fmt.Fprintf(&b, "; %d threads instead of %d while throttling (measured faster)", d.Threads, c.Threads)
+		fmt.Fprintf(&b, "; %d threads instead of %d (measured faster", d.Threads, c.Threads)
+		if c.Report.Thermal.Throttling {
+			b.WriteString(", throttling")
+		}
+		b.WriteString(")")
 	}
 	return b.String()
 }

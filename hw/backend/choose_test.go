@@ -257,8 +257,9 @@ func TestChooseTimeout(t *testing.T) {
 	}
 }
 
-// Under throttling the winner is re-measured with fewer threads.
-func TestChooseThrottled(t *testing.T) {
+// The winner is re-measured with fewer threads, and keeps them only if
+// that was faster.
+func TestChooseFewerThreads(t *testing.T) {
 	s := newConfig(t, "")
 	s.cfg.Report.Thermal.Throttling = true
 	s.cfg.Threads = 2
@@ -266,11 +267,26 @@ func TestChooseThrottled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fewer bool
-	for _, tr := range d.Trials {
-		fewer = fewer || tr.Threads == 1
+	var one, two *Trial
+	for i, tr := range d.Trials {
+		if tr.Backend == d.Backend && tr.Threads == 1 {
+			one = &d.Trials[i]
+		}
+		if tr.Backend == d.Backend && tr.Threads == 2 {
+			two = &d.Trials[i]
+		}
 	}
-	if !fewer || (d.Threads != 1 && d.Threads != 2) {
-		t.Errorf("no 1-thread trial under throttling:\n%s", table(d))
+	if one == nil || two == nil {
+		t.Fatalf("no 1- and 2-thread trials of %s:\n%s", d.Backend, table(d))
+	}
+	want := 2
+	if one.MedianMs < two.MedianMs*fewerGain {
+		want = 1
+		if !strings.Contains(d.Reason, "1 threads instead of 2 (measured faster, throttling)") {
+			t.Errorf("reason %q", d.Reason)
+		}
+	}
+	if d.Threads != want {
+		t.Errorf("threads = %d, want %d:\n%s", d.Threads, want, table(d))
 	}
 }

@@ -179,8 +179,8 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	}
 
 	start := time.Now()
-	ref, refOut, err := c.trial(ctx, CPU, "", c.Threads, nil)
-	trials := []Trial{ref}
+	refTrials, refOut, err := c.trial(ctx, CPU, "", nil)
+	trials := refTrials
 	if err != nil {
 		d := fallback(c, "CPU reference failed")
 		d.Trials = trials
@@ -188,60 +188,35 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 		return d, fmt.Errorf("self-test: CPU reference: %w", err)
 	}
 
-	var cands []Trial
-	for _, p := range plugins {
-		if !p.OK {
-			cands = append(cands, Trial{Backend: External, Delegate: p.Path, Threads: c.Threads, Error: p.Error})
-			continue
-		}
-		t, _, _ := c.trial(ctx, External, p.Path, c.Threads, refOut)
-		cands = append(cands, t)
-		if c.Backend == External {
-			break // the first usable plugin is the one asked for
-		}
-	}
-	if c.Backend == Auto {
-		t, _, _ := c.trial(ctx, XNNPACK, "", c.Threads, refOut)
-		cands = append(cands, t)
-	}
-	trials = append(trials, cands...)
-
-	best := ref
+	// Each candidate runs in its own child at each thread count; per
+	// candidate, fewer threads are kept only when clearly faster.
+	best := pick(refTrials)
 	if c.Backend == External {
-		ext := cands[0]
-		if !ext.Correct {
+		ts := c.pluginTrials(ctx, plugins[0], refOut) // the plugin asked for
+		trials = append(trials, ts...)
+		if !ts[0].Correct {
 			d := fallback(c, "external delegate failed its self-test")
 			d.Trials = trials
 			logTable(log, d)
-			return d, fmt.Errorf("--backend external: %s: %s", ext.Delegate, ext.Error)
+			return d, fmt.Errorf("--backend external: %s: %s", ts[0].Delegate, ts[0].Error)
 		}
-		best = ext
+		best = pick(ts)
 	} else {
-		for _, t := range cands {
-			if t.Correct && t.Actual == t.Backend && t.MedianMs < best.MedianMs {
-				best = t
-			}
+		for _, p := range plugins {
+			ts := c.pluginTrials(ctx, p, refOut)
+			trials = append(trials, ts...)
+			best = faster(best, pick(ts))
 		}
-	}
-
-	// Throttled boards and busy CPUs often run faster on fewer threads
-	// (XNNPACK's workers spin): re-measure the winner with half as many
-	// and keep them only if measured clearly faster.
-	threads := best.Threads
-	if threads > 1 {
-		fewer := threads / 2
-		t, _, _ := c.trial(ctx, best.Backend, best.Delegate, fewer, refOut)
-		trials = append(trials, t)
-		if t.Correct && t.MedianMs < best.MedianMs*fewerGain {
-			best, threads = t, fewer
-		}
+		ts, _, _ := c.trial(ctx, XNNPACK, "", refOut)
+		trials = append(trials, ts...)
+		best = faster(best, pick(ts))
 	}
 
 	d := Decision{
-		Backend: best.Backend, Delegate: best.Delegate, Threads: threads,
+		Backend: best.Backend, Delegate: best.Delegate, Threads: best.Threads,
 		Trials: trials, Key: key, Decided: time.Now().UTC(),
 	}
-	d.Reason = reason(d, best, ref, c)
+	d.Reason = reason(d, best, pick(refTrials), c)
 	logTable(log, d)
 	log.Info("backend: chosen", "backend", d.Backend, "delegate", d.Delegate, "threads", d.Threads,
 		"reason", d.Reason, "self_test", time.Since(start).Round(time.Millisecond))
@@ -265,7 +240,7 @@ func reason(d Decision, best, ref Trial, c Config) string {
 	case c.Backend == External:
 		fmt.Fprintf(&b, " as asked: correct, median %.2f ms vs CPU %.2f ms", best.MedianMs, ref.MedianMs)
 	case best.Backend == CPU:
-		fmt.Fprintf(&b, " is the fastest correct candidate: median %.2f ms", ref.MedianMs)
+		fmt.Fprintf(&b, " is the fastest correct candidate: median %.2f ms", best.MedianMs)
 	default:
 		fmt.Fprintf(&b, " is the fastest correct candidate: median %.2f ms vs CPU %.2f ms", best.MedianMs, ref.MedianMs)
 	}
@@ -298,39 +273,85 @@ func (c Config) plugins() []hw.Plugin {
 	return out
 }
 
-// trial runs one candidate in a child and compares its output with ref
-// (nil for the reference itself). It returns the trial, the output and the
-// child's error.
-func (c Config) trial(ctx context.Context, backend, delegate string, threads int, ref []float32) (Trial, []float32, error) {
-	t := Trial{Backend: backend, Delegate: delegate, Threads: threads}
-	res, err := c.child(ctx, backend, delegate, threads)
+// trial runs one candidate in a child at c.Threads and, when more than
+// one, at half as many, and compares its output with ref (nil for the
+// reference itself). It returns one Trial per thread count, the output and
+// the child's error.
+func (c Config) trial(ctx context.Context, backend, delegate string, ref []float32) ([]Trial, []float32, error) {
+	t := Trial{Backend: backend, Delegate: delegate, Threads: c.Threads}
+	var also []int
+	if c.Threads > 1 {
+		also = []int{c.Threads / 2}
+	}
+	res, err := c.child(ctx, backend, delegate, c.Threads, also)
 	if err != nil {
 		t.Error = err.Error()
-		return t, nil, err
+		return []Trial{t}, nil, err
 	}
 	t.Ran, t.Actual, t.MedianMs, t.LoadMs, t.Threads = true, res.Actual, res.Median(), res.LoadMs, res.Threads
 	out, err := res.Floats()
 	if err != nil {
 		t.Error = err.Error()
-		return t, nil, err
+		return []Trial{t}, nil, err
 	}
 	if res.Fallback != "" {
 		t.Error = "fell back to " + res.Actual + ": " + res.Fallback
 	}
 	if ref == nil {
 		t.Correct = true
-		return t, out, nil
+	} else {
+		t.MeanDiff, t.MaxDiff = diff(out, ref)
+		switch {
+		case len(out) != len(ref):
+			t.Error = fmt.Sprintf("output has %d values, the CPU reference %d", len(out), len(ref))
+		case math.IsNaN(t.MaxDiff) || t.MeanDiff > c.MeanTol || t.MaxDiff > c.MaxTol:
+			t.Error = fmt.Sprintf("wrong output: mean difference %.4f (limit %.4f), max %.4f (limit %.4f)", t.MeanDiff, c.MeanTol, t.MaxDiff, c.MaxTol)
+		default:
+			t.Correct = true
+		}
 	}
-	t.MeanDiff, t.MaxDiff = diff(out, ref)
-	switch {
-	case len(out) != len(ref):
-		t.Error = fmt.Sprintf("output has %d values, the CPU reference %d", len(out), len(ref))
-	case math.IsNaN(t.MaxDiff) || t.MeanDiff > c.MeanTol || t.MaxDiff > c.MaxTol:
-		t.Error = fmt.Sprintf("wrong output: mean difference %.4f (limit %.4f), max %.4f (limit %.4f)", t.MeanDiff, c.MeanTol, t.MaxDiff, c.MaxTol)
-	default:
-		t.Correct = true
+	ts := []Trial{t}
+	for _, a := range res.Also {
+		at := t
+		at.Threads, at.MedianMs, at.LoadMs = a.Threads, a.Median(), 0
+		at.MaxDiff = math.Max(t.MaxDiff, a.MaxDiff)
+		if a.MaxDiff > c.MaxTol {
+			at.Correct = false
+			at.Error = fmt.Sprintf("output with %d threads differs from %d threads by %.4f", a.Threads, t.Threads, a.MaxDiff)
+		}
+		ts = append(ts, at)
 	}
-	return t, out, nil
+	return ts, out, nil
+}
+
+// pluginTrials tries an external delegate plugin, unless its ELF check
+// already failed.
+func (c Config) pluginTrials(ctx context.Context, p hw.Plugin, ref []float32) []Trial {
+	if !p.OK {
+		return []Trial{{Backend: External, Delegate: p.Path, Threads: c.Threads, Error: p.Error}}
+	}
+	ts, _, _ := c.trial(ctx, External, p.Path, ref)
+	return ts
+}
+
+// faster returns b if it is correct, ran as asked and is faster than a.
+func faster(a, b Trial) Trial {
+	if b.Correct && b.Actual == b.Backend && b.MedianMs < a.MedianMs {
+		return b
+	}
+	return a
+}
+
+// pick returns the trial to use among one candidate's thread counts: the
+// first (most threads) unless another is correct and clearly faster.
+func pick(ts []Trial) Trial {
+	best := ts[0]
+	for _, t := range ts[1:] {
+		if t.Correct && t.MedianMs < best.MedianMs*fewerGain {
+			best = t
+		}
+	}
+	return best
 }
 
 // diff returns the mean and largest absolute difference; NaN anywhere
@@ -357,13 +378,16 @@ func diff(a, b []float32) (mean, most float64) {
 const maxOutput = 256 << 20
 
 // child runs `Exe Args... --backend ...` and decodes its Result.
-func (c Config) child(ctx context.Context, backend, delegate string, threads int) (selftest.Result, error) {
+func (c Config) child(ctx context.Context, backend, delegate string, threads int, also []int) (selftest.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	args := append(append([]string{}, c.Args...), "--backend", backend, "--threads", strconv.Itoa(threads),
 		"--runs", strconv.Itoa(c.Runs), "--json")
 	if delegate != "" {
 		args = append(args, "--delegate", delegate)
+	}
+	for _, n := range also {
+		args = append(args, "--also-threads", strconv.Itoa(n))
 	}
 	if c.Model != "" {
 		args = append(args, "--model", c.Model)

@@ -29,6 +29,7 @@ func Main(ctx context.Context, args []string, defaultModel []byte, stdout, stder
 	delegate := fs.String("delegate", "", "external delegate plugin (.so) for --backend external")
 	model := fs.String("model", "", "model file (default: the embedded model)")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
+	also := fs.IntSlice("also-threads", nil, "further thread counts to time, each with its own interpreter")
 	runs := fs.Int("runs", 3, "timed runs after one warm-up")
 	size := fs.Int("size", 0, "test image height and width (0: the model's input size)")
 	fs.Bool("json", true, "write the result as JSON (always on)")
@@ -64,7 +65,7 @@ func Main(ctx context.Context, args []string, defaultModel []byte, stdout, stder
 		return 2
 	}
 	res, err := Run(ctx, Request{
-		Model: data, Backend: b, Delegate: *delegate, Threads: *threads, Runs: *runs, Size: *size,
+		Model: data, Backend: b, Delegate: *delegate, Threads: *threads, AlsoThreads: *also, Runs: *runs, Size: *size,
 		Stage: func(s string) { fmt.Fprintf(stderr, "stage: %s\n", s) },
 	})
 	if err := json.NewEncoder(stdout).Encode(res); err != nil {

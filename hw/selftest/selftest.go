@@ -20,7 +20,10 @@ type Request struct {
 	Backend  tflite.Backend // cpu, xnnpack or external
 	Delegate string         // plugin path for external
 	Threads  int            // <= 0: one per CPU
-	Runs     int            // timed runs after one warm-up; <= 0: 3
+	// AlsoThreads are further thread counts to time, each with its own
+	// interpreter, after Threads.
+	AlsoThreads []int
+	Runs        int // timed runs after one warm-up; <= 0: 3
 	// Size is the test image's height and width; 0 means the model's
 	// native input size.
 	Size int
@@ -50,9 +53,22 @@ type Result struct {
 	RunMs    []float64 `json:"run_ms,omitempty"`
 	// Output is the first output tensor as float32 little-endian, base64.
 	Output string `json:"output,omitempty"`
-	Stage  string `json:"stage"`
-	Error  string `json:"error,omitempty"`
+	// Also holds the timings for Request.AlsoThreads.
+	Also  []Timing `json:"also,omitempty"`
+	Stage string   `json:"stage"`
+	Error string   `json:"error,omitempty"`
 }
+
+// Timing is the same candidate with another thread count.
+type Timing struct {
+	Threads int       `json:"threads"`
+	RunMs   []float64 `json:"run_ms"`
+	// MaxDiff is the largest difference from Result.Output.
+	MaxDiff float64 `json:"max_diff"`
+}
+
+// Median returns the median run time in milliseconds.
+func (t Timing) Median() float64 { return median(t.RunMs) }
 
 // Floats decodes Output.
 func (r Result) Floats() ([]float32, error) {
@@ -79,11 +95,13 @@ func encodeFloats(f []float32) string {
 }
 
 // Median returns the median run time in milliseconds, or 0 without runs.
-func (r Result) Median() float64 {
-	if len(r.RunMs) == 0 {
+func (r Result) Median() float64 { return median(r.RunMs) }
+
+func median(ms []float64) float64 {
+	if len(ms) == 0 {
 		return 0
 	}
-	s := slices.Sorted(slices.Values(r.RunMs))
+	s := slices.Sorted(slices.Values(ms))
 	return s[len(s)/2]
 }
 
@@ -119,58 +137,104 @@ func Run(ctx context.Context, req Request) (res Result, err error) {
 		return res, err
 	}
 	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{
-		Threads:          req.Threads,
-		Backend:          req.Backend,
-		ExternalDelegate: req.Delegate,
-		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	it, err := newSession(m, req, req.Threads)
 	if err != nil {
 		return res, err
 	}
 	defer it.Close()
 	res.Actual, res.Fallback, res.Threads = string(it.Backend()), it.FallbackReason(), it.Threads()
+	res.LoadMs = ms(time.Since(start))
+
+	stage(StageInvoke)
+	out, runs, err := timeRuns(ctx, it, req.Runs)
+	if err != nil {
+		return res, err
+	}
+	res.RunMs, res.Shape = runs, it.Output(0).Shape()
+	for _, n := range req.AlsoThreads {
+		other, err := newSession(m, req, n)
+		if err != nil {
+			return res, fmt.Errorf("%d threads: %w", n, err)
+		}
+		o, runs, err := timeRuns(ctx, other, req.Runs)
+		t := Timing{Threads: other.Threads(), RunMs: runs}
+		other.Close()
+		if err != nil {
+			return res, fmt.Errorf("%d threads: %w", n, err)
+		}
+		for i := range min(len(o), len(out)) {
+			t.MaxDiff = math.Max(t.MaxDiff, math.Abs(float64(o[i]-out[i])))
+		}
+		if len(o) != len(out) {
+			t.MaxDiff = math.Inf(1)
+		}
+		res.Also = append(res.Also, t)
+	}
+	res.Output = encodeFloats(out)
+	stage(StageDone)
+	return res, nil
+}
+
+// newSession builds an interpreter for the request with n threads and
+// sets its input to the test image.
+func newSession(m *tflite.Model, req Request, n int) (*tflite.Interpreter, error) {
+	it, err := tflite.NewInterpreter(m, tflite.Options{
+		Threads:          n,
+		Backend:          req.Backend,
+		ExternalDelegate: req.Delegate,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*tflite.Interpreter, error) {
+		it.Close()
+		return nil, err
+	}
 	if it.InputCount() != 1 || it.OutputCount() < 1 {
-		return res, fmt.Errorf("model has %d inputs and %d outputs, want an image-to-image model", it.InputCount(), it.OutputCount())
+		return fail(fmt.Errorf("model has %d inputs and %d outputs, want an image-to-image model", it.InputCount(), it.OutputCount()))
 	}
 	shape := it.Input(0).Shape()
 	if len(shape) != 4 || shape[3] != 3 {
-		return res, fmt.Errorf("model input shape %v, want [1,H,W,3]", shape)
+		return fail(fmt.Errorf("model input shape %v, want [1,H,W,3]", shape))
 	}
 	if req.Size > 0 && (shape[1] != req.Size || shape[2] != req.Size) {
 		shape = []int{1, req.Size, req.Size, 3}
 		if err := it.ResizeInput(0, shape); err != nil {
-			return res, err
+			return fail(err)
 		}
 	}
 	if err := it.Input(0).SetFloat32(TestImage(shape[1], shape[2])); err != nil {
-		return res, err
+		return fail(err)
 	}
-	res.LoadMs = ms(time.Since(start))
+	return it, nil
+}
 
-	stage(StageInvoke)
-	for i := 0; i <= req.Runs; i++ { // run 0 warms up
+// timeRuns invokes it once to warm up, then runs times, and returns the
+// first output and the run times.
+func timeRuns(ctx context.Context, it *tflite.Interpreter, runs int) ([]float32, []float64, error) {
+	var ms []float64
+	for i := 0; i <= runs; i++ { // run 0 warms up
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return nil, nil, err
 		}
 		t := time.Now()
 		if err := it.Invoke(); err != nil {
-			return res, err
+			return nil, nil, err
 		}
 		if i > 0 {
-			res.RunMs = append(res.RunMs, ms(time.Since(t)))
+			ms = append(ms, msSince(t))
 		}
 	}
 	out := it.Output(0)
-	res.Shape = out.Shape()
 	buf := make([]float32, out.Len())
 	if err := out.ReadFloat32(buf); err != nil {
-		return res, err
+		return nil, nil, err
 	}
-	res.Output = encodeFloats(buf)
-	stage(StageDone)
-	return res, nil
+	return buf, ms, nil
 }
+
+func msSince(t time.Time) float64 { return ms(time.Since(t)) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

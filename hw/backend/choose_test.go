@@ -125,10 +125,22 @@ func TestChooseExternalXNNPACK(t *testing.T) {
 	if !ok || !x.Correct || x.Actual != XNNPACK {
 		t.Errorf("xnnpack trial = %+v", x)
 	}
-	// The pick is the fastest correct candidate.
-	for _, tr := range d.Trials {
-		if tr.Correct && tr.Actual == tr.Backend && tr.MedianMs < func() float64 { c, _ := trialOf(d, d.Backend); return c.MedianMs }() && tr.Backend != d.Backend {
-			t.Errorf("picked %s but %s was faster and correct", d.Backend, tr.Backend)
+	// The pick is the fastest correct candidate (each candidate at the
+	// thread count pick keeps).
+	groups := map[string][]Trial{}
+	var chosen *Trial
+	for i, tr := range d.Trials {
+		groups[tr.Backend+tr.Delegate] = append(groups[tr.Backend+tr.Delegate], tr)
+		if tr.Backend == d.Backend && tr.Delegate == d.Delegate && tr.Threads == d.Threads {
+			chosen = &d.Trials[i]
+		}
+	}
+	if chosen == nil {
+		t.Fatalf("decision %s/%d threads is not among the trials", d.Backend, d.Threads)
+	}
+	for _, g := range groups {
+		if p := pick(g); p.Correct && p.MedianMs < chosen.MedianMs {
+			t.Errorf("picked %s at %.3f ms but %s was faster and correct at %.3f ms", d.Backend, chosen.MedianMs, p.Backend, p.MedianMs)
 		}
 	}
 	if d.Cached || d.Key == "" || !strings.Contains(s.log.String(), "backend: chosen") {

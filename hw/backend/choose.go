@@ -421,8 +421,15 @@ func (c Config) child(ctx context.Context, backend, delegate string, threads int
 		// The Go runtime turns a fault in C code into a crash report.
 		return res, fmt.Errorf("crashed (%s) during %s", sig, stage)
 	}
+	if runErr != nil && !errors.As(runErr, &exit) {
+		return res, fmt.Errorf("cannot start the self-test: %w", runErr)
+	}
 	if runErr != nil {
-		return res, fmt.Errorf("%v during %s: %s", runErr, stage, lastLine(stderr.String()))
+		msg := fmt.Sprintf("%v during %s", runErr, stage)
+		if last := lastLine(stderr.String()); last != "" {
+			msg += ": " + last
+		}
+		return res, errors.New(msg)
 	}
 	return res, fmt.Errorf("bad self-test output: %v", jsonErr)
 }

@@ -261,6 +261,16 @@ func TestChooseOverride(t *testing.T) {
 	}
 }
 
+// A binary that cannot run is reported, and the decision stays usable.
+func TestChooseNoChild(t *testing.T) {
+	s := newConfig(t, "")
+	s.cfg.Exe = filepath.Join(t.TempDir(), "missing")
+	d, err := Choose(context.Background(), s.cfg)
+	if err == nil || !strings.Contains(err.Error(), "cannot start the self-test") || d.Backend != XNNPACK {
+		t.Errorf("Choose with a missing binary: %+v, %v", d, err)
+	}
+}
+
 // A child that does not finish in time is killed and reported.
 func TestChooseTimeout(t *testing.T) {
 	s := newConfig(t, "")

@@ -48,9 +48,9 @@ const (
 
 // Config says what to choose for.
 type Config struct {
-	// Exe and Args start a child: Exe Args... --backend B [--delegate P]
-	// [--model M] --threads N --runs R --json. For animed that is
-	// os.Executable() and ["selftest"].
+	// Exe and Args start a child: Exe Args... --backend B --threads N
+	// [--also-threads N/2] --runs R --json [--delegate P] [--model M].
+	// For animed that is os.Executable() and ["selftest"].
 	Exe  string
 	Args []string
 	// Model is the model file the children load; "" lets them use their
@@ -135,12 +135,14 @@ func (c *Config) defaults() {
 }
 
 // Choose decides the backend. With --backend cpu or xnnpack it decides
-// without a self-test. With auto it tries every candidate in a child
-// process and picks the fastest correct one (CPU is always correct: it is
-// the reference), then re-measures it with half the threads and keeps those
-// if clearly faster. With external it tests only the delegate and fails if
-// it crashes or is wrong. A cached decision for the same model, hardware,
-// build and backend setting is returned without running anything.
+// without a self-test. With auto it runs every candidate (external
+// delegate plugins, XNNPACK, and the CPU kernels as the reference) in its
+// own child process, each timed at Threads and at half as many; a
+// candidate keeps fewer threads only if clearly faster (throttled boards
+// and busy CPUs often are), and the fastest correct candidate wins. With
+// external it tests only the asked-for plugin and fails if it crashes or
+// is wrong. A cached decision for the same model, hardware, build and
+// settings is returned without running anything.
 //
 // On error the Decision is still usable: xnnpack, which falls back to the
 // CPU kernels on its own.

@@ -67,10 +67,7 @@ func Probe(ctx context.Context, o Options) Report {
 		apply func(*Report)
 		err   error
 	}
-	probes := []struct {
-		name string
-		run  func(rootFS, Options) (func(*Report), error)
-	}{
+	probes := []probe{
 		{"kernel", probeKernel},
 		{"board", probeBoard},
 		{"cpu", probeCPU},
@@ -80,16 +77,10 @@ func Probe(ctx context.Context, o Options) Report {
 		{"accelerators", probeAccelerators},
 	}
 	if o.WatchDir != "" {
-		probes = append(probes, struct {
-			name string
-			run  func(rootFS, Options) (func(*Report), error)
-		}{"watch", probeWatch})
+		probes = append(probes, probe{"watch", probeWatch})
 	}
 	if o.Delegate != "" {
-		probes = append(probes, struct {
-			name string
-			run  func(rootFS, Options) (func(*Report), error)
-		}{"delegate", probeDelegate})
+		probes = append(probes, probe{"delegate", probeDelegate})
 	}
 
 	// Buffered so that a probe finishing after its timeout does not leak
@@ -137,6 +128,13 @@ wait:
 	}
 	finish(&r, fsys.live)
 	return r
+}
+
+// probe is one probe: it reads what it needs and returns a function that
+// stores its findings, applied only if it finished in time.
+type probe struct {
+	name string
+	run  func(rootFS, Options) (apply func(*Report), err error)
 }
 
 // finish derives the fields that combine several probes.

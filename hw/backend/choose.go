@@ -402,7 +402,7 @@ func (c Config) child(ctx context.Context, backend, delegate string, threads int
 	runErr := cmd.Run()
 
 	var res selftest.Result
-	jsonErr := json.Unmarshal(stdout.Bytes(), &res)
+	jsonErr := json.Unmarshal(resultLine(stdout.Bytes()), &res)
 	if runErr == nil && jsonErr == nil {
 		return res, nil
 	}
@@ -434,6 +434,18 @@ func (c Config) child(ctx context.Context, backend, delegate string, threads int
 		return res, errors.New(msg)
 	}
 	return res, fmt.Errorf("bad self-test output: %v", jsonErr)
+}
+
+// resultLine returns the child's JSON result: its last line that is a JSON
+// object, as delegate libraries may print to stdout themselves.
+func resultLine(stdout []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(stdout), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		if bytes.HasPrefix(lines[i], []byte(`{"`)) {
+			return lines[i]
+		}
+	}
+	return stdout
 }
 
 func lastStage(stderr string) string {

@@ -106,8 +106,8 @@ func probeAccelerators(f rootFS, o Options) (func(*Report), error) {
 }
 
 // Plugins returns the delegate libraries the self-test may try: the user's
-// --delegate first, then accelerator libraries that export the external
-// delegate ABI, in the report's order.
+// --delegate first, then the libraries of present accelerators (library
+// and device found) that export the external delegate ABI.
 func (r Report) Plugins() []Plugin {
 	var ps []Plugin
 	seen := map[string]bool{}
@@ -116,7 +116,7 @@ func (r Report) Plugins() []Plugin {
 		seen[r.Delegate.Path] = true
 	}
 	for _, a := range r.Accelerators {
-		if a.Plugin != nil && a.Plugin.OK && !seen[a.Plugin.Path] {
+		if a.Status == Present && a.Plugin != nil && a.Plugin.OK && !seen[a.Plugin.Path] {
 			seen[a.Plugin.Path] = true
 			ps = append(ps, *a.Plugin)
 		}

@@ -378,6 +378,28 @@ func TestCheckPlugin(t *testing.T) {
 		}
 	}
 
+	// An Edge TPU with its library offers the library to the self-test;
+	// without the device it does not.
+	lib, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tpuLib = "usr/lib/x86_64-linux-gnu/libedgetpu.so.1"
+	for _, dev := range []bool{true, false} {
+		extra := map[string]string{tpuLib: string(lib)}
+		if dev {
+			extra["dev/apex_0"] = ""
+		}
+		r := Probe(context.Background(), Options{Root: fixture(t, "x86vm", extra), Arch: runtime.GOARCH})
+		tpu := accel(r, "edgetpu")
+		if tpu.Plugin == nil || !tpu.Plugin.OK || tpu.Plugin.Path != "/"+tpuLib {
+			t.Errorf("edgetpu plugin = %+v", tpu.Plugin)
+		}
+		if got := len(r.Plugins()); dev && got != 1 || !dev && got != 0 {
+			t.Errorf("device %v: plugins = %+v (status %s)", dev, r.Plugins(), tpu.Status)
+		}
+	}
+
 	// A --delegate path shows up in the report and in Plugins.
 	r := Probe(context.Background(), Options{Delegate: good})
 	if r.Delegate == nil || !r.Delegate.OK || len(r.Plugins()) == 0 || r.Plugins()[0].Path != good {

@@ -213,7 +213,7 @@ func newSession(m *tflite.Model, req Request, n int) (*tflite.Interpreter, error
 // timeRuns invokes it once to warm up, then runs times, and returns the
 // first output and the run times.
 func timeRuns(ctx context.Context, it *tflite.Interpreter, runs int) ([]float32, []float64, error) {
-	var ms []float64
+	var times []float64
 	for i := 0; i <= runs; i++ { // run 0 warms up
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -223,7 +223,7 @@ func timeRuns(ctx context.Context, it *tflite.Interpreter, runs int) ([]float32,
 			return nil, nil, err
 		}
 		if i > 0 {
-			ms = append(ms, msSince(t))
+			times = append(times, ms(time.Since(t)))
 		}
 	}
 	out := it.Output(0)
@@ -231,10 +231,8 @@ func timeRuns(ctx context.Context, it *tflite.Interpreter, runs int) ([]float32,
 	if err := out.ReadFloat32(buf); err != nil {
 		return nil, nil, err
 	}
-	return buf, ms, nil
+	return buf, times, nil
 }
-
-func msSince(t time.Time) float64 { return ms(time.Since(t)) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

@@ -40,15 +40,7 @@ func fixture(t *testing.T, name string, extra map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p, content := range extra {
-		target := filepath.Join(dst, p)
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(target, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dst, extra)
 	return dst
 }
 

@@ -52,8 +52,13 @@ func probeAccelerators(f rootFS, o Options) (func(*Report), error) {
 	}
 	tpu.Status = status(len(tpu.Libraries) > 0, len(tpu.Devices) > 0)
 	tpu.Plugin = plugin(tpu.Libraries)
-	if tpu.Status == Present {
+	switch {
+	case tpu.Status == Present:
 		tpu.Note = "runs only models compiled with edgetpu_compiler; others stay on the CPU"
+	case len(tpu.Devices) > 0:
+		tpu.Note = "device found, but not libedgetpu.so.1 (Debian package libedgetpu1-std)"
+	case len(tpu.Libraries) > 0:
+		tpu.Note = "libedgetpu.so.1 found, but no device (/dev/apex_*, USB 1a6e:089a or 18d1:9302)"
 	}
 	out = append(out, tpu)
 

@@ -309,4 +309,3 @@ func cpuModel() string {
 	}
 	return "unknown (" + runtime.GOARCH + ")"
 }
-

@@ -243,7 +243,7 @@ func convOut(in, k, stride, dilation int, pad tflitefile.Padding) int {
 		return (in + stride - 1) / stride
 	}
 	eff := (k-1)*dilation + 1
-	return (in-eff+stride)/stride
+	return (in - eff + stride) / stride
 }
 
 func broadcast(a, b []int) ([]int, error) {

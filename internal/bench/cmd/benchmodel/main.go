@@ -3,17 +3,23 @@
 // end-to-end and quality measurements that bench/run.sh needs.
 //
 //	benchmodel [--models default,PATH...] [--sizes 256,512,1024] [--threads N] [--runs N] [--max-time D] [--json]
+//	benchmodel e2e [--model default|PATH] [--photos DIR] [--threads N] [--count N] [--max-time D] [--json]
+//	benchmodel quality --teacher PATH --models A,B [--labels "a,b"] --photos DIR [--max-photos N] [--sheet PNG] [--json]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/animed/animed/internal/bench"
 )
@@ -28,7 +34,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(ctx, os.Args[1:]); err != nil {
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "e2e":
+		err = e2e(ctx, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "quality":
+		err = quality(ctx, os.Args[2:])
+	default:
+		err = run(ctx, os.Args[1:])
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchmodel:", err)
 		os.Exit(1)
 	}
@@ -54,4 +69,98 @@ func run(ctx context.Context, args []string) error {
 	}
 	o.Progress = os.Stderr
 	return bench.Run(ctx, o, os.Stdout)
+}
+
+func e2e(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("benchmodel e2e", flag.ExitOnError)
+	var o bench.E2EOptions
+	fs.StringVar(&o.Model, "model", bench.DefaultModel, "model: "+bench.DefaultModel+" or a resizable .tflite")
+	photos := fs.String("photos", "", "folder of source photos (held-out split); empty: generated pictures")
+	maxPhotos := fs.Int("max-photos", 8, "distinct source photos")
+	fs.IntVar(&o.Threads, "threads", 0, "TFLite threads (0: all usable CPUs)")
+	fs.IntVar(&o.Count, "count", 20, "max timed photos")
+	fs.DurationVar(&o.MaxTime, "max-time", 20*time.Second, "max time of the timed photos")
+	asJSON := fs.Bool("json", false, "write JSON")
+	fs.Parse(args)
+	if *photos != "" {
+		held, err := bench.HeldOut(*photos)
+		if err != nil {
+			return err
+		}
+		o.Photos = held[:min(len(held), *maxPhotos)]
+	}
+	res, err := bench.EndToEnd(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(os.Stdout, res)
+	}
+	return bench.WriteE2EMarkdown(os.Stdout, res)
+}
+
+func quality(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("benchmodel quality", flag.ExitOnError)
+	var o bench.QualityOptions
+	fs.StringVar(&o.Reference, "teacher", "", "reference model (the teacher)")
+	modelList := fs.String("models", bench.DefaultModel, "comma-separated student models")
+	labelList := fs.String("labels", "", "comma-separated column names for --models")
+	photos := fs.String("photos", "", "photo folder: its held-out split (every 10th) is used")
+	maxPhotos := fs.Int("max-photos", 8, "held-out photos to compare")
+	sheet := fs.String("sheet", "", "write a PNG contact sheet here")
+	fs.IntVar(&o.Threads, "threads", 0, "TFLite threads (0: all usable CPUs)")
+	fs.IntVar(&o.Size, "size", 256, "square side")
+	asJSON := fs.Bool("json", false, "write JSON")
+	fs.Parse(args)
+	if o.Reference == "" || *photos == "" {
+		return fmt.Errorf("quality: --teacher and --photos are required")
+	}
+	o.Models = strings.Split(*modelList, ",")
+	if *labelList != "" {
+		o.Labels = strings.Split(*labelList, ",")
+	}
+	held, err := bench.HeldOut(*photos)
+	if err != nil {
+		return err
+	}
+	// Spread the chosen photos over the whole held-out list (scenes and people).
+	step := max(1, len(held)/max(1, *maxPhotos))
+	for i := 0; i < len(held) && len(o.Photos) < *maxPhotos; i += step {
+		o.Photos = append(o.Photos, held[i])
+	}
+	if *sheet != "" {
+		f, err := os.Create(*sheet)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.Sheet = f
+	}
+	o.Progress = os.Stderr
+	res, err := bench.Quality(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(os.Stdout, res)
+	}
+	if err := bench.WriteQualityMarkdown(os.Stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\nPhotos: %s\n", names(o.Photos))
+	return nil
+}
+
+func names(paths []string) string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Base(p))
+	}
+	return strings.Join(out, ", ")
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -65,7 +65,7 @@ func NewQuantizer(inScale float32, inZP int32, outScale float32, outZP int32) *Q
 	q := &Quantizer{}
 	for p := range 256 {
 		v := float32(p)/127.5 - 1
-		r := math.Round(float64(v/inScale)) + float64(inZP)
+		r := math.Round(float64(v)/float64(inScale)) + float64(inZP)
 		q.in[p] = int8(max(-128, min(127, r)))
 	}
 	for i := range 256 {

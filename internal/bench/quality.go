@@ -42,6 +42,10 @@ func PSNR(a, b []float32) float64 {
 
 func clamp1(v float32) float64 { return float64(max(-1, min(1, v))) }
 
+// MaxPSNR caps the PSNR of identical images in QualityResult (JSON has
+// no infinity).
+const MaxPSNR = 100
+
 // SSIM returns the mean structural similarity of the luma of two h x w
 // NHWC RGB tensors in [-1, 1]: Gaussian window 11 with sigma 1.5, valid
 // positions only, C1 = 0.01², C2 = 0.03² (as models/distill/data.py).
@@ -233,7 +237,7 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 		ref := outs[1]
 		cols := append([][]float32{outs[0]}, outs[2:]...)
 		for i, c := range cols {
-			ps := PSNR(c, ref)
+			ps := min(PSNR(c, ref), MaxPSNR)
 			sums[i].PSNR += ps
 			sums[i].SSIM += SSIM(c, ref, o.Size, o.Size)
 			sums[i].MinPSNR = min(sums[i].MinPSNR, ps)

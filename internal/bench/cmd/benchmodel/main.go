@@ -4,6 +4,7 @@
 //
 //	benchmodel [--models default,PATH...] [--sizes 256,512,1024] [--threads N] [--runs N] [--max-time D] [--json]
 //	benchmodel e2e [--model default|PATH] [--photos DIR] [--threads N] [--count N] [--max-time D] [--json]
+//	benchmodel report --models-json F [--torch-json F] [--e2e-json F] [--quality-json F] [--sheet PNG] [--gobench F] [--teacher L] [--fp32 L] [--int8 L] [--note TEXT]... [--missing KEY=WHY]...
 //	benchmodel quality --teacher PATH --models A,B [--labels "a,b"] --photos DIR [--max-photos N] [--sheet PNG] [--json]
 package main
 
@@ -40,6 +41,8 @@ func main() {
 		err = e2e(ctx, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "quality":
 		err = quality(ctx, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "report":
+		err = report(os.Args[2:])
 	default:
 		err = run(ctx, os.Args[1:])
 	}
@@ -163,4 +166,81 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func report(args []string) error {
+	fs := flag.NewFlagSet("benchmodel report", flag.ExitOnError)
+	modelsJSON := fs.String("models-json", "", "output of `animed bench --json`")
+	torchJSON := fs.String("torch-json", "", "output of bench/torch_teacher.py")
+	e2eJSON := fs.String("e2e-json", "", "output of `benchmodel e2e --json`")
+	qualityJSON := fs.String("quality-json", "", "output of `benchmodel quality --json`")
+	gobench := fs.String("gobench", "", "`go test -bench` output")
+	in := bench.ReportInput{Missing: map[string]string{}}
+	fs.StringVar(&in.Sheet, "sheet", "", "contact sheet, relative to the report")
+	fs.StringVar(&in.Teacher, "teacher", "", "row label of the teacher")
+	fs.StringVar(&in.StudentFP32, "fp32", "", "row label of the FP32 student")
+	fs.StringVar(&in.StudentInt8, "int8", "", "row label of the INT8 student")
+	fs.Func("note", "a note under the machine table (repeatable)", func(s string) error {
+		in.Notes = append(in.Notes, s)
+		return nil
+	})
+	fs.Func("missing", "KEY=WHY for a section not measured (models, torch, e2e, quality)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("want KEY=WHY")
+		}
+		in.Missing[k] = v
+		return nil
+	})
+	fs.Parse(args)
+	load := func(path string, v any) (bool, error) {
+		if path == "" {
+			return false, nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false, err
+		}
+		if len(strings.TrimSpace(string(b))) == 0 {
+			return false, nil
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return false, fmt.Errorf("%s: %w", path, err)
+		}
+		return true, nil
+	}
+	var (
+		models  bench.Report
+		torch   bench.TorchResult
+		e2e     bench.E2EResult
+		quality bench.QualityResult
+	)
+	if ok, err := load(*modelsJSON, &models); err != nil {
+		return err
+	} else if ok {
+		in.Models = &models
+	}
+	if ok, err := load(*torchJSON, &torch); err != nil {
+		return err
+	} else if ok {
+		in.Torch = &torch
+	}
+	if ok, err := load(*e2eJSON, &e2e); err != nil {
+		return err
+	} else if ok {
+		in.E2E = &e2e
+	}
+	if ok, err := load(*qualityJSON, &quality); err != nil {
+		return err
+	} else if ok {
+		in.Quality = &quality
+	}
+	if *gobench != "" {
+		b, err := os.ReadFile(*gobench)
+		if err != nil {
+			return err
+		}
+		in.GoBench = string(b)
+	}
+	return bench.WriteReport(os.Stdout, in)
 }

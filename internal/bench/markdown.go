@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/animed/animed/internal/tflite"
 )
 
 // WriteMarkdown writes the machine description and the model table of rep
@@ -18,7 +20,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	for _, be := range rep.Backends {
 		head = append(head, string(be)+" median / p90 ms (runs)")
 	}
-	head = append(head, "Peak RSS MB", "× file", "× MACs", "speed-up", "× RSS")
+	head = append(head, "Peak RSS MB ("+backendList(rep.Backends)+")", "× file", "× MACs", "speed-up", "× RSS")
 	row(&b, head)
 	sep := make([]string, len(head))
 	for i := range sep {
@@ -37,10 +39,14 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		}
 		cells := []string{r.Model, fmt.Sprintf("%d²", r.Stats.H), HumanCount(r.Stats.Params),
 			HumanBytes(int64(r.Stats.FileBytes)), macs}
-		load, rss := "", ""
+		load := ""
+		var rssCells []string
+		for _, res := range r.Results {
+			rssCells = append(rssCells, fmt.Sprintf("%.1f", float64(res.PeakRSSKB)/1024))
+		}
+		rss := strings.Join(rssCells, " / ")
 		if len(r.Results) > 0 {
 			load = fmt.Sprintf("%.0f", r.Results[0].LoadMs)
-			rss = fmt.Sprintf("%.1f", float64(r.Results[0].PeakRSSKB)/1024)
 		}
 		cells = append(cells, load)
 		for _, res := range r.Results {
@@ -57,6 +63,12 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 	b.WriteString("\nRatios compare each row with the first row of the same input size (× = this / first; " +
 		"speed-up = first's median / this median, first backend column; RSS from the first backend's process).\n")
+	for _, r := range rep.Rows {
+		if r.Model == DefaultModel {
+			notes = append(notes, fmt.Sprintf("%s = the model embedded in animed: %s", DefaultModel, rep.DefaultName))
+			break
+		}
+	}
 	for _, s := range rep.Skipped {
 		notes = append(notes, "skipped: "+s)
 	}
@@ -133,4 +145,12 @@ func HumanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", f/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+func backendList(bs []tflite.Backend) string {
+	var s []string
+	for _, b := range bs {
+		s = append(s, string(b))
+	}
+	return strings.Join(s, " / ")
 }

@@ -136,6 +136,9 @@ func WriteReport(w io.Writer, in ReportInput) error {
 		fmt.Fprintf(&b, "\n> %s\n", n)
 	}
 
+	if h := Headline(in); h != "" {
+		b.WriteString("\n**Headline:** " + h + "\n")
+	}
 	b.WriteString("\n## Goals\n\n")
 	row(&b, []string{"Goal", "Measured", "Met"})
 	row(&b, []string{"---", "---", "---"})
@@ -206,4 +209,29 @@ func WriteReport(w io.Writer, in ReportInput) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Headline is the one-sentence summary the README quotes: the INT8
+// student's latency at 256² and its speed-ups, with machine and date.
+func Headline(in ReportInput) string {
+	m := in.Models.findRow(in.StudentInt8, 256).median()
+	if m <= 0 {
+		return ""
+	}
+	parts := []string{fmt.Sprintf("The default model (%s) styles a 256² image in %s ms", in.Models.DefaultName, ms(m))}
+	if t := in.Models.findRow(in.Teacher, 256).median(); t > 0 {
+		parts = append(parts, fmt.Sprintf("%.0fx faster than the AnimeGANv2 teacher in TFLite", t/m))
+	}
+	if in.Torch != nil && in.Torch.Available && in.Torch.Latency.Median > 0 {
+		parts = append(parts, fmt.Sprintf("%.0fx faster than the teacher in PyTorch", in.Torch.Latency.Median/m))
+	}
+	if f := in.Models.findRow(in.StudentFP32, 256).median(); f > 0 {
+		parts = append(parts, fmt.Sprintf("%.1fx faster than its FP32 version", f/m))
+	}
+	s := strings.Join(parts, ", ")
+	if in.E2E != nil {
+		s += fmt.Sprintf("; %.1f photos/s end to end at 1024x768", in.E2E.PhotosPerSec)
+	}
+	mc := in.Models.Machine
+	return s + fmt.Sprintf(" (%s, %d threads, %s).", mc.CPU, in.Models.Threads, strings.SplitN(mc.Date, "T", 2)[0])
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/models"
 )
 
 // Options configure Run.
@@ -82,12 +83,14 @@ type Ratios struct {
 
 // Report is the output of Run.
 type Report struct {
-	Machine  Machine          `json:"machine"`
-	Threads  int              `json:"threads"`
-	Backends []tflite.Backend `json:"backends"`
-	Limits   Limits           `json:"limits"`
-	Rows     []Row            `json:"rows"`
-	Skipped  []string         `json:"skipped,omitempty"`
+	Machine Machine `json:"machine"`
+	// DefaultName names the embedded model that DefaultModel rows ran.
+	DefaultName string           `json:"default_name"`
+	Threads     int              `json:"threads"`
+	Backends    []tflite.Backend `json:"backends"`
+	Limits      Limits           `json:"limits"`
+	Rows        []Row            `json:"rows"`
+	Skipped     []string         `json:"skipped,omitempty"`
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -140,7 +143,8 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	lim := Limits{Warmup: o.Warmup, MaxRuns: o.Runs, MaxTime: o.MaxTime}.withDefaults()
-	rep := &Report{Machine: DescribeMachine(), Threads: o.Threads, Backends: o.Backends, Limits: lim}
+	rep := &Report{Machine: DescribeMachine(), DefaultName: models.DefaultName(), Threads: o.Threads,
+		Backends: o.Backends, Limits: lim}
 	progress := func(format string, args ...any) {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "bench: "+format+"\n", args...)

@@ -26,9 +26,10 @@ log "building"
 "$GO" build -o "$BIN/benchmodel" ./internal/bench/cmd/benchmodel
 # `animed bench` once the daemon wires it; benchmodel runs the same code.
 BENCH=("$BIN/benchmodel")
-if [ -d daemon/cmd/animed ] && "$GO" build -o "$BIN/animed" ./daemon/cmd/animed 2>"$TMP/build.err" &&
-	"$BIN/animed" bench --help >/dev/null 2>&1; then
-	BENCH=("$BIN/animed" bench)
+have_animed=false
+if [ -d daemon/cmd/animed ] && "$GO" build -o "$BIN/animed" ./daemon/cmd/animed 2>"$TMP/build.err"; then
+	have_animed=true
+	"$BIN/animed" bench --help >/dev/null 2>&1 && BENCH=("$BIN/animed" bench)
 fi
 log "model table through: ${BENCH[*]}"
 
@@ -86,6 +87,17 @@ if ! timeout 120 "$BIN/benchmodel" e2e --model default "${photos[@]}" --threads 
 	missing+=(--missing "e2e=the end-to-end run failed (see make bench's output)")
 fi
 
+log "end to end through the daemon: animed run on a drop folder"
+if $have_animed && "$BIN/animed" run --help >/dev/null 2>&1; then
+	if ! timeout 180 "$BIN/benchmodel" daemon --animed "$BIN/animed" "${photos[@]}" --count 20 --threads "$THREADS" --json >"$TMP/daemon.json"; then
+		: >"$TMP/daemon.json"
+		missing+=(--missing "daemon=the animed run measurement failed or ran past 3 minutes (see make bench's output)")
+	fi
+else
+	: >"$TMP/daemon.json"
+	missing+=(--missing "daemon=no animed binary with the run command yet (daemon/cmd/animed)")
+fi
+
 log "quality vs teacher on $QUALITY_PHOTOS held-out photos"
 rm -f "$OUT/contact-sheet.png"
 sheet=()
@@ -120,7 +132,7 @@ fi
 elapsed=$(($(date +%s) - start))
 notes+=(--note "make bench took ${elapsed} s with THREADS=$THREADS. Reproduce: \`make bench\` (see bench/run.sh for the knobs).")
 "$BIN/benchmodel" report --models-json "$TMP/models.json" --torch-json "$TMP/torch.json" \
-	--e2e-json "$TMP/e2e.json" --quality-json "$TMP/quality.json" --gobench "$TMP/gobench.txt" \
+	--e2e-json "$TMP/e2e.json" --daemon-json "$TMP/daemon.json" --quality-json "$TMP/quality.json" --gobench "$TMP/gobench.txt" \
 	"${sheet[@]}" "${labels[@]}" "${notes[@]}" "${missing[@]}" >"$OUT/REPORT.md.tmp"
 mv "$OUT/REPORT.md.tmp" "$OUT/REPORT.md"
 log "wrote $OUT/REPORT.md in ${elapsed} s"

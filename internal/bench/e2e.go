@@ -64,25 +64,11 @@ type E2EResult struct {
 // each stage. The model must be resizable (the daemon tiles fixed-size
 // models; that path is measured by the daemon's own benchmarks).
 func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
-	if o.Width <= 0 || o.Height <= 0 {
-		o.Width, o.Height = 1024, 768
-	}
+	o = o.withDefaults()
 	if o.Width%4 != 0 || o.Height%4 != 0 {
 		return E2EResult{}, fmt.Errorf("e2e: %dx%d is not a multiple of 4", o.Width, o.Height)
 	}
-	if o.Quality <= 0 {
-		o.Quality = 90
-	}
-	if o.Count <= 0 {
-		o.Count = 20
-	}
-	if o.MaxTime <= 0 {
-		o.MaxTime = 20 * time.Second
-	}
-	if o.Model == "" {
-		o.Model = DefaultModel
-	}
-	inputs, err := preparePhotos(o)
+	inputs, err := PreparePhotos(o)
 	if err != nil {
 		return E2EResult{}, err
 	}
@@ -197,9 +183,30 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 	return res, nil
 }
 
-// preparePhotos turns the source photos (or generated pictures) into
-// JPEGs of exactly the wanted size.
-func preparePhotos(o E2EOptions) ([][]byte, error) {
+func (o E2EOptions) withDefaults() E2EOptions {
+	if o.Width <= 0 || o.Height <= 0 {
+		o.Width, o.Height = 1024, 768
+	}
+	if o.Quality <= 0 {
+		o.Quality = 90
+	}
+	if o.Count <= 0 {
+		o.Count = 20
+	}
+	if o.MaxTime <= 0 {
+		o.MaxTime = 20 * time.Second
+	}
+	if o.Model == "" {
+		o.Model = DefaultModel
+	}
+	return o
+}
+
+// PreparePhotos turns o.Photos (or, when empty, one generated picture)
+// into JPEGs of exactly o.Width x o.Height (scaled to cover, centre-cropped),
+// as EndToEnd feeds them (default 1024x768, quality 90).
+func PreparePhotos(o E2EOptions) ([][]byte, error) {
+	o = o.withDefaults()
 	var out [][]byte
 	encode := func(img image.Image) error {
 		dst := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))

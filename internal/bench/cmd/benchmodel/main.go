@@ -4,7 +4,8 @@
 //
 //	benchmodel [--models default,PATH...] [--sizes 256,512,1024] [--threads N] [--runs N] [--max-time D] [--json]
 //	benchmodel e2e [--model default|PATH] [--photos DIR] [--threads N] [--count N] [--max-time D] [--json]
-//	benchmodel report --models-json F [--torch-json F] [--e2e-json F] [--quality-json F] [--sheet PNG] [--gobench F] [--teacher L] [--fp32 L] [--int8 L] [--note TEXT]... [--missing KEY=WHY]...
+//	benchmodel daemon --animed BIN [--photos DIR] [--count N] [--threads N] [--json]
+//	benchmodel report --models-json F [--torch-json F] [--e2e-json F] [--daemon-json F] [--quality-json F] [--sheet PNG] [--gobench F] [--teacher L] [--fp32 L] [--int8 L] [--note TEXT]... [--missing KEY=WHY]...
 //	benchmodel quality --teacher PATH --models A,B [--labels "a,b"] --photos DIR [--max-photos N] [--sheet PNG] [--json]
 package main
 
@@ -41,6 +42,8 @@ func main() {
 		err = e2e(ctx, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "quality":
 		err = quality(ctx, os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "daemon":
+		err = daemon(ctx, os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "report":
 		err = report(os.Args[2:])
 	default:
@@ -173,6 +176,7 @@ func report(args []string) error {
 	modelsJSON := fs.String("models-json", "", "output of `animed bench --json`")
 	torchJSON := fs.String("torch-json", "", "output of bench/torch_teacher.py")
 	e2eJSON := fs.String("e2e-json", "", "output of `benchmodel e2e --json`")
+	daemonJSON := fs.String("daemon-json", "", "output of `benchmodel daemon --json`")
 	qualityJSON := fs.String("quality-json", "", "output of `benchmodel quality --json`")
 	gobench := fs.String("gobench", "", "`go test -bench` output")
 	in := bench.ReportInput{Missing: map[string]string{}}
@@ -213,6 +217,7 @@ func report(args []string) error {
 		models  bench.Report
 		torch   bench.TorchResult
 		e2e     bench.E2EResult
+		daemon  bench.DaemonResult
 		quality bench.QualityResult
 	)
 	if ok, err := load(*modelsJSON, &models); err != nil {
@@ -230,6 +235,11 @@ func report(args []string) error {
 	} else if ok {
 		in.E2E = &e2e
 	}
+	if ok, err := load(*daemonJSON, &daemon); err != nil {
+		return err
+	} else if ok {
+		in.Daemon = &daemon
+	}
 	if ok, err := load(*qualityJSON, &quality); err != nil {
 		return err
 	} else if ok {
@@ -243,4 +253,38 @@ func report(args []string) error {
 		in.GoBench = string(b)
 	}
 	return bench.WriteReport(os.Stdout, in)
+}
+
+func daemon(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("benchmodel daemon", flag.ExitOnError)
+	var o bench.DaemonOptions
+	fs.StringVar(&o.Animed, "animed", "build/bin/animed", "the animed binary")
+	photos := fs.String("photos", "", "folder of source photos (held-out split); empty: generated pictures")
+	count := fs.Int("count", 20, "photos to drop")
+	fs.IntVar(&o.Threads, "threads", 0, "--threads of animed run (0: its default)")
+	asJSON := fs.Bool("json", false, "write JSON")
+	fs.Parse(args)
+	var src []string
+	if *photos != "" {
+		held, err := bench.HeldOut(*photos)
+		if err != nil {
+			return err
+		}
+		src = held
+	}
+	prepared, err := bench.PreparePhotos(bench.E2EOptions{Photos: src[:min(len(src), *count)]})
+	if err != nil {
+		return err
+	}
+	for i := 0; len(o.Inputs) < *count; i++ {
+		o.Inputs = append(o.Inputs, prepared[i%len(prepared)])
+	}
+	res, err := bench.Daemon(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(os.Stdout, res)
+	}
+	return bench.WriteDaemonMarkdown(os.Stdout, res)
 }

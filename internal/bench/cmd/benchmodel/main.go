@@ -197,53 +197,21 @@ func report(args []string) error {
 		return nil
 	})
 	fs.Parse(args)
-	load := func(path string, v any) (bool, error) {
-		if path == "" {
-			return false, nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return false, err
-		}
-		if len(strings.TrimSpace(string(b))) == 0 {
-			return false, nil
-		}
-		if err := json.Unmarshal(b, v); err != nil {
-			return false, fmt.Errorf("%s: %w", path, err)
-		}
-		return true, nil
-	}
-	var (
-		models  bench.Report
-		torch   bench.TorchResult
-		e2e     bench.E2EResult
-		daemon  bench.DaemonResult
-		quality bench.QualityResult
-	)
-	if ok, err := load(*modelsJSON, &models); err != nil {
+	var err error
+	if in.Models, err = loadJSON[bench.Report](*modelsJSON); err != nil {
 		return err
-	} else if ok {
-		in.Models = &models
 	}
-	if ok, err := load(*torchJSON, &torch); err != nil {
+	if in.Torch, err = loadJSON[bench.TorchResult](*torchJSON); err != nil {
 		return err
-	} else if ok {
-		in.Torch = &torch
 	}
-	if ok, err := load(*e2eJSON, &e2e); err != nil {
+	if in.E2E, err = loadJSON[bench.E2EResult](*e2eJSON); err != nil {
 		return err
-	} else if ok {
-		in.E2E = &e2e
 	}
-	if ok, err := load(*daemonJSON, &daemon); err != nil {
+	if in.Daemon, err = loadJSON[bench.DaemonResult](*daemonJSON); err != nil {
 		return err
-	} else if ok {
-		in.Daemon = &daemon
 	}
-	if ok, err := load(*qualityJSON, &quality); err != nil {
+	if in.Quality, err = loadJSON[bench.QualityResult](*qualityJSON); err != nil {
 		return err
-	} else if ok {
-		in.Quality = &quality
 	}
 	if *gobench != "" {
 		b, err := os.ReadFile(*gobench)
@@ -253,6 +221,23 @@ func report(args []string) error {
 		in.GoBench = string(b)
 	}
 	return bench.WriteReport(os.Stdout, in)
+}
+
+// loadJSON reads a step's JSON output; nil for no path or an empty file
+// (a step that did not run).
+func loadJSON[T any](path string) (*T, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
 }
 
 func daemon(ctx context.Context, args []string) error {

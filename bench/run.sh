@@ -4,7 +4,8 @@
 # Not part of CI. Budget: < 15 minutes on 2 cores (each step is capped).
 #
 # Environment: THREADS (default: all CPUs), ANIMED_SHARED (default ../shared),
-# BENCH_RUNS (max timed runs per cell, default 20), QUALITY_PHOTOS (default 8).
+# BENCH_RUNS (max timed runs per cell, default 20), QUALITY_PHOTOS (default 8),
+# TORCH_PORT_DIR (folder of the PyTorch teacher port, default models/distill).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ THREADS=${THREADS:-$(nproc)}
 SHARED=${ANIMED_SHARED:-../shared}
 RUNS=${BENCH_RUNS:-20}
 QUALITY_PHOTOS=${QUALITY_PHOTOS:-8}
+TORCH_PORT_DIR=${TORCH_PORT_DIR:-models/distill}
 PY=/usr/bin/python3
 BIN=build/bin
 OUT=bench
@@ -69,7 +71,7 @@ fi
 log "PyTorch teacher at 256²"
 if [ -f "$TEACHER" ]; then
 	photo=$(find "$SHARED/photos" -type f -name '*.jpg' 2>/dev/null | sort | sed -n 10p)
-	if ! timeout 180 "$PY" bench/torch_teacher.py --teacher "$TEACHER" --port-dir models/distill \
+	if ! timeout 180 "$PY" bench/torch_teacher.py --teacher "$TEACHER" --port-dir "$TORCH_PORT_DIR" \
 		--threads "$THREADS" --runs "$RUNS" --max-time 10 ${photo:+--photo "$photo"} >"$TMP/torch.json"; then
 		: >"$TMP/torch.json"
 		missing+=(--missing "torch=bench/torch_teacher.py failed (see make bench's output)")

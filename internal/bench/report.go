@@ -232,7 +232,7 @@ func Headline(in ReportInput) string {
 	if m <= 0 {
 		return ""
 	}
-	parts := []string{fmt.Sprintf("The default model (%s) styles a 256² image in %s ms", in.Models.DefaultName, ms(m))}
+	parts := []string{fmt.Sprintf("The default model, %s, styles a 256² image in %s ms", in.Models.DefaultName, ms(m))}
 	if t := in.Models.findRow(in.Teacher, 256).median(); t > 0 {
 		parts = append(parts, fmt.Sprintf("%.0fx faster than the AnimeGANv2 teacher in TFLite", t/m))
 	}

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	_ "image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -319,36 +320,8 @@ func TestSandbox(t *testing.T) {
 	testPhoto(t, 0, filepath.Join(state, "drop", "first.jpg"))
 
 	trace := filepath.Join(top, "trace", "strace.out")
-	args := []string{
-		"--ro-bind", "/", "/",
-		"--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
-		"--tmpfs", "/home", "--tmpfs", "/root",
-		// top lives in /tmp: recreate its path in the private /tmp.
-		"--perms", "0755", "--dir", top,
-		"--perms", "0755", "--dir", filepath.Join(top, "var"),
-		"--perms", "0755", "--dir", filepath.Join(top, "var", "lib"),
-		"--ro-bind", filepath.Join(top, "usr"), filepath.Join(top, "usr"),
-		"--ro-bind", filepath.Join(top, "etc"), filepath.Join(top, "etc"),
-		"--ro-bind", filepath.Join(top, "run"), filepath.Join(top, "run"),
-		"--bind", state, state,
-		"--bind", filepath.Join(top, "trace"), filepath.Join(top, "trace"),
-		"--dev", "/dev",
-		"--proc", "/proc",
-		"--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid", "--unshare-cgroup-try",
-		"--die-with-parent", "--new-session",
-		"--clearenv",
-		"--setenv", "PATH", "/usr/bin:/bin",
-		"--setenv", "NOTIFY_SOCKET", sock,
-		"--setenv", "WATCHDOG_USEC", "4000000", // pings every second
-	}
-	inner := fmt.Sprintf("umask 0007; exec strace -f -qq -o %s %s run --config %s", trace, bin, confPath)
-	if root {
-		args = append(args, "--", "setpriv", "--reuid="+strconv.Itoa(uid), "--regid="+strconv.Itoa(gid),
-			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "sh", "-c", inner)
-	} else {
-		args = append(args, "--unshare-user", "--uid", strconv.Itoa(uid), "--gid", strconv.Itoa(gid),
-			"--cap-drop", "ALL", "--", "setpriv", "--no-new-privs", "sh", "-c", inner)
-	}
+	sb := sandbox{top: top, state: state, sock: sock, root: root, uid: uid, gid: gid}
+	args := sb.args(fmt.Sprintf("exec strace -f -qq -o %s %s run --config %s", trace, bin, confPath))
 	cmd := exec.Command("bwrap", args...)
 	log := newSyncBuffer()
 	cmd.Stdout, cmd.Stderr = log, log
@@ -419,6 +392,64 @@ func TestSandbox(t *testing.T) {
 	}
 
 	checkTrace(t, trace)
+
+	// The one-shot commands under the same restrictions: the hardware
+	// probe (it reads /proc, /sys and /dev) and convert.
+	for _, c := range []struct{ name, cmd string }{
+		{"probe", bin + " probe"},
+		{"convert", fmt.Sprintf("%s convert --max-side 200 %s %s", bin,
+			filepath.Join(state, "done", "first.jpg"), filepath.Join(state, "out", "converted.png"))},
+	} {
+		out, err := exec.Command("bwrap", sb.args("exec "+c.cmd)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("sandboxed animed %s: %v\n%s", c.name, err, out)
+		}
+	}
+	checkPicture(t, filepath.Join(state, "out", "converted.png"), 200)
+}
+
+// sandbox builds bubblewrap command lines that reproduce animed.service's
+// restrictions (see sandboxMapping) around a shell command.
+type sandbox struct {
+	top   string // scratch tree: usr/ (binary, library), etc/, run/, trace/
+	state string // the writable state tree
+	sock  string // NOTIFY_SOCKET
+	root  bool   // the test runs as root: switch to uid/gid with setpriv
+	uid   int
+	gid   int
+}
+
+func (sb sandbox) args(inner string) []string {
+	top := sb.top
+	args := []string{
+		"--ro-bind", "/", "/",
+		"--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
+		"--tmpfs", "/home", "--tmpfs", "/root",
+		// top lives in /tmp: recreate its path in the private /tmp.
+		"--perms", "0755", "--dir", top,
+		"--perms", "0755", "--dir", filepath.Join(top, "var"),
+		"--perms", "0755", "--dir", filepath.Join(top, "var", "lib"),
+		"--ro-bind", filepath.Join(top, "usr"), filepath.Join(top, "usr"),
+		"--ro-bind", filepath.Join(top, "etc"), filepath.Join(top, "etc"),
+		"--ro-bind", filepath.Join(top, "run"), filepath.Join(top, "run"),
+		"--bind", sb.state, sb.state,
+		"--bind", filepath.Join(top, "trace"), filepath.Join(top, "trace"),
+		"--dev", "/dev",
+		"--proc", "/proc",
+		"--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid", "--unshare-cgroup-try",
+		"--die-with-parent", "--new-session",
+		"--clearenv",
+		"--setenv", "PATH", "/usr/bin:/bin",
+		"--setenv", "NOTIFY_SOCKET", sb.sock,
+		"--setenv", "WATCHDOG_USEC", "4000000", // pings every second
+	}
+	inner = "umask 0007; " + inner
+	if sb.root {
+		return append(args, "--", "setpriv", "--reuid="+strconv.Itoa(sb.uid), "--regid="+strconv.Itoa(sb.gid),
+			"--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "sh", "-c", inner)
+	}
+	return append(args, "--unshare-user", "--uid", strconv.Itoa(sb.uid), "--gid", strconv.Itoa(sb.gid),
+		"--cap-drop", "ALL", "--", "setpriv", "--no-new-privs", "sh", "-c", inner)
 }
 
 func daemonUsesSDNotify(src string) bool {

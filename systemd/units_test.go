@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/animed/animed/daemon/config"
 )
 
 func need(t *testing.T, tools ...string) {
@@ -306,5 +308,19 @@ func TestSyscallFilter(t *testing.T) {
 		if allowed[name] {
 			t.Errorf("SystemCallFilter= allows %s", name)
 		}
+	}
+}
+
+// TestConfigLoads loads the example configuration with the daemon's own
+// parser, so that it names only real flags.
+func TestConfigLoads(t *testing.T) {
+	var c config.Config
+	fs := c.FlagSet()
+	err := config.Load(fs, []string{"--config", "animed.conf"}, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("animed.conf: %v", err)
+	}
+	if c.Watch != "/var/lib/animed/drop" || c.Out != "/var/lib/animed/out" || c.State != "/var/lib/animed/state" {
+		t.Errorf("animed.conf loads as %+v", c)
 	}
 }

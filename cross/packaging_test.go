@@ -239,6 +239,7 @@ func TestPackages(t *testing.T) {
 				"systemd/examples/metrics.conf":           0o644,
 				"systemd/examples/edgetpu-pcie.conf":      0o644,
 				"systemd/examples/edgetpu-usb.conf":       0o644,
+				"systemd/examples/gpu.conf":               0o644,
 				"LICENSES/tensorflow-lite-Apache-2.0.txt": 0o644,
 				"LICENSES/MODEL-LICENSE.txt":              0o644,
 				"LICENSES/THIRD_PARTY.md":                 0o644,

@@ -108,6 +108,7 @@ var configurations = []struct {
 	{"metrics drop-in", "animed.service", "examples/metrics.conf"},
 	{"Edge TPU PCIe drop-in", "animed.service", "examples/edgetpu-pcie.conf"},
 	{"Edge TPU USB drop-in", "animed.service", "examples/edgetpu-usb.conf"},
+	{"GPU drop-in", "animed.service", "examples/gpu.conf"},
 }
 
 func TestVerify(t *testing.T) {

@@ -209,11 +209,14 @@ func TestPackages(t *testing.T) {
 	pic := photo(t)
 
 	t.Run("reproducible", func(t *testing.T) {
-		// A second build from another umask must give the same bytes.
+		// A second build from a copy of the sources in another folder,
+		// under another umask, must give the same bytes.
+		src := copyCheckout(t)
 		out2 := t.TempDir()
 		old := syscall.Umask(0o077)
 		defer syscall.Umask(old)
-		run(t, repoRoot, nil, "bash", append([]string{"cross/dist.sh", "-o", out2}, arches...)...)
+		env := []string{"VERSION=" + version, "SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch, 10)}
+		run(t, src, env, "bash", append([]string{"cross/dist.sh", "-o", out2}, arches...)...)
 		for _, arch := range arches {
 			if a, b := sha(t, tarball(out, arch)), sha(t, tarball(out2, arch)); a != b {
 				t.Errorf("%s: two builds differ: %s vs %s", arch, a, b)
@@ -335,6 +338,44 @@ func TestPackages(t *testing.T) {
 		}
 		installAndPurge(t, deb("amd64"), version, pic)
 	})
+}
+
+// copyCheckout copies the files git knows (tracked, and untracked but not
+// ignored) to a new folder, with build/ linked to this checkout's.
+func copyCheckout(t *testing.T) string {
+	t.Helper()
+	need(t, "git")
+	dst := filepath.Join(t.TempDir(), "elsewhere")
+	list := run(t, repoRoot, nil, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	for _, name := range strings.Split(list, "\x00") {
+		if name == "" {
+			continue
+		}
+		from := filepath.Join(repoRoot, name)
+		st, err := os.Lstat(from)
+		if err != nil || !st.Mode().IsRegular() {
+			continue // deleted in the work tree, or a link
+		}
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(dst, name)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, st.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build, err := filepath.Abs(filepath.Join(repoRoot, "build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(build, filepath.Join(dst, "build")); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
 
 // runPackaged runs `animed version` and `animed convert` from an unpacked

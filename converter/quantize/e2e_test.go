@@ -1,0 +1,113 @@
+package quantize_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/quanttest"
+	tfl "github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflite"
+)
+
+// photosDir is the shared calibration photo folder, relative to the repo.
+const photosDir = "../../../shared/photos"
+
+// testImages returns n calibration or gate images: crops of the shared
+// photos when present, else synthetic images (logged).
+func testImages(t testing.TB, n, size int, seed int64) []quantize.Image {
+	t.Helper()
+	if _, err := os.Stat(photosDir); err != nil {
+		t.Logf("%s is absent: using synthetic images", filepath.Clean(photosDir))
+		return quantize.SyntheticImages(n, size, size, seed)
+	}
+	files, err := quantize.FindImages(photosDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := quantize.LoadImages(files, n, size, size, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imgs
+}
+
+func marshal(t testing.TB, m *tfl.Model) []byte {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// quantizeGenerator calibrates and quantizes the generator.
+func quantizeGenerator(t testing.TB, cfg quanttest.GeneratorConfig, calib []quantize.Image, o quantize.Options, method quantize.Method) (*tfl.Model, *quantize.Result) {
+	t.Helper()
+	m := quanttest.Generator(cfg)
+	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Ranges, err = st.Ranges(method, 99.99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := quantize.Quantize(m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, res
+}
+
+func TestGeneratorEndToEnd(t *testing.T) {
+	const size = 64
+	imgs := testImages(t, 12, size, 7)
+	calib, gate := imgs[:8], imgs[8:]
+	for _, io := range []quantize.IO{quantize.IOFloat, quantize.IOInt8} {
+		t.Run(string(io), func(t *testing.T) {
+			m, res := quantizeGenerator(t, quanttest.GeneratorConfig{Size: size}, calib, quantize.Options{IO: io}, quantize.Percentile)
+			q := res.Model
+			// No float operator is left: only QUANTIZE at the input and
+			// DEQUANTIZE at the output touch float tensors.
+			for i, op := range q.Main().Operators {
+				for _, ti := range append(append([]int32{}, op.Inputs...), op.Outputs...) {
+					if ti >= 0 && q.Main().Tensors[ti].Type == tfl.Float32 && op.Op != tfl.Quantize && op.Op != tfl.Dequantize {
+						t.Errorf("operator %d (%s) has float tensor %s", i, op.Op, q.Main().Tensors[ti].Name)
+					}
+				}
+			}
+			if io == quantize.IOInt8 && !res.InputShiftFolded {
+				t.Errorf("int8 I/O: input shift not folded")
+			}
+			qb := marshal(t, q)
+			met, err := quantize.Compare(context.Background(), marshal(t, m), qb, gate, quantize.RunOptions{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("io %s: %v; fp32 %d bytes, int8 %d bytes", io, met, len(marshal(t, m)), len(qb))
+			if met.PSNR < 35 {
+				t.Errorf("PSNR %.2f dB < 35 dB", met.PSNR)
+			}
+			// XNNPACK takes the graph (no fallback to the CPU kernels).
+			tm, err := tflite.NewModel(qb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tm.Close()
+			it, err := tflite.NewInterpreter(tm, tflite.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer it.Close()
+			if it.Backend() != tflite.BackendXNNPACK {
+				t.Errorf("XNNPACK did not take the INT8 model: %s", it.FallbackReason())
+			}
+			for _, u := range quantize.UndelegatedOps(q) {
+				t.Logf("not delegated: %d %s (%s)", u.Index, u.Op, u.Reason)
+			}
+		})
+	}
+}

@@ -189,13 +189,6 @@ func Generator(c GeneratorConfig) *tfl.Model {
 	u2 = b.LeakyRelu("up2/act", u2)
 	u2 = b.Add("up2/add", u2, e1)
 	o := b.Conv("out", u2, 3, 3, 1, tfl.Same, tfl.ActNone)
-	// Keep the tanh out of saturation: scale the last conv's weights down.
-	w := b.M.Buffers[b.G.Tensors[b.G.Operators[len(b.G.Operators)-1].Inputs[1]].Buffer].Data
-	ws := tfl.BytesFloat32(w)
-	for i := range ws {
-		ws[i] *= 0.5
-	}
-	copy(w, tfl.Float32Bytes(ws))
 	b.Output(b.Op(tfl.Tanh, nil, "output", []int32{1, S, S, 3}, o))
 	b.M.Description = "animed quanttest generator (fp32)"
 	return b.M

@@ -81,7 +81,9 @@ var fixedCases = []struct {
 	scale float32
 	zp    int64
 }{
-	{opCase{"TANH", func(b *quanttest.Builder, x, t1 int32) int32 { return b.Op(tfl.Tanh, nil, "out", []int32{1, 8, 8, 4}, t1) }}, 1.0 / 128, 0},
+	{opCase{"TANH", func(b *quanttest.Builder, x, t1 int32) int32 {
+		return b.Op(tfl.Tanh, nil, "out", []int32{1, 8, 8, 4}, t1)
+	}}, 1.0 / 128, 0},
 	{opCase{"LOGISTIC", func(b *quanttest.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Logistic, nil, "out", []int32{1, 8, 8, 4}, t1)
 	}}, float32(1.0 / 256), -128},

@@ -88,7 +88,7 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) ([]byte, *Re
 	if f.GateCount < 1 {
 		return nil, nil, fmt.Errorf("int8: --gate-count %d: need at least 1", f.GateCount)
 	}
-	floatOps, err := ParseOps(f.FloatOps)
+	floatOps, floatNorm, err := ParseOps(f.FloatOps)
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8: --float-ops: %w", err)
 	}
@@ -137,7 +137,7 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) ([]byte, *Re
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(w, nil))
-	res, err := Quantize(m, Options{Ranges: ranges, IO: io, FloatOps: floatOps, Logger: log})
+	res, err := Quantize(m, Options{Ranges: ranges, IO: io, FloatOps: floatOps, FloatLayerNorm: floatNorm, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}

@@ -111,3 +111,49 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestLayerNorm quantizes a generator with a layer norm (MEAN,
+// SQUARED_DIFFERENCE, RSQRT, SUB, MUL, ADD) twice: fully INT8, and with the
+// norm kept as a float island (--float-ops layernorm), which must be
+// reported.
+func TestLayerNorm(t *testing.T) {
+	const size = 32
+	imgs := testImages(t, 10, size, 11)
+	calib, gate := imgs[:6], imgs[6:]
+	cfg := quanttest.GeneratorConfig{Size: size, LayerNorm: true}
+	for _, c := range []struct {
+		name     string
+		floatNorm bool
+		minPSNR   float64
+	}{
+		{"int8", false, 35},
+		{"float-islands", true, 35},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, res := quantizeGenerator(t, cfg, calib, quantize.Options{FloatLayerNorm: c.floatNorm}, quantize.Percentile)
+			met, err := quantize.Compare(context.Background(), marshal(t, m), marshal(t, res.Model), gate, quantize.RunOptions{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %v; %d float islands", c.name, met, len(res.FloatIslands))
+			if met.PSNR < c.minPSNR {
+				t.Errorf("PSNR %.2f dB < %.0f dB", met.PSNR, c.minPSNR)
+			}
+			if !c.floatNorm && len(res.FloatIslands) != 0 {
+				t.Errorf("float islands without --float-ops: %v", res.FloatIslands)
+			}
+			if c.floatNorm {
+				// MEAN x2, SQUARED_DIFFERENCE, ADD (eps), RSQRT, SUB, MUL x2,
+				// ADD (beta); not the generator's own ADDs.
+				ops := map[string]int{}
+				for _, is := range res.FloatIslands {
+					ops[is.Op]++
+				}
+				if ops["RSQRT"] != 1 || ops["MEAN"] != 2 || ops["SQUARED_DIFFERENCE"] != 1 || ops["ADD"] != 2 ||
+					ops["MUL"] != 2 || ops["SUB"] != 1 || len(res.FloatIslands) != 9 || len(res.Warnings) == 0 {
+					t.Errorf("float islands %v, warnings %v", ops, res.Warnings)
+				}
+			}
+		})
+	}
+}

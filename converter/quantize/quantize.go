@@ -45,6 +45,10 @@ type Options struct {
 	// layer-norm pieces. Operators without an INT8 kernel must be listed
 	// here, or Quantize fails naming them.
 	FloatOps []tfl.BuiltinOp
+	// FloatLayerNorm keeps the layer and instance norms the converter
+	// lowers (MEAN, SQUARED_DIFFERENCE, RSQRT and the SUB, MUL and ADD
+	// around them) float, but not other operators of those types.
+	FloatLayerNorm bool
 	// Logger receives warnings; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -74,33 +78,32 @@ type Result struct {
 	Warnings []string
 }
 
-// ParseOps parses operator names such as "RSQRT,MEAN" (case-insensitive).
-// The name "layernorm" stands for MEAN, SQUARED_DIFFERENCE, RSQRT, MUL, ADD
-// and SUB.
-func ParseOps(names []string) ([]tfl.BuiltinOp, error) {
-	var out []tfl.BuiltinOp
+// ParseOps parses operator names such as "RSQRT,MEAN" (case-insensitive)
+// for Options.FloatOps. The name "layernorm" sets layerNorm instead: keep
+// the lowered layer norms (see Options.FloatLayerNorm) float.
+func ParseOps(names []string) (ops []tfl.BuiltinOp, layerNorm bool, err error) {
 	for _, n := range names {
 		n = strings.ToUpper(strings.TrimSpace(n))
 		if n == "" {
 			continue
 		}
 		if n == "LAYERNORM" {
-			out = append(out, layerNormOps...)
+			layerNorm = true
 			continue
 		}
 		found := false
 		for op := range tfl.BuiltinOp(130) {
 			if op.String() == n {
-				out = append(out, op)
+				ops = append(ops, op)
 				found = true
 				break
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown operator %q (use TFLite names such as RSQRT, or layernorm)", n)
+			return nil, false, fmt.Errorf("unknown operator %q (use TFLite names such as RSQRT, or layernorm)", n)
 		}
 	}
-	return out, nil
+	return ops, layerNorm, nil
 }
 
 type domain int8
@@ -202,6 +205,10 @@ func (p *pass) domains() error {
 		keep[op] = true
 	}
 	p.dom = make([]domain, len(p.g.Operators))
+	norm := map[int]bool{}
+	if p.o.FloatLayerNorm {
+		norm = p.layerNormOps()
+	}
 	var missing []string
 	for i, op := range p.g.Operators {
 		hasFloat := false
@@ -213,7 +220,7 @@ func (p *pass) domains() error {
 		switch {
 		case !hasFloat:
 			p.dom[i] = domOther
-		case keep[op.Op]:
+		case keep[op.Op] || norm[i]:
 			p.dom[i] = domFloat
 		case !int8Ops[op.Op] || op.Op == tfl.Quantize || op.Op == tfl.Dequantize:
 			missing = append(missing, fmt.Sprintf("%s (operator %d, output %s)", op.Op, i, p.name(op.Outputs[0])))
@@ -235,6 +242,41 @@ func (p *pass) domains() error {
 		p.warn(fmt.Sprintf("%d operators stay float32 (float islands, not fully INT8): %s", n, strings.Join(names, ", ")))
 	}
 	return nil
+}
+
+// layerNormOps finds the operators of lowered norms: every MEAN,
+// SQUARED_DIFFERENCE and RSQRT, a SUB that subtracts a MEAN, and each ADD,
+// SUB or MUL whose inputs all come from norm operators or constants (the
+// epsilon, the normalising MUL, gamma and beta).
+func (p *pass) layerNormOps() map[int]bool {
+	norm := map[int]bool{}
+	from := map[int32]tfl.BuiltinOp{} // tensor -> norm op producing it
+	for i, op := range p.g.Operators {
+		in := false
+		switch op.Op {
+		case tfl.Mean, tfl.SquaredDifference, tfl.Rsqrt:
+			in = true
+		case tfl.Add, tfl.Sub, tfl.Mul:
+			all, mean := true, false
+			for _, t := range op.Inputs {
+				producer, ok := from[t]
+				if producer == tfl.Mean {
+					mean = true
+				}
+				if !ok && !p.isConst(t) {
+					all = false
+				}
+			}
+			in = all || (op.Op == tfl.Sub && mean)
+		}
+		if in {
+			norm[i] = true
+			for _, t := range op.Outputs {
+				from[t] = op.Op
+			}
+		}
+	}
+	return norm
 }
 
 // valueInputs returns the positions of op's float inputs that carry values

@@ -44,10 +44,6 @@ var int8Ops = map[tfl.BuiltinOp]bool{
 	tfl.Quantize: true, tfl.Dequantize: true,
 }
 
-// layerNormOps are the pieces a layer or instance norm is lowered to. They
-// have INT8 kernels, but RSQRT of a small variance amplifies int8 error, so
-// --float-ops can keep them float.
-var layerNormOps = []tfl.BuiltinOp{tfl.Mean, tfl.SquaredDifference, tfl.Rsqrt, tfl.Mul, tfl.Add, tfl.Sub}
 
 // int8Version returns the operator version TFLite gives op's INT8 kernel
 // (tensorflow/lite/tools/versioning/op_version.cc), or 1.

@@ -73,33 +73,60 @@ type Report struct {
 // ErrGate is returned when the quantized model misses --min-psnr.
 var ErrGate = errors.New("quality gate failed")
 
-// Run calibrates and quantizes m as the flags say, measures the result on
-// held-back images, writes the report if asked, and returns the INT8
-// model's bytes. It returns an error wrapping ErrGate (and no model) when
-// the output PSNR is below MinPSNR. Progress goes to w.
-func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) ([]byte, *Report, error) {
-	start := time.Now()
+// Validate checks the flags without touching any file, so a command can
+// fail before a long conversion.
+func (f *Flags) Validate() error {
+	_, err := f.settings()
+	return err
+}
+
+type settings struct {
+	floatOps  []tfl.BuiltinOp
+	floatNorm bool
+	io        IO
+	method    Method
+}
+
+func (f *Flags) settings() (settings, error) {
+	var s settings
 	if f.CalibDir == "" {
-		return nil, nil, errors.New("int8: --calib DIR is required (a folder of photos for calibration)")
+		return s, errors.New("int8: --calib DIR is required (a folder of photos for calibration)")
 	}
 	if f.CalibCount < 1 {
-		return nil, nil, fmt.Errorf("int8: --calib-count %d: need at least 1", f.CalibCount)
+		return s, fmt.Errorf("int8: --calib-count %d: need at least 1", f.CalibCount)
 	}
 	if f.GateCount < 1 {
-		return nil, nil, fmt.Errorf("int8: --gate-count %d: need at least 1", f.GateCount)
+		return s, fmt.Errorf("int8: --gate-count %d: need at least 1", f.GateCount)
 	}
-	floatOps, floatNorm, err := ParseOps(f.FloatOps)
+	var err error
+	if s.floatOps, s.floatNorm, err = ParseOps(f.FloatOps); err != nil {
+		return s, fmt.Errorf("int8: --float-ops: %w", err)
+	}
+	s.io = IO(f.IO)
+	if s.io != IOFloat && s.io != IOInt8 {
+		return s, fmt.Errorf("int8: --io %q: want float or int8", f.IO)
+	}
+	s.method = Method(f.Method)
+	if s.method != MinMax && s.method != Percentile && s.method != MSE {
+		return s, fmt.Errorf("int8: --calib-method %q: want minmax, percentile or mse", f.Method)
+	}
+	if s.method == Percentile && !(f.Percentile > 50 && f.Percentile <= 100) {
+		return s, fmt.Errorf("int8: --calib-percentile %g: want a value in (50, 100]", f.Percentile)
+	}
+	return s, nil
+}
+
+// Run calibrates and quantizes the FP32 model m as the flags say, measures
+// the result on held-back images, writes the report if asked, and returns
+// the INT8 model. It returns an error wrapping ErrGate (and no model, but
+// the report) when the output PSNR is below MinPSNR. Progress goes to w.
+func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model, *Report, error) {
+	start := time.Now()
+	s, err := f.settings()
 	if err != nil {
-		return nil, nil, fmt.Errorf("int8: --float-ops: %w", err)
+		return nil, nil, err
 	}
-	io := IO(f.IO)
-	if io != IOFloat && io != IOInt8 {
-		return nil, nil, fmt.Errorf("int8: --io %q: want float or int8", f.IO)
-	}
-	method := Method(f.Method)
-	if method != MinMax && method != Percentile && method != MSE {
-		return nil, nil, fmt.Errorf("int8: --calib-method %q: want minmax, percentile or mse", f.Method)
-	}
+	floatOps, floatNorm, io, method := s.floatOps, s.floatNorm, s.io, s.method
 	if len(m.Subgraphs) == 0 || len(m.Main().Inputs) != 1 {
 		return nil, nil, errors.New("int8: the model must have one image input")
 	}
@@ -187,5 +214,5 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) ([]byte, *Re
 		return nil, rep, fmt.Errorf("int8: %w: output PSNR %.2f dB is below --min-psnr %.2f dB; model not written (try more --calib-count, another --calib-method, or --float-ops; see --report)",
 			ErrGate, met.PSNR, f.MinPSNR)
 	}
-	return q, rep, nil
+	return res.Model, rep, nil
 }

@@ -52,6 +52,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need IN.tflite and OUT.tflite")
 	}
+	if err := f.Validate(); err != nil {
+		return err
+	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	data, err := os.ReadFile(in)
 	if err != nil {
@@ -61,7 +64,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", in, err)
 	}
-	q, _, err := f.Run(ctx, m, stderr)
+	qm, _, err := f.Run(ctx, m, stderr)
+	if err != nil {
+		return err
+	}
+	q, err := qm.Marshal()
 	if err != nil {
 		return err
 	}

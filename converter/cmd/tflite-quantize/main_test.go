@@ -16,17 +16,18 @@ import (
 	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/sharedtest"
 )
-
-const photosDir = "../../../../shared/photos"
 
 // photos returns the shared photo folder, or a folder of synthetic PNGs
 // when it is absent.
 func photos(t *testing.T) string {
-	if _, err := os.Stat(photosDir); err == nil {
-		return photosDir
+	if root, ok := sharedtest.Root(); ok {
+		if p := filepath.Join(root, "photos"); isDir(p) {
+			return p
+		}
 	}
-	t.Logf("%s is absent: using synthetic images", photosDir)
+	t.Logf("shared photos not found (../shared/photos or $%s): using synthetic images", sharedtest.EnvVar)
 	dir := t.TempDir()
 	for i, im := range quantize.SyntheticImages(6, 96, 128, 3) {
 		writePNG(t, filepath.Join(dir, "s"+string(rune('a'+i))+".png"), im.W, im.H, func(x, y int) color.RGBA {
@@ -35,6 +36,11 @@ func photos(t *testing.T) string {
 		})
 	}
 	return dir
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func writePNG(t *testing.T, path string, w, h int, at func(x, y int) color.RGBA) {

@@ -191,6 +191,18 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 	if method == Percentile {
 		rep.Percentile = f.Percentile
 	}
+	if rep.FloatIslands == nil {
+		rep.FloatIslands = []Island{}
+	}
+	if rep.Requantized == nil {
+		rep.Requantized = []string{}
+	}
+	if rep.Undelegated == nil {
+		rep.Undelegated = []Undelegated{}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []string{}
+	}
 	rep.Passed = f.MinPSNR <= 0 || met.PSNR >= f.MinPSNR
 	rep.Seconds = time.Since(start).Seconds()
 	fmt.Fprintf(w, "int8: %d -> %d bytes; INT8 vs FP32 on %d held-back images: %v\n", len(fp32), len(q), len(gate), met)
@@ -198,8 +210,8 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 	if len(res.FloatIslands) > 0 {
 		fmt.Fprintf(w, "int8: WARNING: %d float islands left (see the report)\n", len(res.FloatIslands))
 	}
-	for _, u := range rep.Undelegated {
-		fmt.Fprintf(w, "int8: XNNPACK 2.9 cannot take operator %d %s: %s\n", u.Index, u.Op, u.Reason)
+	if len(rep.Undelegated) > 0 {
+		fmt.Fprintf(w, "int8: XNNPACK 2.9 cannot take %d operators: %s\n", len(rep.Undelegated), SummarizeUndelegated(rep.Undelegated))
 	}
 	if f.Report != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")

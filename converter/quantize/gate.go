@@ -15,6 +15,7 @@ import (
 // 255 on 8-bit pixels).
 type Metrics struct {
 	PSNR      float64   `json:"psnr_db"`
+	SNR       float64   `json:"snr_db"` // FP32 output energy over error energy
 	WorstPSNR float64   `json:"worst_image_psnr_db"`
 	MaxAbs    float64   `json:"max_abs_error"`
 	Cosine    float64   `json:"cosine"`
@@ -22,7 +23,7 @@ type Metrics struct {
 }
 
 func (m Metrics) String() string {
-	return fmt.Sprintf("PSNR %.2f dB (worst image %.2f dB), max abs error %.4f, cosine %.6f", m.PSNR, m.WorstPSNR, m.MaxAbs, m.Cosine)
+	return fmt.Sprintf("PSNR %.2f dB (worst image %.2f dB), SNR %.2f dB, max abs error %.4f, cosine %.6f", m.PSNR, m.WorstPSNR, m.SNR, m.MaxAbs, m.Cosine)
 }
 
 // maxPSNR stands for identical outputs (JSON has no infinity).
@@ -179,6 +180,7 @@ func Compare(ctx context.Context, fp32, quantized []byte, images []Image, o RunO
 		m.WorstPSNR = min(m.WorstPSNR, p)
 	}
 	m.PSNR = psnr(all.sq, all.n)
+	m.SNR = all.snr()
 	m.MaxAbs = all.maxAbs
 	m.Cosine = all.cosine()
 	return m, nil

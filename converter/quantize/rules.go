@@ -1,6 +1,10 @@
 package quantize
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	tfl "github.com/animed/animed/converter/tflitefile"
 )
 
@@ -163,4 +167,23 @@ func UndelegatedOps(m *tfl.Model) []Undelegated {
 		}
 	}
 	return out
+}
+
+// SummarizeUndelegated formats a list from UndelegatedOps as counts per
+// operator, e.g. "MIRROR_PAD×18 RSQRT×22 TANH×1".
+func SummarizeUndelegated(us []Undelegated) string {
+	count := map[string]int{}
+	for _, u := range us {
+		count[u.Op]++
+	}
+	var names []string
+	for n := range count {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s×%d", n, count[n])
+	}
+	return strings.Join(parts, " ")
 }

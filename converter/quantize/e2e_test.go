@@ -134,7 +134,7 @@ func TestLayerNorm(t *testing.T) {
 	calib, gate := imgs[:6], imgs[6:]
 	cfg := quanttest.GeneratorConfig{Size: size, LayerNorm: true}
 	for _, c := range []struct {
-		name     string
+		name      string
 		floatNorm bool
 		minPSNR   float64
 	}{

@@ -48,7 +48,6 @@ var int8Ops = map[tfl.BuiltinOp]bool{
 	tfl.Quantize: true, tfl.Dequantize: true,
 }
 
-
 // int8Version returns the operator version TFLite gives op's INT8 kernel
 // (tensorflow/lite/tools/versioning/op_version.cc), or 1.
 func int8Version(op *tfl.Operator, inScales []float32, outScale float32) int32 {

@@ -1,7 +1,11 @@
 package quantize_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -168,4 +172,32 @@ func TestLayerNorm(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sharedRoot returns the shared photo folder.
+func sharedRoot() (string, bool) {
+	root, ok := sharedtest.Root()
+	return filepath.Join(root, "photos"), ok
+}
+
+// writeSynthetic writes n synthetic PNG photos of 40x30 into dir.
+func writeSynthetic(t *testing.T, dir string, n int) []string {
+	var files []string
+	for i, im := range quantize.SyntheticImages(n, 30, 40, 9) {
+		img := image.NewRGBA(image.Rect(0, 0, im.W, im.H))
+		for p := range im.W * im.H {
+			copy(img.Pix[4*p:], im.Pix[3*p:3*p+3])
+			img.Pix[4*p+3] = 255
+		}
+		f := filepath.Join(dir, fmt.Sprintf("s%d.png", i))
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
 }

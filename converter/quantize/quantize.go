@@ -55,9 +55,9 @@ type Options struct {
 
 // Island is an operator kept in float32.
 type Island struct {
-	Index  int // operator index in the FP32 model
-	Op     string
-	Output string // name of its first output tensor
+	Index  int    `json:"index"` // operator index in the FP32 model
+	Op     string `json:"op"`
+	Output string `json:"output"` // name of its first output tensor
 }
 
 // Result is a quantized model and what the pass did to get it.
@@ -245,34 +245,43 @@ func (p *pass) domains() error {
 }
 
 // layerNormOps finds the operators of lowered norms: every MEAN,
-// SQUARED_DIFFERENCE and RSQRT, a SUB that subtracts a MEAN, and each ADD,
-// SUB or MUL whose inputs all come from norm operators or constants (the
-// epsilon, the normalising MUL, gamma and beta).
+// SQUARED_DIFFERENCE and RSQRT, and each ADD, SUB or MUL that combines a
+// norm's statistics (a MEAN or RSQRT result, or a constant) with at most
+// one full-size tensor: x - mean, var + eps, centered * rsqrt, * gamma,
+// + beta. A residual ADD of two full-size tensors is not part of a norm.
 func (p *pass) layerNormOps() map[int]bool {
 	norm := map[int]bool{}
-	from := map[int32]tfl.BuiltinOp{} // tensor -> norm op producing it
+	normOut := map[int32]bool{} // produced by a norm operator
+	reduced := map[int32]bool{} // a statistic: MEAN, RSQRT or derived from them
 	for i, op := range p.g.Operators {
-		in := false
+		in, red := false, false
 		switch op.Op {
-		case tfl.Mean, tfl.SquaredDifference, tfl.Rsqrt:
+		case tfl.Mean, tfl.Rsqrt:
+			in, red = true, true
+		case tfl.SquaredDifference:
 			in = true
 		case tfl.Add, tfl.Sub, tfl.Mul:
-			all, mean := true, false
+			full, stat, fromNorm := 0, 0, false
 			for _, t := range op.Inputs {
-				producer, ok := from[t]
-				if producer == tfl.Mean {
-					mean = true
-				}
-				if !ok && !p.isConst(t) {
-					all = false
+				switch {
+				case t < 0:
+				case reduced[t]:
+					stat++
+					fromNorm = true
+				case p.isConst(t):
+				default:
+					full++
+					fromNorm = fromNorm || normOut[t]
 				}
 			}
-			in = all || (op.Op == tfl.Sub && mean)
+			in = fromNorm && full <= 1
+			red = in && full == 0 && stat > 0
 		}
 		if in {
 			norm[i] = true
 			for _, t := range op.Outputs {
-				from[t] = op.Op
+				normOut[t] = true
+				reduced[t] = red
 			}
 		}
 	}

@@ -126,9 +126,9 @@ var (
 // Undelegated is one operator the XNNPACK delegate of TFLite 2.9 leaves to
 // the builtin kernels.
 type Undelegated struct {
-	Index  int    // operator index in the main subgraph
-	Op     string // operator name, e.g. "TANH"
-	Reason string
+	Index  int    `json:"index"` // operator index in the main subgraph
+	Op     string `json:"op"`    // operator name, e.g. "TANH"
+	Reason string `json:"reason"`
 }
 
 // UndelegatedOps lists the operators of m's main subgraph that XNNPACK 2.9

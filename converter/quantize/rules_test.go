@@ -458,3 +458,26 @@ func TestNoInt8KernelNeedsFloatOps(t *testing.T) {
 		t.Errorf("INT8 differs from FP32 by %.4f", e)
 	}
 }
+
+// TestLayerNormIslandsStopAtResidual: --float-ops layernorm keeps the
+// norms float but not a residual ADD of two norm outputs.
+func TestLayerNormIslandsStopAtResidual(t *testing.T) {
+	b := quanttest.NewBuilder(7)
+	x := b.Input("input", 1, 4, 4, 8)
+	n1 := b.LayerNorm("ln1", x)
+	n2 := b.LayerNorm("ln2", n1)
+	out := b.Add("residual", n1, n2)
+	b.Output(out)
+	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: wideRanges(b.M), FloatLayerNorm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.FloatIslands) != 18 {
+		t.Errorf("%d float islands, want 2 norms x 9 operators: %v", len(res.FloatIslands), res.FloatIslands)
+	}
+	for _, is := range res.FloatIslands {
+		if is.Output == "residual" {
+			t.Error("the residual ADD was kept float")
+		}
+	}
+}

@@ -431,7 +431,42 @@ func (p *pass) chooseParams() error {
 		}
 		p.params[t] = ActivationParams(groupRange[root])
 	}
+	p.shareAddConstants(find)
 	return nil
+}
+
+// shareAddConstants quantizes a constant operand of ADD or SUB (a bias,
+// beta, a norm's epsilon) with the output's parameters when its values fit
+// them. Its own range can be tiny (epsilon = 1e-5 gets a scale near 4e-8),
+// and XNNPACK refuses an addition whose input and output scales are that
+// far apart; at the output's scale the constant costs no extra precision
+// beyond the output's own rounding.
+func (p *pass) shareAddConstants(find func(int32) int32) {
+	uses := map[int32]int{}
+	for _, op := range p.g.Operators {
+		for _, t := range op.Inputs {
+			uses[t]++
+		}
+	}
+	for i, op := range p.g.Operators {
+		if p.dom[i] != domInt8 || (op.Op != tfl.Add && op.Op != tfl.Sub) || len(op.Inputs) != 2 {
+			continue
+		}
+		out, ok := p.params[op.Outputs[0]]
+		if !ok {
+			continue
+		}
+		rep := out.Representable()
+		for _, c := range op.Inputs {
+			if !p.isConst(c) || !p.isFloat(c) || uses[c] != 1 || find(c) != c {
+				continue
+			}
+			r := dataRange(tfl.BytesFloat32(p.m.Buffers[p.g.Tensors[c].Buffer].Data))
+			if r.Min >= rep.Min && r.Max <= rep.Max {
+				p.params[c] = out
+			}
+		}
+	}
 }
 
 func dataRange(v []float32) Range {

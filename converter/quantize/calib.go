@@ -89,6 +89,7 @@ type TensorStats struct {
 	Name     string
 	Min, Max float32
 	Samples  []float32 // a deterministic subsample of the values
+	PerImage int       // values per image (the tensor's size)
 }
 
 // Calibrate runs the FP32 model on images and records the range of every
@@ -153,6 +154,7 @@ func Calibrate(ctx context.Context, m *tfl.Model, images []Image, o CalibOptions
 				return err
 			}
 			s := st.Tensors[t]
+			s.PerImage = len(buf)
 			for _, v := range buf {
 				if v < s.Min {
 					s.Min = v
@@ -219,6 +221,10 @@ func (s *Stats) Ranges(method Method, percentile float64) (map[int32]Range, erro
 			continue
 		}
 		full := Range{ts.Min, ts.Max}
+		if ts.PerImage > 0 && ts.PerImage <= smallTensor {
+			out[t] = widen(full)
+			continue
+		}
 		switch method {
 		case MinMax:
 			out[t] = full
@@ -229,6 +235,29 @@ func (s *Stats) Ranges(method Method, percentile float64) (map[int32]Range, erro
 		}
 	}
 	return out, nil
+}
+
+// smallTensor is the size up to which a tensor counts as a statistic
+// (a norm's per-channel mean or variance, a pooled vector): it has only a
+// few values per image, so calibration sees few samples of it and an
+// unseen image easily falls outside their range. Such tensors get their
+// minmax range widened by smallMargin of its width on each side that is
+// not zero, whatever the method: clipping a statistic shifts a whole
+// feature map.
+const (
+	smallTensor = 64
+	smallMargin = 0.15
+)
+
+func widen(r Range) Range {
+	w := r.Max - r.Min
+	if r.Min < 0 {
+		r.Min -= smallMargin * w
+	}
+	if r.Max > 0 {
+		r.Max += smallMargin * w
+	}
+	return r
 }
 
 func percentileRange(samples []float32, p float64, full Range) Range {

@@ -19,8 +19,14 @@ func TestRangeMethods(t *testing.T) {
 		v[i] = float32(r.NormFloat64())
 	}
 	v[10], v[20] = 40, -30
-	st := &quantize.Stats{Images: 1, Tensors: map[int32]*quantize.TensorStats{0: {Name: "x", Min: -30, Max: 40, Samples: v}}}
+	st := &quantize.Stats{Images: 1, Tensors: map[int32]*quantize.TensorStats{
+		0: {Name: "x", Min: -30, Max: 40, Samples: v, PerImage: len(v)},
+		// A per-channel statistic (8 values per image): minmax, widened.
+		1: {Name: "mean", Min: 0.1, Max: 0.5, Samples: []float32{0.1, 0.2, 0.5}, PerImage: 8},
+		2: {Name: "centred", Min: -0.2, Max: 0.2, Samples: []float32{-0.2, 0.2}, PerImage: 8},
+	}}
 	get := func(m quantize.Method, p float64) quantize.Range {
+		t.Helper()
 		rs, err := st.Ranges(m, p)
 		if err != nil {
 			t.Fatal(err)
@@ -29,6 +35,18 @@ func TestRangeMethods(t *testing.T) {
 	}
 	if got := get(quantize.MinMax, 0); got != (quantize.Range{Min: -30, Max: 40}) {
 		t.Errorf("minmax %v", got)
+	}
+	for _, m := range []quantize.Method{quantize.MinMax, quantize.Percentile, quantize.MSE} {
+		rs, err := st.Ranges(m, 99.9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs[1]; got.Min != 0.1 || math.Abs(float64(got.Max)-0.56) > 1e-6 {
+			t.Errorf("%s: small positive tensor range %v, want [0.1, 0.56]", m, got)
+		}
+		if got := rs[2]; math.Abs(float64(got.Min)+0.26) > 1e-6 || math.Abs(float64(got.Max)-0.26) > 1e-6 {
+			t.Errorf("%s: small tensor range %v, want [-0.26, 0.26]", m, got)
+		}
 	}
 	// 99.9% keeps about 3.3 sigma, ignoring the outliers.
 	if got := get(quantize.Percentile, 99.9); got.Max > 4 || got.Max < 2.5 || got.Min < -4 || got.Min > -2.5 {

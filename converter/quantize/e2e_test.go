@@ -14,6 +14,7 @@ import (
 	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
+	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -211,4 +212,50 @@ func requireXNNPACK(t *testing.T, model []byte) {
 	if it.Backend() != tflite.BackendXNNPACK {
 		t.Errorf("XNNPACK did not take the INT8 model: %s", it.FallbackReason())
 	}
+}
+
+// TestResizableStaysResizable quantizes the fully convolutional test model
+// (calibrated at 64x64) and runs it at another size.
+func TestResizableStaysResizable(t *testing.T) {
+	m, err := tfl.Parse(testmodel.FP32())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := testImages(t, 6, 64, 2)
+	st, err := quantize.Calibrate(context.Background(), m, imgs[:4], quantize.CalibOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges, _ := st.Ranges(quantize.Percentile, 99.99)
+	res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := marshal(t, res.Model)
+	d, err := tflite.Describe(mustModel(t, q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Resizable {
+		t.Fatal("the quantized model is not resizable")
+	}
+	small := testImages(t, 2, 40, 3) // Compare resizes both models' inputs to 40x40
+	met, err := quantize.Compare(context.Background(), testmodel.FP32(), q, small, quantize.RunOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("at 40x40: %v", met)
+	if met.PSNR < 35 {
+		t.Errorf("PSNR %.2f dB at another size", met.PSNR)
+	}
+}
+
+func mustModel(t *testing.T, data []byte) *tflite.Model {
+	t.Helper()
+	m, err := tflite.NewModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

@@ -94,14 +94,7 @@ func TestQuantizeCommand(t *testing.T) {
 	if typ := m.Main().Tensors[m.Main().Inputs[0]].Type; typ != tfl.Float32 {
 		t.Errorf("--io float model has %s input", typ)
 	}
-	var r quantize.Report
-	raw, err := os.ReadFile(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, rep)
 	if !r.Passed || r.Output.PSNR < 35 || len(r.Layers) < 10 || r.CalibImages != 6 || r.GateImages != 3 {
 		t.Errorf("report: passed %v, PSNR %.2f, %d layers, %d+%d images", r.Passed, r.Output.PSNR, len(r.Layers), r.CalibImages, r.GateImages)
 	}
@@ -135,14 +128,7 @@ func TestGateRefusesBadCalibration(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("the refused model was written (stat: %v)", err)
 	}
-	var r quantize.Report
-	raw, err := os.ReadFile(rep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, rep)
 	if r.Passed || r.Output.PSNR >= 35 {
 		t.Errorf("report says passed %v at %.2f dB", r.Passed, r.Output.PSNR)
 	}
@@ -171,4 +157,17 @@ func TestBadArguments(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
 		}
 	}
+}
+
+func readReport(t *testing.T, path string) quantize.Report {
+	t.Helper()
+	var r quantize.Report
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

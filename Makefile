@@ -72,6 +72,7 @@ clean:
 	rm -rf $(BUILD) dist
 
 # INT8 vs FP32 latency of the quantizer's generator model (256x256) through
-# internal/tflite: XNNPACK (QS8) and the builtin CPU kernels.
+# internal/tflite: XNNPACK (QS8) and the builtin CPU kernels, one thread
+# (ANIMED_BENCH_THREADS=N for more; ANIMED_BENCH_FP32/_INT8 for model files).
 bench-int8: deps
-	$(GO) test ./converter/quantize -run '^$$' -bench . -benchtime 20x
+	$(GO) test ./converter/quantize -run '^$$' -bench . -benchtime 20x -count 3

@@ -2,6 +2,8 @@ package quantize_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
@@ -31,12 +33,16 @@ func benchModels(b *testing.B) (fp32, int8 []byte) {
 }
 
 func benchRun(b *testing.B, data []byte, backend tflite.Backend) {
+	benchRunSize(b, data, backend, benchSize, benchSize)
+}
+
+func benchRunSize(b *testing.B, data []byte, backend tflite.Backend, h, w int) {
 	tm, err := tflite.NewModel(data)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer tm.Close()
-	it, err := tflite.NewInterpreter(tm, tflite.Options{Backend: backend})
+	it, err := tflite.NewInterpreter(tm, tflite.Options{Backend: backend, Threads: benchThreads(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +50,7 @@ func benchRun(b *testing.B, data []byte, backend tflite.Backend) {
 	if it.Backend() != backend {
 		b.Fatalf("backend %s, want %s: %s", it.Backend(), backend, it.FallbackReason())
 	}
-	img := quantize.SyntheticImages(1, benchSize, benchSize, 2)[0].Float()
+	img := quantize.SyntheticImages(1, h, w, 2)[0].Float()
 	if err := it.Input(0).SetFloat32(img); err != nil {
 		b.Fatal(err)
 	}
@@ -55,6 +61,21 @@ func benchRun(b *testing.B, data []byte, backend tflite.Backend) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchThreads is $ANIMED_BENCH_THREADS, else 1: on a shared machine more
+// threads than idle cores make XNNPACK's spinning thread pool wait for
+// the scheduler at every partition boundary, and the timings then measure
+// the load, not the model.
+func benchThreads(b *testing.B) int {
+	if s := os.Getenv("ANIMED_BENCH_THREADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("ANIMED_BENCH_THREADS=%q: %v", s, err)
+		}
+		return n
+	}
+	return 1
 }
 
 // BenchmarkFP32 runs the FP32 generator at 256x256 on XNNPACK.
@@ -79,4 +100,41 @@ func BenchmarkINT8CPU(b *testing.B) {
 func BenchmarkFP32CPU(b *testing.B) {
 	fp32, _ := benchModels(b)
 	benchRun(b, fp32, tflite.BackendCPU)
+}
+
+// BenchmarkFiles compares a converted model pair given by environment
+// variables: ANIMED_BENCH_FP32=model.tflite ANIMED_BENCH_INT8=model_int8.tflite
+// (e.g. onnx2tflite's output with and without --int8). It is skipped
+// otherwise.
+func BenchmarkFiles(b *testing.B) {
+	fp32Path, int8Path := os.Getenv("ANIMED_BENCH_FP32"), os.Getenv("ANIMED_BENCH_INT8")
+	if fp32Path == "" || int8Path == "" {
+		b.Skip("set ANIMED_BENCH_FP32 and ANIMED_BENCH_INT8 to model files")
+	}
+	fp32, err := os.ReadFile(fp32Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := os.ReadFile(int8Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("FP32", func(b *testing.B) { benchFile(b, fp32, tflite.BackendXNNPACK) })
+	b.Run("FP32CPU", func(b *testing.B) { benchFile(b, fp32, tflite.BackendCPU) })
+	b.Run("INT8", func(b *testing.B) { benchFile(b, q, tflite.BackendXNNPACK) })
+	b.Run("INT8CPU", func(b *testing.B) { benchFile(b, q, tflite.BackendCPU) })
+}
+
+func benchFile(b *testing.B, data []byte, backend tflite.Backend) {
+	tm, err := tflite.NewModel(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tm.Close()
+	d, err := tflite.Describe(tm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := d.Inputs[0].Shape
+	benchRunSize(b, data, backend, s[1], s[2])
 }

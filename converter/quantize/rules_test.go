@@ -267,12 +267,13 @@ func TestFixedThenEqual(t *testing.T) {
 // convModel is input [1,6,6,3] -> CONV_2D or DEPTHWISE_CONV_2D -> output,
 // with weights whose channels have very different magnitudes and one
 // all-zero channel.
-func convModel(depthwise bool, bias []float32) (*tfl.Model, []float32, []int32, map[int32]quantize.Range) {
+func convModel(kind tfl.BuiltinOp, bias []float32) (*tfl.Model, []float32, []int32, map[int32]quantize.Range) {
 	b := quanttest.NewBuilder(5)
 	x := b.Input("input", 1, 6, 6, 3)
 	var shape []int32
 	var out int32
 	mags := []float32{0.01, 1, 0, 2}
+	depthwise := kind == tfl.DepthwiseConv2D
 	if depthwise {
 		shape = []int32{1, 3, 3, 4} // channel multiplier 4/3 is not integral: use 3 channels
 		shape[3] = 3
@@ -296,10 +297,16 @@ func convModel(depthwise bool, bias []float32) (*tfl.Model, []float32, []int32, 
 		bias = make([]float32, channels)
 	}
 	bt := b.Const("b", bias, int32(channels))
-	if depthwise {
+	switch kind {
+	case tfl.TransposeConv:
+		os := b.Int32("output_shape", []int32{1, 12, 12, 4}, 4)
+		out = b.Tensor("out", 1, 12, 12, 4)
+		b.G.AddOperator(&tfl.Operator{Op: tfl.TransposeConv, Version: 3, Inputs: []int32{os, wt, x, bt}, Outputs: []int32{out},
+			Options: &tfl.TransposeConvOptions{Padding: tfl.Same, StrideW: 2, StrideH: 2}})
+	case tfl.DepthwiseConv2D:
 		out = b.Op(tfl.DepthwiseConv2D, &tfl.DepthwiseConv2DOptions{Padding: tfl.Same, StrideW: 1, StrideH: 1, DepthMultiplier: 1,
 			DilationWFactor: 1, DilationHFac: 1}, "out", []int32{1, 6, 6, 3}, x, wt, bt)
-	} else {
+	default:
 		out = b.Op(tfl.Conv2D, &tfl.Conv2DOptions{Padding: tfl.Same, StrideW: 1, StrideH: 1, DilationWFactor: 1, DilationHFac: 1},
 			"out", []int32{1, 6, 6, 4}, x, wt, bt)
 	}
@@ -309,26 +316,27 @@ func convModel(depthwise bool, bias []float32) (*tfl.Model, []float32, []int32, 
 
 func TestPerChannelWeights(t *testing.T) {
 	for _, c := range []struct {
-		name      string
-		depthwise bool
-		op        tfl.BuiltinOp
-		axis      int32
+		op                tfl.BuiltinOp
+		axis              int32
+		in, weights, bias int // operator input positions
+		version           int32
 	}{
-		{"CONV_2D", false, tfl.Conv2D, 0},
-		{"DEPTHWISE_CONV_2D", true, tfl.DepthwiseConv2D, 3},
+		{tfl.Conv2D, 0, 0, 1, 2, 3},
+		{tfl.DepthwiseConv2D, 3, 0, 1, 2, 3},
+		{tfl.TransposeConv, 0, 2, 1, 3, 3}, // OHWI weights; inputs: output_shape, weights, input, bias
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			m, w, shape, ranges := convModel(c.depthwise, nil)
+		t.Run(c.op.String(), func(t *testing.T) {
+			m, w, shape, ranges := convModel(c.op, nil)
 			res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges})
 			if err != nil {
 				t.Fatal(err)
 			}
 			q := res.Model
 			op := findOp(t, q, c.op)
-			if op.Version != 3 {
-				t.Errorf("version %d, want 3", op.Version)
+			if op.Version != c.version {
+				t.Errorf("version %d, want %d", op.Version, c.version)
 			}
-			wt := q.Main().Tensors[op.Inputs[1]]
+			wt := q.Main().Tensors[op.Inputs[c.weights]]
 			qp := wt.Quant
 			channels := int(shape[c.axis])
 			if wt.Type != tfl.Int8 || qp == nil || qp.QuantizedDimension != c.axis || len(qp.Scale) != channels || len(qp.ZeroPoint) != channels {
@@ -366,8 +374,8 @@ func TestPerChannelWeights(t *testing.T) {
 				}
 			}
 			// Bias: int32, scale input_scale * weight_scale[c], zero point 0.
-			inScale, _ := params(q, op.Inputs[0])
-			bt := q.Main().Tensors[op.Inputs[2]]
+			inScale, _ := params(q, op.Inputs[c.in])
+			bt := q.Main().Tensors[op.Inputs[c.bias]]
 			if bt.Type != tfl.Int32 || len(bt.Quant.Scale) != channels {
 				t.Fatalf("bias: %s with %d scales", bt.Type, len(bt.Quant.Scale))
 			}
@@ -379,6 +387,7 @@ func TestPerChannelWeights(t *testing.T) {
 			if e := maxError(t, m, q); e > 0.5 {
 				t.Errorf("INT8 differs from FP32 by %.4f", e)
 			}
+			requireXNNPACK(t, marshal(t, q))
 		})
 	}
 }
@@ -387,7 +396,7 @@ func TestPerChannelWeights(t *testing.T) {
 // large bias: at the floor weight scale the bias would not fit in int32,
 // so the pass must raise that channel's scale.
 func TestBiasOverflowRaisesWeightScale(t *testing.T) {
-	m, _, _, ranges := convModel(false, []float32{0.1, 0.2, 30, -0.3})
+	m, _, _, ranges := convModel(tfl.Conv2D, []float32{0.1, 0.2, 30, -0.3})
 	res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges})
 	if err != nil {
 		t.Fatal(err)

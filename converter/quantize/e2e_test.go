@@ -73,13 +73,38 @@ func quantizeGenerator(t testing.TB, cfg quanttest.GeneratorConfig, calib []quan
 	return m, res
 }
 
+// TestGeneratorEndToEnd calibrates the generator on photos (or synthetic
+// images), quantizes it with each range method and both I/O types, and
+// requires a fully INT8 graph that XNNPACK takes and ≥ 35 dB PSNR against
+// FP32 on held-back images.
 func TestGeneratorEndToEnd(t *testing.T) {
 	const size = 64
 	imgs := testImages(t, 12, size, 7)
 	calib, gate := imgs[:8], imgs[8:]
-	for _, io := range []quantize.IO{quantize.IOFloat, quantize.IOInt8} {
-		t.Run(string(io), func(t *testing.T) {
-			m, res := quantizeGenerator(t, quanttest.GeneratorConfig{Size: size}, calib, quantize.Options{IO: io}, quantize.Percentile)
+	m := quanttest.Generator(quanttest.GeneratorConfig{Size: size})
+	fp32 := marshal(t, m)
+	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		io     quantize.IO
+		method quantize.Method
+	}{
+		{quantize.IOFloat, quantize.Percentile},
+		{quantize.IOFloat, quantize.MinMax},
+		{quantize.IOFloat, quantize.MSE},
+		{quantize.IOInt8, quantize.Percentile},
+	} {
+		t.Run(string(c.io)+"/"+string(c.method), func(t *testing.T) {
+			ranges, err := st.Ranges(c.method, 99.99)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges, IO: c.io})
+			if err != nil {
+				t.Fatal(err)
+			}
 			q := res.Model
 			// No float operator is left: only QUANTIZE at the input and
 			// DEQUANTIZE at the output touch float tensors.
@@ -90,21 +115,27 @@ func TestGeneratorEndToEnd(t *testing.T) {
 					}
 				}
 			}
-			if io == quantize.IOInt8 && !res.InputShiftFolded {
-				t.Errorf("int8 I/O: input shift not folded")
+			if c.io == quantize.IOInt8 {
+				g := q.Main()
+				if in, out := g.Tensors[g.Inputs[0]], g.Tensors[g.Outputs[0]]; in.Type != tfl.Int8 || out.Type != tfl.Int8 {
+					t.Errorf("--io int8: input %s, output %s", in.Type, out.Type)
+				}
+				if !res.InputShiftFolded {
+					t.Errorf("int8 I/O: input shift not folded")
+				}
 			}
 			qb := marshal(t, q)
-			met, err := quantize.Compare(context.Background(), marshal(t, m), qb, gate, quantize.RunOptions{Threads: 2})
+			met, err := quantize.Compare(context.Background(), fp32, qb, gate, quantize.RunOptions{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("io %s: %v; fp32 %d bytes, int8 %d bytes", io, met, len(marshal(t, m)), len(qb))
+			t.Logf("%v; fp32 %d bytes, int8 %d bytes", met, len(fp32), len(qb))
 			if met.PSNR < 35 {
 				t.Errorf("PSNR %.2f dB < 35 dB", met.PSNR)
 			}
 			requireXNNPACK(t, qb)
-			for _, u := range quantize.UndelegatedOps(q) {
-				t.Logf("not delegated: %d %s (%s)", u.Index, u.Op, u.Reason)
+			if u := quantize.UndelegatedOps(q); len(u) != 2 {
+				t.Errorf("XNNPACK cannot take %s, want MIRROR_PAD and TANH only", quantize.SummarizeUndelegated(u))
 			}
 		})
 	}

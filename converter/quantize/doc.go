@@ -30,4 +30,23 @@
 // DEQUANTIZE/QUANTIZE pairs. Compare and LayerErrors measure the INT8 model
 // against the FP32 one (the quality gate), and UndelegatedOps lists the ops
 // XNNPACK 2.9 cannot take.
+//
+// # Int8 input and output
+//
+// With IOInt8 the model's input is int8 with PixelInput's parameters
+// (scale 2/255, zero point 0): a caller feeds pixel-128 for 8-bit RGB
+// pixels, which is 1/255 (half a step) below the float model's
+// pixel/127.5-1; the pass folds that constant into the bias of the
+// convolutions that read the input (exact behind MIRROR_PAD or VALID
+// padding, off at the border for SAME). The output keeps its own int8
+// parameters (TANH: 1/128, 0); read them from the tensor. Measured on the
+// test generator, the fold and the half step are both below int8 noise:
+// 46.4 to 46.7 dB either way.
+//
+// # Command line
+//
+// Flags holds the settings of tflite-quantize and of onnx2tflite --int8:
+// --calib DIR, --calib-count, --gate DIR, --gate-count, --calib-method,
+// --calib-percentile, --calib-seed, --io, --min-psnr, --report and
+// --float-ops (operator names or "layernorm").
 package quantize

@@ -3,11 +3,13 @@ package quantize_test
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -487,6 +489,86 @@ func TestLayerNormIslandsStopAtResidual(t *testing.T) {
 	for _, is := range res.FloatIslands {
 		if is.Output == "residual" {
 			t.Error("the residual ADD was kept float")
+		}
+	}
+}
+
+// TestAttentionBlock quantizes a small self-attention block (RESHAPE,
+// FULLY_CONNECTED projections, BATCH_MATMUL, SOFTMAX) and checks it
+// against FP32.
+func TestAttentionBlock(t *testing.T) {
+	b := quanttest.NewBuilder(8)
+	x := b.Input("input", 1, 4, 4, 8)
+	seq := b.Op(tfl.Reshape, &tfl.ReshapeOptions{NewShape: []int32{16, 8}}, "seq", []int32{16, 8}, x, b.Int32("s1", []int32{16, 8}, 2))
+	proj := func(name string) int32 {
+		w := b.Const(name+"/w", b.Random(64, 0.35), 8, 8)
+		bias := b.Const(name+"/b", b.Random(8, 0.05), 8)
+		return b.Op(tfl.FullyConnected, &tfl.FullyConnectedOptions{}, name, []int32{16, 8}, seq, w, bias)
+	}
+	q, k, v := proj("q"), proj("k"), proj("v")
+	r3 := func(name string, t int32) int32 {
+		return b.Op(tfl.Reshape, &tfl.ReshapeOptions{NewShape: []int32{1, 16, 8}}, name, []int32{1, 16, 8}, t, b.Int32(name+"/s", []int32{1, 16, 8}, 3))
+	}
+	q3, k3, v3 := r3("q3", q), r3("k3", k), r3("v3", v)
+	scores := b.Op(tfl.BatchMatMul, &tfl.BatchMatMulOptions{AdjY: true}, "scores", []int32{1, 16, 16}, q3, k3)
+	attn := b.Op(tfl.Softmax, &tfl.SoftmaxOptions{Beta: 0.35}, "attn", []int32{1, 16, 16}, scores)
+	ctx := b.Op(tfl.BatchMatMul, &tfl.BatchMatMulOptions{}, "ctx", []int32{1, 16, 8}, attn, v3)
+	out := b.Op(tfl.Reshape, &tfl.ReshapeOptions{NewShape: []int32{1, 4, 4, 8}}, "out", []int32{1, 4, 4, 8}, ctx, b.Int32("s2", []int32{1, 4, 4, 8}, 4))
+	b.Output(out)
+	// The input has 8 channels, not an image: give ranges directly.
+	ranges := map[int32]quantize.Range{}
+	for i, tt := range b.G.Tensors {
+		if tt.Type == tfl.Float32 && tt.Buffer == 0 {
+			ranges[int32(i)] = quantize.Range{Min: -2, Max: 2}
+		}
+	}
+	ranges[x] = quantize.Range{Min: -1, Max: 1}
+	ranges[scores] = quantize.Range{Min: -6, Max: 6}
+	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: ranges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range res.Model.Main().Operators {
+		switch op.Op {
+		case tfl.FullyConnected:
+			w := res.Model.Main().Tensors[op.Inputs[1]]
+			if op.Version != 4 || w.Type != tfl.Int8 || len(w.Quant.Scale) != 1 {
+				t.Errorf("FULLY_CONNECTED v%d, weights %s with %d scales", op.Version, w.Type, len(w.Quant.Scale))
+			}
+		case tfl.BatchMatMul:
+			if op.Version != 2 {
+				t.Errorf("BATCH_MATMUL v%d", op.Version)
+			}
+		}
+	}
+	e := maxError(t, b.M, res.Model)
+	t.Logf("attention block: max abs error %.4f", e)
+	if e > 0.1 {
+		t.Errorf("INT8 differs from FP32 by %.4f", e)
+	}
+}
+
+func TestRefusesBadModels(t *testing.T) {
+	int8Model, err := tfl.Parse(testmodel.Int8())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp32, err := tfl.Parse(testmodel.FP32())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		m    *tfl.Model
+		o    quantize.Options
+		want string
+	}{
+		{"already int8", int8Model, quantize.Options{}, "already int8"},
+		{"no ranges", fp32, quantize.Options{}, "no calibration range"},
+		{"bad io", fp32, quantize.Options{IO: "uint8"}, "unknown I/O type"},
+	} {
+		if _, err := quantize.Quantize(c.m, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
 	}
 }

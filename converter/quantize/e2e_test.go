@@ -165,7 +165,7 @@ func TestLayerNorm(t *testing.T) {
 		{"float-islands", true, bar},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, res := quantizeGenerator(t, cfg, calib, quantize.Options{FloatLayerNorm: c.floatNorm}, quantize.Percentile)
+			m, res := quantizeGenerator(t, cfg, calib, quantize.Options{FloatLayerNorm: c.floatNorm, Logger: quiet}, quantize.Percentile)
 			met, err := quantize.Compare(context.Background(), marshal(t, m), marshal(t, res.Model), gate, quantize.RunOptions{Threads: 2})
 			if err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package quantize_test
 
 import (
+	"log/slog"
 	"math"
 	"math/rand"
 	"strings"
@@ -111,6 +112,9 @@ func singleOp(t *testing.T, c opCase) (fp32, q *tfl.Model) {
 	}
 	return b.M, res.Model
 }
+
+// quiet discards the pass's warnings in tests that expect them.
+var quiet = slog.New(slog.DiscardHandler)
 
 // findOp returns the first operator of q with the code.
 func findOp(t *testing.T, q *tfl.Model, op tfl.BuiltinOp) *tfl.Operator {
@@ -458,7 +462,7 @@ func TestNoInt8KernelNeedsFloatOps(t *testing.T) {
 	if _, err := quantize.Quantize(b.M, quantize.Options{Ranges: ranges}); err == nil {
 		t.Fatal("DIV quantized without --float-ops")
 	}
-	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: ranges, FloatOps: []tfl.BuiltinOp{tfl.Div}})
+	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: ranges, FloatOps: []tfl.BuiltinOp{tfl.Div}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +483,7 @@ func TestLayerNormIslandsStopAtResidual(t *testing.T) {
 	n2 := b.LayerNorm("ln2", n1)
 	out := b.Add("residual", n1, n2)
 	b.Output(out)
-	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: wideRanges(b.M), FloatLayerNorm: true})
+	res, err := quantize.Quantize(b.M, quantize.Options{Ranges: wideRanges(b.M), FloatLayerNorm: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean dist deb
+.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb
 
 all: build
 
@@ -86,3 +86,9 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD) dist
+
+# INT8 vs FP32 latency of the quantizer's generator model (256x256) through
+# internal/tflite: XNNPACK (QS8) and the builtin CPU kernels, one thread
+# (ANIMED_BENCH_THREADS=N for more; ANIMED_BENCH_FP32/_INT8 for model files).
+bench-int8: deps
+	$(GO) test ./converter/quantize -run '^$$' -bench . -benchtime 20x -count 3

@@ -5,6 +5,8 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/animed/animed/internal/sharedtest"
 )
 
 // tiny builds ADD(x, const) with a Conv2D-options-free graph plus a conv, to
@@ -119,9 +121,9 @@ func TestValidate(t *testing.T) {
 
 // The teacher model from ../shared round-trips without loss.
 func TestTeacherRoundTrip(t *testing.T) {
-	data, err := os.ReadFile("../../../shared/teacher/animeganv2_hayao_256_int8.tflite")
+	data, err := os.ReadFile(sharedtest.Teacher(t))
 	if err != nil {
-		t.Skipf("teacher model not available (../shared absent?): %v", err)
+		t.Fatal(err)
 	}
 	m, err := Parse(data)
 	if err != nil {

@@ -97,10 +97,10 @@ func writeDump(t *testing.T, dir string, rec dumpRecord, data []byte) {
 // dumpImage returns the real photo at size x size, or a synthetic picture
 // with edges and gradients when ../shared is absent.
 func dumpImage(t *testing.T, size int) ([]float32, string) {
-	if _, err := os.Stat(photoPath); err == nil {
-		return photo(t, size), filepath.Base(photoPath)
+	if p, ok := sharedPath(photoRel); ok {
+		return photo(t, size), filepath.Base(p)
 	}
-	t.Logf("%s absent: dumping outputs for a synthetic image", photoPath)
+	t.Logf("../shared/%s absent: dumping outputs for a synthetic image", photoRel)
 	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
 	for y := range 256 {
 		for x := range 256 {

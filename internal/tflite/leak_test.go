@@ -32,6 +32,10 @@ func rss(t *testing.T) int64 {
 // size must stay flat. A leaked model copy or interpreter would grow them by
 // kilobytes to megabytes per cycle.
 func TestNoLeakOnRepeatedLoadClose(t *testing.T) {
+	// One OS thread for every C call: a new thread's first malloc sets up
+	// per-thread caches that would show as noise in the C heap count.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	data := leakModelBytes(t)
 	small := smallModelBytes(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

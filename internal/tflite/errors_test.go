@@ -165,6 +165,10 @@ func TestErrorCarriesTFLiteMessage(t *testing.T) {
 	if !strings.Contains(err.Error(), "failed to prepare") {
 		t.Errorf("error %q does not carry TFLite's \"failed to prepare\" message", err)
 	}
+	var e *Error
+	if !errors.As(err, &e) || e.Op != "allocate tensors" || !strings.Contains(e.Message, "CONV_2D") {
+		t.Errorf("error %q: want a *tflite.Error for \"allocate tensors\" naming CONV_2D, got %#v", err, e)
+	}
 }
 
 func TestUseAfterClose(t *testing.T) {

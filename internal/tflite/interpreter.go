@@ -119,6 +119,9 @@ func (it *Interpreter) init(cm *C.TfLiteModel, o Options, log *slog.Logger) erro
 			return nil
 		}
 		reason = err.Error()
+		if e, ok := errors.AsType[*Error](err); ok {
+			reason = e.Message
+		}
 		C.animed_xnnpack_delete(it.xnnpack)
 		it.xnnpack = nil
 	}
@@ -181,7 +184,15 @@ func (it *Interpreter) loadExternal(path string, options map[string]string) erro
 	return nil
 }
 
-// errorf returns an error for op with TFLite's captured messages, or with
+// Error is a failure TFLite reported, carrying its messages.
+type Error struct {
+	Op      string // what the binding was doing, e.g. "invoke"
+	Message string // TFLite's messages, joined by "; "
+}
+
+func (e *Error) Error() string { return "tflite: " + e.Op + ": " + e.Message }
+
+// errorf returns an *Error for op with TFLite's captured messages, or with
 // fallback when TFLite reported nothing.
 func (it *Interpreter) errorf(op, fallback string) error {
 	msg := strings.TrimSpace(C.GoStringN(&it.eb.buf[0], C.int(it.eb.len)))
@@ -192,7 +203,7 @@ func (it *Interpreter) errorf(op, fallback string) error {
 	if msg == "" {
 		msg = fallback
 	}
-	return fmt.Errorf("tflite: %s: %s", op, joinMessages(msg))
+	return &Error{Op: op, Message: joinMessages(msg)}
 }
 
 // joinMessages joins TFLite's newline-separated messages with "; ",

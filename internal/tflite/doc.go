@@ -27,7 +27,10 @@
 // loading: NewModel checks the file identifier itself, and the verifier's
 // reason for rejecting a corrupt model only reaches stderr. Bad
 // input (garbage or truncated model bytes, wrong tensor sizes, impossible
-// shapes) gives an error, never a crash.
+// shapes) gives an error, never a crash. TFLite 2.9 aborts the process when
+// an allocation fails, so the binding reads tensor shapes from the verified
+// flatbuffer itself and refuses models and ResizeInput shapes whose tensors
+// would pass 1 GiB each or the machine's RAM in total.
 //
 // # Memory
 //

@@ -1,14 +1,16 @@
-// Package cross holds animed's arm64 cross-build checks. It has no code of
-// its own: its test cross-compiles the TFLite runtime's tests
-// (internal/tflite) for linux/arm64 in the release layout (binary plus
+// Package cross holds animed's cross-build and packaging checks; it has no
+// code of its own, only tests and scripts.
+//
+// qemu_test.go cross-compiles the TFLite runtime's tests (internal/tflite)
+// for linux/arm64 in the release layout (binary plus
 // lib/libtensorflowlite_c.so, found through an $ORIGIN rpath), runs them
 // under qemu-user (`qemu-aarch64 -L /usr/aarch64-linux-gnu`) and compares
 // the arm64 outputs on a real photo with the amd64 outputs, within 2 LSB
 // (without XNNPACK, INT8 kernels may round differently on the two
 // architectures). build.sh (`make cross`) builds dist/linux_arm64 and runs
-// this test.
+// that test. packaging_test.go checks `make dist` and `make deb`.
 //
-// The test skips with a message when the cross compiler
+// The tests skip with a message when the cross compiler
 // (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross), qemu-user or the arm64
 // TFLite library (`make deps-tflite`) is missing, and in -short mode.
 package cross

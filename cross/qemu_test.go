@@ -31,8 +31,8 @@ const (
 	dumpEnv      = "ANIMED_TFLITE_DUMP" // see internal/tflite/dump_test.go
 )
 
-// need skips the test unless the arm64 toolchain, qemu and library exist.
-func need(t *testing.T) {
+// needArm64 skips the test unless the arm64 toolchain, qemu and library exist.
+func needArm64(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping the arm64 cross-build and qemu run in -short mode")
@@ -88,7 +88,7 @@ func runTests(t *testing.T, name string, argv []string, env ...string) string {
 // in the release layout, runs them all under qemu (-short), and compares
 // their dumped outputs with an amd64 run of the same tests.
 func TestArm64RuntimeUnderQemu(t *testing.T) {
-	need(t)
+	needArm64(t)
 	bin, err := filepath.Abs(filepath.Join(root, "build/cross"))
 	if err != nil {
 		t.Fatal(err)

@@ -55,5 +55,5 @@ for bin in "${built[@]}"; do
 done
 
 ls -l "$out" "$out/lib"
-# The runtime's tests for arm64 under qemu, compared with amd64.
-go test -count=1 -v -run 'TestArm64RuntimeUnderQemu' ./cross/
+# The runtime's tests and animed convert for arm64 under qemu, compared with amd64.
+go test -count=1 -v -run 'TestArm64' ./cross/

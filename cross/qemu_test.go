@@ -7,6 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -17,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/animed/animed/internal/sharedtest"
 )
 
 const (
@@ -266,4 +271,125 @@ func summary(out string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestArm64ConvertMatchesAmd64 runs `animed convert` on a real photo with
+// the arm64 release binary under qemu and with the amd64 binary, on the CPU
+// kernels and on XNNPACK, and compares the pictures pixel by pixel.
+func TestArm64ConvertMatchesAmd64(t *testing.T) {
+	needArm64(t)
+	if _, err := os.Stat(filepath.Join(root, "daemon/cmd/animed")); err != nil {
+		t.Skip("skipping: daemon/cmd/animed is not in the tree")
+	}
+	bin, err := filepath.Abs(filepath.Join(root, "build/cross"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, amd := filepath.Join(bin, "linux_arm64", "animed"), filepath.Join(bin, "linux_amd64", "animed")
+	goBuild(t, arm, []string{"CGO_ENABLED=1", "GOARCH=arm64", "CC=" + crossCC},
+		"-tags", "release", "-ldflags", `-extldflags "-Wl,-rpath,`+releaseRpath+`"`)
+	copyFile(t, filepath.Join(root, "build/tflite/linux_arm64/libtensorflowlite_c.so"), filepath.Join(bin, "linux_arm64", "lib/libtensorflowlite_c.so"))
+	checkRelease(t, arm)
+	goBuild(t, amd, nil)
+
+	in := convertInput(t)
+	for _, backend := range []string{"cpu", "xnnpack"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			outAmd, outArm := filepath.Join(dir, "amd64.png"), filepath.Join(dir, "arm64.png")
+			args := []string{"convert", "--backend", backend, "--threads", "1", "--max-side", "160", in}
+			runTests(t, "amd64", append(append([]string{amd}, args...), outAmd))
+			runTests(t, "arm64 (qemu)", append(append([]string{qemu, "-L", sysroot, arm}, args...), outArm))
+			a, b := readPNG(t, outAmd), readPNG(t, outArm)
+			if a.Bounds() != b.Bounds() {
+				t.Fatalf("amd64 result is %v, arm64 %v", a.Bounds(), b.Bounds())
+			}
+			worst, differ, over1, n := 0, 0, 0, 0
+			for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+				for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+					ca, cb := color.NRGBAModel.Convert(a.At(x, y)).(color.NRGBA), color.NRGBAModel.Convert(b.At(x, y)).(color.NRGBA)
+					for _, d := range []int{int(ca.R) - int(cb.R), int(ca.G) - int(cb.G), int(ca.B) - int(cb.B)} {
+						d = max(d, -d)
+						worst = max(worst, d)
+						if d != 0 {
+							differ++
+						}
+						if d > 1 {
+							over1++
+						}
+						n++
+					}
+				}
+			}
+			t.Logf("%v picture: %d of %d channel values differ, %d by more than 1 level, max %d levels", a.Bounds().Size(), differ, n, over1, worst)
+			// The runtime comparison above holds single tensors to 2 LSB; in
+			// a many-layer model a 1-LSB rounding difference can grow a
+			// little on its way through the layers, so the picture may
+			// differ by a few levels in a few places, never more.
+			if worst > 4 || over1*100 > n {
+				t.Errorf("arm64 picture differs from amd64 by up to %d levels (%d values by more than 1): want at most 4, and more than 1 in under 1%% of values", worst, over1)
+			}
+		})
+	}
+}
+
+// goBuild builds the animed command into out.
+func goBuild(t *testing.T, out string, env []string, flags ...string) {
+	t.Helper()
+	args := append([]string{"build", "-o", out}, flags...)
+	args = append(args, "./daemon/cmd/animed")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+}
+
+// convertInput returns a real photo from ../shared, or writes a synthetic
+// PNG when it is absent.
+func convertInput(t *testing.T) string {
+	if root, ok := sharedtest.Root(); ok {
+		p := filepath.Join(root, "photos", "scenes-japan", "v3_0.jpg")
+		if _, err := os.Stat(p); err == nil {
+			p, err = filepath.Abs(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	t.Log("../shared photos absent: converting a synthetic picture")
+	img := image.NewNRGBA(image.Rect(0, 0, 240, 160))
+	for y := range 160 {
+		for x := range 240 {
+			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), uint8(x ^ y), 255})
+		}
+	}
+	p := filepath.Join(t.TempDir(), "synthetic.png")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
 }

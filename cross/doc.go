@@ -8,8 +8,8 @@
 // the arm64 outputs on a real photo with the amd64 outputs, within 2 LSB
 // (without XNNPACK, INT8 kernels may round differently on the two
 // architectures); it also runs `animed convert` on the photo with both
-// binaries and compares the pictures (at most 4 levels apart, more than 1
-// in under 1% of values). build.sh (`make cross`) builds dist/linux_arm64
+// binaries and compares the pictures (at most 4 levels apart, under 0.5 on
+// average). build.sh (`make cross`) builds dist/linux_arm64
 // and runs these tests. packaging_test.go checks `make dist` and `make deb`.
 //
 // The tests skip with a message when the cross compiler

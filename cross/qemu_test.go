@@ -304,7 +304,7 @@ func TestArm64ConvertMatchesAmd64(t *testing.T) {
 			if a.Bounds() != b.Bounds() {
 				t.Fatalf("amd64 result is %v, arm64 %v", a.Bounds(), b.Bounds())
 			}
-			worst, differ, over1, n := 0, 0, 0, 0
+			worst, differ, over1, n, sum := 0, 0, 0, 0, 0
 			for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
 				for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
 					ca, cb := color.NRGBAModel.Convert(a.At(x, y)).(color.NRGBA), color.NRGBAModel.Convert(b.At(x, y)).(color.NRGBA)
@@ -317,17 +317,20 @@ func TestArm64ConvertMatchesAmd64(t *testing.T) {
 						if d > 1 {
 							over1++
 						}
+						sum += d
 						n++
 					}
 				}
 			}
-			t.Logf("%v picture: %d of %d channel values differ, %d by more than 1 level, max %d levels", a.Bounds().Size(), differ, n, over1, worst)
+			mean := float64(sum) / float64(n)
+			t.Logf("%v picture: %d of %d channel values differ, %d by more than 1 level, max %d levels, mean %.3f",
+				a.Bounds().Size(), differ, n, over1, worst, mean)
 			// The runtime comparison above holds single tensors to 2 LSB; in
 			// a many-layer model a 1-LSB rounding difference can grow a
-			// little on its way through the layers, so the picture may
-			// differ by a few levels in a few places, never more.
-			if worst > 4 || over1*100 > n {
-				t.Errorf("arm64 picture differs from amd64 by up to %d levels (%d values by more than 1): want at most 4, and more than 1 in under 1%% of values", worst, over1)
+			// little on its way through the layers, so pixels may differ by
+			// a few levels in places, but on average by well under one.
+			if worst > 4 || mean > 0.5 {
+				t.Errorf("arm64 picture differs from amd64 by up to %d levels, %.3f on average: want at most 4 and 0.5", worst, mean)
 			}
 		})
 	}

@@ -20,23 +20,32 @@ func FuzzModelBytes(f *testing.F) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := NewModel(data)
-		if err != nil {
-			return
-		}
-		defer m.Close()
-		for _, b := range []Backend{BackendCPU, BackendXNNPACK} {
-			it, err := NewInterpreter(m, Options{Threads: 1, Backend: b, Logger: quiet})
-			if err != nil {
-				continue
-			}
-			if in := it.Input(0); in != nil && in.Len() <= 1<<16 {
-				_ = in.SetFloat32(make([]float32, in.Len()))
-			}
-			_ = it.Invoke()
-			it.Close()
-		}
+		exercise(data, quiet)
 	})
+}
+
+// exercise loads data and runs it on the CPU and XNNPACK backends, ignoring
+// errors. It reports whether the model loaded and how many runs completed.
+func exercise(data []byte, log *slog.Logger) (loaded bool, ran int) {
+	m, err := NewModel(data)
+	if err != nil {
+		return false, 0
+	}
+	defer m.Close()
+	for _, b := range []Backend{BackendCPU, BackendXNNPACK} {
+		it, err := NewInterpreter(m, Options{Threads: 1, Backend: b, Logger: log})
+		if err != nil {
+			continue
+		}
+		if in := it.Input(0); in != nil && in.Len() <= 1<<16 {
+			_ = in.SetFloat32(make([]float32, in.Len()))
+		}
+		if it.Invoke() == nil {
+			ran++
+		}
+		it.Close()
+	}
+	return true, ran
 }
 
 // TestCorruptModelsNeverCrash runs a fixed set of randomly corrupted
@@ -56,25 +65,11 @@ func TestCorruptModelsNeverCrash(t *testing.T) {
 		for range 1 + r.IntN(4) {
 			d[8+r.IntN(len(d)-8)] = byte(r.IntN(256))
 		}
-		m, err := NewModel(d)
-		if err != nil {
-			continue
+		ok, n := exercise(d, quiet)
+		if ok {
+			loaded++
 		}
-		loaded++
-		for _, b := range []Backend{BackendCPU, BackendXNNPACK} {
-			it, err := NewInterpreter(m, Options{Threads: 1, Backend: b, Logger: quiet})
-			if err != nil {
-				continue
-			}
-			if in := it.Input(0); in != nil && in.Len() <= 1<<16 {
-				_ = in.SetFloat32(make([]float32, in.Len()))
-			}
-			if it.Invoke() == nil {
-				ran++
-			}
-			it.Close()
-		}
-		m.Close()
+		ran += n
 	}
 	t.Logf("300 corrupted models: %d loaded, %d runs completed, none crashed", loaded, ran)
 }

@@ -21,10 +21,16 @@
 // dlopen; the plugin's symbols are checked before use, because TFLite itself
 // accepts a bad plugin path and then crashes.
 //
-// Every failure is returned as a Go error that carries TFLite's own message,
-// captured by a C error reporter into a buffer owned by the interpreter. Bad
+// Every failure is returned as a Go error that carries TFLite's own message
+// (an *Error when TFLite reported it), captured by a C error reporter into a
+// buffer owned by the interpreter. TFLite 2.9 has no reporter for model
+// loading: NewModel checks the file identifier itself, and the verifier's
+// reason for rejecting a corrupt model only reaches stderr. Bad
 // input (garbage or truncated model bytes, wrong tensor sizes, impossible
-// shapes) gives an error, never a crash.
+// shapes) gives an error, never a crash. TFLite 2.9 aborts the process when
+// an allocation fails, so the binding reads tensor shapes from the verified
+// flatbuffer itself and refuses models and ResizeInput shapes whose tensors
+// would pass 1 GiB each or the machine's RAM in total.
 //
 // # Memory
 //

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/animed/animed/internal/testmodel"
 )
 
 func TestVersion(t *testing.T) {
@@ -45,8 +47,16 @@ func TestNewModelRejectsBadBytes(t *testing.T) {
 		{"garbage", garbage(4096, ""), "not a TFLite model"},
 		{"garbage with identifier", garbage(4096, "TFL3"), "verification"},
 		{"zeros with identifier", append([]byte{0, 0, 0, 0}, append([]byte("TFL3"), make([]byte, 64)...)...), "verification"},
+		// Valid flatbuffers whose tensors TFLite 2.9 cannot allocate: it
+		// would abort the process instead of failing.
+		{"tensor past 1 GiB", testmodel.MustBuild(testmodel.Config{H: 20000, W: 20000}), "byte limit"},
+		{"tensor dims in the billions", testmodel.MustBuild(testmodel.Config{H: 1 << 30, W: 1 << 30}), "byte limit"},
 	}
-	if data, err := os.ReadFile(teacherPath); err == nil {
+	if p, ok := sharedPath(teacherRel); ok {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		tests = append(tests,
 			struct {
 				name string
@@ -125,6 +135,9 @@ func TestMisuse(t *testing.T) {
 		{"resize negative dim", it.ResizeInput(0, []int{1, -8, 8, 3})},
 		{"resize rank 9", it.ResizeInput(0, []int{1, 1, 1, 1, 1, 1, 1, 1, 1})},
 		{"resize huge", it.ResizeInput(0, []int{1, 1 << 20, 1 << 20, 3})},
+		// Small enough per dimension, but the hidden tensor would be
+		// 18000²x8 bytes: TFLite 2.9 aborts the process on that.
+		{"resize past memory", it.ResizeInput(0, []int{1, 18000, 18000, 3})},
 		{"resize wrong channels", it.ResizeInput(0, []int{shape[0], shape[1], shape[2], 5})},
 		{"resize wrong rank", it.ResizeInput(0, []int{shape[1], shape[2], shape[3]})},
 	} {
@@ -160,6 +173,10 @@ func TestErrorCarriesTFLiteMessage(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "failed to prepare") {
 		t.Errorf("error %q does not carry TFLite's \"failed to prepare\" message", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Op != "allocate tensors" || !strings.Contains(e.Message, "CONV_2D") {
+		t.Errorf("error %q: want a *tflite.Error for \"allocate tensors\" naming CONV_2D, got %#v", err, e)
 	}
 }
 

@@ -8,26 +8,30 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/animed/animed/internal/sharedtest"
 )
 
-// shared is the project's read-only data folder, ../shared from the
-// repository root.
-const shared = "../../../shared"
+const (
+	teacherRel = "teacher/animeganv2_hayao_256_int8.tflite"
+	photoRel   = "photos/scenes-japan/v3_0.jpg"
+)
 
-const teacherPath = shared + "/teacher/animeganv2_hayao_256_int8.tflite"
-
-// sharedFile returns path if it exists, else skips the test.
-func sharedFile(t testing.TB, path string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("skipping: %s is absent (the project's ../shared data folder; present on the build machine and in CI)", path)
+// sharedPath returns the path of rel in the project's ../shared data folder
+// and whether it exists, for tests that can do without it.
+func sharedPath(rel string) (string, bool) {
+	root, ok := sharedtest.Root()
+	if !ok {
+		return "", false
 	}
-	return path
+	p := filepath.Join(root, rel)
+	_, err := os.Stat(p)
+	return p, err == nil
 }
 
 func teacher(t testing.TB) *Model {
 	t.Helper()
-	m, err := LoadModel(sharedFile(t, teacherPath))
+	m, err := LoadModel(sharedtest.Teacher(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,20 +39,19 @@ func teacher(t testing.TB) *Model {
 	return m
 }
 
-const photoPath = shared + "/photos/scenes-japan/v3_0.jpg"
-
 // photo returns a real photo, center-cropped to a square and box-sampled to
 // size x size, as NHWC RGB floats in [-1, 1].
 func photo(t testing.TB, size int) []float32 {
 	t.Helper()
-	f, err := os.Open(sharedFile(t, photoPath))
+	path := sharedtest.Path(t, filepath.FromSlash(photoRel))
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	img, _, err := image.Decode(f)
 	if err != nil {
-		t.Fatalf("decode %s: %v", photoPath, err)
+		t.Fatalf("decode %s: %v", path, err)
 	}
 	return toFloats(img, size)
 }

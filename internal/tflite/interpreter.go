@@ -119,6 +119,9 @@ func (it *Interpreter) init(cm *C.TfLiteModel, o Options, log *slog.Logger) erro
 			return nil
 		}
 		reason = err.Error()
+		if e, ok := errors.AsType[*Error](err); ok {
+			reason = e.Message
+		}
 		C.animed_xnnpack_delete(it.xnnpack)
 		it.xnnpack = nil
 	}
@@ -181,7 +184,15 @@ func (it *Interpreter) loadExternal(path string, options map[string]string) erro
 	return nil
 }
 
-// errorf returns an error for op with TFLite's captured messages, or with
+// Error is a failure TFLite reported, carrying its messages.
+type Error struct {
+	Op      string // what the binding was doing, e.g. "invoke"
+	Message string // TFLite's messages, joined by "; "
+}
+
+func (e *Error) Error() string { return "tflite: " + e.Op + ": " + e.Message }
+
+// errorf returns an *Error for op with TFLite's captured messages, or with
 // fallback when TFLite reported nothing.
 func (it *Interpreter) errorf(op, fallback string) error {
 	msg := strings.TrimSpace(C.GoStringN(&it.eb.buf[0], C.int(it.eb.len)))
@@ -192,7 +203,7 @@ func (it *Interpreter) errorf(op, fallback string) error {
 	if msg == "" {
 		msg = fallback
 	}
-	return fmt.Errorf("tflite: %s: %s", op, joinMessages(msg))
+	return &Error{Op: op, Message: joinMessages(msg)}
 }
 
 // joinMessages joins TFLite's newline-separated messages with "; ",
@@ -268,16 +279,13 @@ func (it *Interpreter) Output(i int) *Tensor {
 	return &Tensor{it: it, index: i}
 }
 
-// Limits on ResizeInput shapes: TFLite does not survive every allocation
-// failure, so absurd sizes are refused before they reach it.
-const (
-	maxRank     = 8
-	maxElements = 1 << 30
-)
+// maxRank bounds ResizeInput shapes.
+const maxRank = 8
 
 // ResizeInput gives input i a new shape and re-allocates all tensors. If
 // TFLite cannot allocate the new shape, the previous shape is restored and
-// the error carries TFLite's message.
+// the error carries TFLite's message. Shapes whose tensors would not fit in
+// memory are refused before TFLite sees them (it would abort the process).
 func (it *Interpreter) ResizeInput(i int, shape []int) error {
 	if it.c == nil {
 		return ErrClosed
@@ -288,12 +296,17 @@ func (it *Interpreter) ResizeInput(i int, shape []int) error {
 	if len(shape) == 0 || len(shape) > maxRank {
 		return fmt.Errorf("tflite: resize input %d to %v: rank must be 1..%d", i, shape, maxRank)
 	}
-	n := 1
+	n := int64(1)
 	for _, d := range shape {
-		if d < 1 || d > maxElements || n*d > maxElements {
-			return fmt.Errorf("tflite: resize input %d to %v: dimensions must be positive with at most %d elements", i, shape, maxElements)
+		if d < 1 {
+			return fmt.Errorf("tflite: resize input %d to %v: dimensions must be positive", i, shape)
 		}
-		n *= d
+		if n *= int64(d); n > maxTensorBytes {
+			return fmt.Errorf("tflite: resize input %d to %v: more than %d elements", i, shape, int64(maxTensorBytes))
+		}
+	}
+	if err := it.model.stats.checkResize(i, n); err != nil {
+		return fmt.Errorf("tflite: resize input %d to %v: %w", i, shape, err)
 	}
 	old := it.Input(i).Shape()
 	if err := it.resize(i, shape); err != nil {

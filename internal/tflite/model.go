@@ -30,6 +30,7 @@ type Model struct {
 	data   unsafe.Pointer // model bytes in C memory
 	size   int
 	c      *C.TfLiteModel
+	stats  graphStats // immutable
 }
 
 // NewModel loads a model from a copy of data.
@@ -51,7 +52,13 @@ func NewModel(data []byte) (*Model, error) {
 		C.free(p)
 		return nil, fmt.Errorf("tflite: load model: %d bytes fail TFLite's flatbuffer verification (corrupt or truncated model)", len(data))
 	}
-	return &Model{refs: 1, data: p, size: len(data), c: cm}, nil
+	stats, err := inspectModel(data)
+	if err != nil {
+		C.TfLiteModelDelete(cm)
+		C.free(p)
+		return nil, fmt.Errorf("tflite: load model: %w", err)
+	}
+	return &Model{refs: 1, data: p, size: len(data), c: cm, stats: stats}, nil
 }
 
 // LoadModel loads a model from a file.

@@ -41,10 +41,12 @@ func buildModel(t testing.TB, c testmodel.Config) *Model {
 // leakModelBytes returns the largest model at hand, so that a leaked copy
 // per load shows in the resident size: the teacher if ../shared is there.
 func leakModelBytes(t testing.TB) []byte {
-	if b, err := os.ReadFile(teacherPath); err == nil {
-		return b
+	if p, ok := sharedPath(teacherRel); ok {
+		if b, err := os.ReadFile(p); err == nil {
+			return b
+		}
 	}
-	t.Logf("%s absent: leak test uses the small generated model", teacherPath)
+	t.Logf("../shared/%s absent: leak test uses the small generated model", teacherRel)
 	return smallModelBytes(t)
 }
 

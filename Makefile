@@ -12,7 +12,7 @@ BIN        := $(BUILD)/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the build and the tests use (Debian 12 "bookworm").
-APT_PKGS := gcc make git nodejs npm python3 python3-torch python3-flatbuffers python3-numpy \
+APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian
@@ -31,6 +31,8 @@ deps-apt:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
 	fi
+	@command -v npm >/dev/null || { echo "deps: installing nodejs and npm"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 nodejs npm; }
 	@command -v $(GO) >/dev/null || { echo "deps: Go is missing: install Go 1.26 or newer (see README)"; exit 1; }
 
 # The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,

@@ -61,7 +61,9 @@ type Tensor struct {
 func (t *Tensor) Len() int { return NumElements(t.Shape) }
 
 // IsFloat reports whether the data lives in F.
-func (t *Tensor) IsFloat() bool { return t.DType == Float32 || t.DType == Float16 || t.DType == Float64 }
+func (t *Tensor) IsFloat() bool {
+	return t.DType == Float32 || t.DType == Float16 || t.DType == Float64
+}
 
 // Floats returns the data as float32 whatever the type.
 func (t *Tensor) Floats() []float32 {

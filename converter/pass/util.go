@@ -17,6 +17,9 @@ func axis(a int64, rank int) (int, error) {
 }
 
 func ints(v []int64) []int {
+	if v == nil {
+		return nil
+	}
 	out := make([]int, len(v))
 	for i, x := range v {
 		out[i] = int(x)

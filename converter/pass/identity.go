@@ -19,8 +19,14 @@ func RemoveIdentity(g *ir.Graph) error {
 		kept = append(kept, n)
 	}
 	g.Nodes = kept
+	alias := map[*ir.Value]*ir.Value{}
 	for _, n := range drop {
 		in, out := n.Inputs[0], n.Outputs[0]
+		for alias[in] != nil {
+			in = alias[in]
+		}
+		n.Inputs[0] = in
+		alias[out] = in
 		if g.IsOutput(out) && (in.IsConst() || isInput(g, in)) {
 			// Keep the value distinct from a graph input: a copy survives
 			// lowering as a no-op reshape.

@@ -1,0 +1,95 @@
+package verify_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/animed/animed/converter"
+	"github.com/animed/animed/converter/onnx"
+	"github.com/animed/animed/converter/pass"
+	"github.com/animed/animed/converter/verify"
+)
+
+const tolerance = 1e-4
+
+func findORT(t *testing.T) *verify.ORT {
+	t.Helper()
+	o, err := verify.FindORT()
+	if err != nil {
+		t.Skipf("ONNX reference unavailable: %v", err)
+	}
+	return o
+}
+
+// convertFile loads and converts an ONNX file.
+func convertFile(t *testing.T, path string, o converter.Options) *converter.Result {
+	t.Helper()
+	g, err := onnx.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := converter.Convert(g, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkAgainstORT compares every backend with ONNX Runtime on random
+// [-1,1] inputs.
+func checkAgainstORT(t *testing.T, ort *verify.ORT, path string, res *converter.Result, runs int) verify.Report {
+	t.Helper()
+	backends := append([]verify.Backend{verify.ExecBackend(res.Graph)}, runtimeBackends(t, res)...)
+	rep, err := verify.Check(context.Background(), ort, path, res, verify.RandomInputs(res, runs, 1), backends...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range rep.MaxAbs {
+		t.Logf("max abs error vs ONNX Runtime: %s %.3g", name, m)
+		if m > tolerance {
+			t.Errorf("%s: max abs error %.3g > %g\n%s", name, m, tolerance, res.Graph.Dump())
+		}
+	}
+	return rep
+}
+
+func TestGraphsAgainstORT(t *testing.T) {
+	ort := findORT(t)
+	dir := t.TempDir()
+	for _, gc := range graphs {
+		t.Run(gc.name, func(t *testing.T) {
+			path := filepath.Join(dir, gc.name+".onnx")
+			if err := os.WriteFile(path, gc.build().Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := convertFile(t, path, converter.Options{})
+			if n := pass.CountOps(res.Graph, "tfl.TRANSPOSE"); gc.noTranspose && n > 0 {
+				t.Errorf("%d TRANSPOSE ops:\n%s", n, res.Graph.Dump())
+			}
+			checkAgainstORT(t, ort, path, res, 2)
+		})
+	}
+}
+
+func TestAnimeGANExport(t *testing.T) {
+	ort := findORT(t)
+	path := "../testdata/animegan_tiny.onnx"
+	res := convertFile(t, path, converter.Options{})
+	if n := pass.CountOps(res.Graph, "tfl.TRANSPOSE"); n > 0 {
+		t.Errorf("generator has %d TRANSPOSE ops", n)
+	}
+	for _, op := range []string{"tfl.DIV", "tfl.SQRT"} {
+		if n := pass.CountOps(res.Graph, op); n > 0 {
+			t.Errorf("generator has %d %s ops (norms must lower to RSQRT/MUL)", n, op)
+		}
+	}
+	for _, op := range []string{"tfl.MIRROR_PAD", "tfl.DEPTHWISE_CONV_2D", "tfl.RESIZE_BILINEAR", "tfl.RSQRT", "tfl.TANH"} {
+		if pass.CountOps(res.Graph, op) == 0 {
+			t.Errorf("expected %s in the converted generator", op)
+		}
+	}
+	t.Logf("ops: %v", res.Graph.OpHistogram())
+	checkAgainstORT(t, ort, path, res, 2)
+}

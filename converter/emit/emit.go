@@ -5,8 +5,8 @@ package emit
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/animed/animed/converter/ir"

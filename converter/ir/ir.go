@@ -96,11 +96,17 @@ func (t *Tensor) Clone() *Tensor {
 
 // FloatTensor makes a float32 constant.
 func FloatTensor(shape []int, data []float32) *Tensor {
+	if shape == nil {
+		shape = []int{}
+	}
 	return &Tensor{DType: Float32, Shape: slices.Clone(shape), F: data}
 }
 
 // IntTensor makes an int64 constant.
 func IntTensor(shape []int, data []int64) *Tensor {
+	if shape == nil {
+		shape = []int{}
+	}
 	return &Tensor{DType: Int64, Shape: slices.Clone(shape), I: data}
 }
 

@@ -17,7 +17,7 @@ import (
 
 // Opset range of the default ONNX domain the converter understands.
 const (
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 18
 )
 
@@ -528,4 +528,10 @@ func halfToFloat(h uint16) float32 {
 		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
 	}
 	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}
+
+// LoadTensor decodes one TensorProto (e.g. a test-data .pb file) without
+// external data.
+func LoadTensor(t *TensorProto) (*ir.Tensor, error) {
+	return (&loader{}).tensor(t)
 }

@@ -25,6 +25,9 @@ func FoldBatchNorm(g *ir.Graph) error {
 				return nodeErr(n, "scale, bias, mean and variance must be constant")
 			}
 		}
+		if n.Attrs.Int("spatial", 1) != 1 {
+			return nodeErr(n, "spatial=0 is not supported")
+		}
 		if n.Attrs.Int("training_mode", 0) != 0 {
 			return nodeErr(n, "training_mode is not supported")
 		}

@@ -28,6 +28,9 @@ func FoldConstants(g *ir.Graph) error {
 			continue
 		}
 		out := n.Outputs[0]
+		if t.Shape == nil {
+			t.Shape = []int{}
+		}
 		out.Const, out.DType, out.Shape = t, t.DType, slices.Clone(t.Shape)
 	}
 	g.Nodes = kept

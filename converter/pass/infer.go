@@ -134,9 +134,12 @@ func inferNode(n *ir.Node) error {
 		}
 		setOut(n, 0, x.DType, s)
 	case "Flatten":
-		ax, err := axis(a.Int("axis", 1), len(xs)+1)
-		if err != nil {
-			return nodeErr(n, "%v", err)
+		ax := int(a.Int("axis", 1))
+		if ax < 0 {
+			ax += len(xs)
+		}
+		if ax < 0 || ax > len(xs) {
+			return nodeErr(n, "axis %d out of range for rank %d", a.Int("axis", 1), len(xs))
 		}
 		setOut(n, 0, x.DType, []int{ir.NumElements(xs[:ax]), ir.NumElements(xs[ax:])})
 	case "Transpose":
@@ -492,7 +495,34 @@ func inferConvTranspose(n *ir.Node) error {
 	s := []int{xs[0], ws[1] * group}
 	op := ints(n.Attrs.Ints("output_padding"))
 	if os := ints(n.Attrs.Ints("output_shape")); os != nil {
-		return nodeErr(n, "output_shape attribute is not supported (use pads): %v", os)
+		// Pads follow from the requested size; rewrite them so the
+		// lowering sees explicit pads.
+		if len(os) == len(xs)+2 {
+			os = os[2:]
+		}
+		if len(os) != r {
+			return nodeErr(n, "output_shape %v does not match %d spatial dims", os, r)
+		}
+		pads := make([]int64, 2*r)
+		for i, in := range xs[2:] {
+			extra := 0
+			if i < len(op) {
+				extra = op[i]
+			}
+			total := p.strides[i]*(in-1) + extra + (p.kernel[i]-1)*p.dilations[i] + 1 - os[i]
+			if total < 0 {
+				return nodeErr(n, "output_shape %v is larger than the full output", os)
+			}
+			if n.Attrs.String("auto_pad", "NOTSET") == "SAME_UPPER" {
+				pads[i], pads[i+r] = int64(total/2), int64(total-total/2)
+			} else {
+				pads[i], pads[i+r] = int64(total-total/2), int64(total/2)
+			}
+		}
+		delete(n.Attrs, "output_shape")
+		delete(n.Attrs, "auto_pad")
+		n.Attrs["pads"] = pads
+		return inferConvTranspose(n)
 	}
 	for i, in := range xs[2:] {
 		extra := 0

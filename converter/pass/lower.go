@@ -279,14 +279,17 @@ func (l *lowering) node(n *ir.Node) error {
 	case "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow":
 		return l.binary(n)
 	case "Reciprocal":
+		if sq := opOf(l.prod, n.In(0), "Sqrt"); sq != nil && !sq.In(0).IsConst() {
+			se, err := l.entry(sq, 0)
+			if err != nil {
+				return err
+			}
+			l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
+			return nil
+		}
 		e, err := l.entry(n, 0)
 		if err != nil {
 			return err
-		}
-		if sq := opOf(l.prod, n.In(0), "Sqrt"); sq != nil && !sq.In(0).IsConst() {
-			se, _ := l.entry(sq, 0)
-			l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
-			return nil
 		}
 		one := l.dst.NewConst("one", ir.FloatTensor([]int{1}, []float32{1}))
 		l.set(n, l.emit("DIV", n.Name, []*ir.Value{one, e.v}, e.v.Shape, nil), e.perm)

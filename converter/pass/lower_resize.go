@@ -40,6 +40,13 @@ func (l *lowering) resize(n *ir.Node) error {
 		return nodeErr(n, "the axes attribute is not supported")
 	}
 	ih, iw, oh, ow := x.Shape[2], x.Shape[3], out.Shape[2], out.Shape[3]
+	// ONNX samples with the given scale; TFLite with in/out. They agree
+	// only when the scale is exactly out/in.
+	if sc := resizeScales(n); len(sc) == 4 {
+		if sc[2] != float32(oh)/float32(ih) || sc[3] != float32(ow)/float32(iw) {
+			return nodeErr(n, "scales %v are not exactly output/input (%dx%d -> %dx%d); TFLite samples with input/output", sc, ih, iw, oh, ow)
+		}
+	}
 	intUp := oh%ih == 0 && ow%iw == 0
 	var alignCorners, halfPixel bool
 	var op string
@@ -85,4 +92,23 @@ func (l *lowering) resize(n *ir.Node) error {
 	attrs := ir.Attrs{"align_corners": alignCorners, "half_pixel_centers": halfPixel}
 	l.set(n, l.emit(op, n.Name, []*ir.Value{in, size}, permute(out.Shape, nhwc), attrs), nhwc)
 	return nil
+}
+
+// resizeScales returns the constant scales input or attribute, if any.
+func resizeScales(n *ir.Node) []float32 {
+	switch {
+	case n.Op == "Upsample" && n.In(1) == nil:
+		return n.Attrs.Floats("scales")
+	case n.Op == "Upsample":
+		f, _, _ := constFloats(n.In(1))
+		return f
+	case len(n.Inputs) == 2:
+		f, _, _ := constFloats(n.In(1))
+		return f
+	}
+	if sz, _, _ := constInts(n.In(3)); len(sz) > 0 {
+		return nil
+	}
+	f, _, _ := constFloats(n.In(2))
+	return f
 }

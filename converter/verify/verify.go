@@ -75,11 +75,17 @@ func permute(s, p []int) []int {
 // Check runs ONNX Runtime on the ONNX file and each backend on the same
 // inputs and reports the maximum absolute differences.
 func Check(ctx context.Context, ort *ORT, onnxPath string, res *converter.Result, inputs []Input, backends ...Backend) (Report, error) {
-	rep := Report{Runs: len(inputs), MaxAbs: map[string]float64{}}
 	ref, err := ort.Run(ctx, onnxPath, toRuns(inputs))
 	if err != nil {
-		return rep, err
+		return Report{}, err
 	}
+	return Compare(res, inputs, ref, backends...)
+}
+
+// Compare runs each backend on inputs and compares with reference outputs
+// (ONNX layout, one list per input set).
+func Compare(res *converter.Result, inputs []Input, ref [][]Tensor, backends ...Backend) (Report, error) {
+	rep := Report{Runs: len(inputs), MaxAbs: map[string]float64{}}
 	for ri, in := range inputs {
 		var phys [][]float32
 		for i, v := range res.Graph.Inputs {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/animed/animed/converter/onnx"
+	. "github.com/animed/animed/converter/onnxtest"
+)
+
+func writeModel(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func convNet(opset int, op string) []byte {
+	b := New(opset)
+	x := b.Input("x", 1, 3, 16, 16)
+	c := b.Node("Conv", []string{x, b.Rand("w", -1, 1, 4, 3, 3, 3)}, A("pads", []int{1, 1, 1, 1}))
+	b.Output(b.Node(op, []string{c}))
+	return b.Bytes()
+}
+
+// TestBadInputs runs the real binary: every failure must exit non-zero
+// with one line naming the problem.
+func TestBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "onnx2tflite")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	good := convNet(13, "Relu")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		args []string
+		want string
+	}{
+		{"missing file", nil, nil, "no such file"},
+		{"truncated", good[:len(good)/3], nil, "not an ONNX model"},
+		{"not onnx", []byte("GIF89a........"), nil, "not an ONNX model"},
+		{"unsupported op", convNet(13, "Erf"), nil, `node "Erf_2" (Erf): operator Erf is not supported`},
+		{"opset too new", convNet(onnx.MaxOpset+1, "Relu"), nil, "opset 19 is not supported"},
+		{"bad shape flag", good, []string{"--input-shape", "1,x,3"}, "bad --input-shape"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join(dir, "absent.onnx")
+			if tc.data != nil {
+				in = writeModel(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".onnx", tc.data)
+			}
+			cmd := exec.Command(bin, append(tc.args, in, filepath.Join(dir, "out.tflite"))...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatal("exit status 0")
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "onnx2tflite: ") || !strings.Contains(last, tc.want) {
+				t.Errorf("last stderr line %q, want it to contain %q", last, tc.want)
+			}
+		})
+	}
+}
+
+func TestConvertSummary(t *testing.T) {
+	dir := t.TempDir()
+	in := writeModel(t, dir, "m.onnx", convNet(13, "Relu"))
+	out := filepath.Join(dir, "m.tflite")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--summary", in, out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("no output: %v", err)
+	}
+	for _, want := range []string{"CONV_2D", "parameters: 112", "MACs: 27648", "XNNPACK (TFLite 2.9) can take every operator"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "msg=converted") {
+		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	}
+}

@@ -75,7 +75,11 @@ func parseShape(s string) ([]int, error) {
 		return nil, nil
 	}
 	var out []int
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == 'x' }) {
+	sep := ","
+	if !strings.Contains(s, ",") {
+		sep = "x" // 256x256
+	}
+	for _, p := range strings.Split(s, sep) {
 		v, err := strconv.Atoi(strings.TrimSpace(p))
 		if err != nil || v <= 0 {
 			return nil, fmt.Errorf("bad --input-shape %q: want positive integers like 1,3,256,256", s)
@@ -93,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var cfg config
 	var shape string
-	fs.StringVar(&shape, "input-shape", "", "input shape in ONNX order, e.g. 1,3,256,256 (or H,W)")
+	fs.StringVar(&shape, "input-shape", "", "input shape in ONNX order, e.g. 1,3,256,256 (or HxW for a [1,3,H,W] input)")
 	fs.BoolVar(&cfg.summary, "summary", false, "print operator histogram, parameters, MACs and ops XNNPACK cannot take")
 	fs.BoolVar(&cfg.verify, "verify", false, "compare the converted model with ONNX Runtime")
 	fs.StringSliceVar(&cfg.verifyImages, "verify-images", nil, "image files or folders to verify on (with --verify)")

@@ -14,7 +14,7 @@ import (
 )
 
 var codes = map[string]tflitefile.BuiltinOp{
-	"ADD": tflitefile.Add, "CONCATENATION": tflitefile.Concatenation, "CONV_2D": tflitefile.Conv2D,
+	"ADD": tflitefile.Add, "MAX_POOL_2D": tflitefile.MaxPool2D, "AVERAGE_POOL_2D": tflitefile.AveragePool2D, "CONCATENATION": tflitefile.Concatenation, "CONV_2D": tflitefile.Conv2D,
 	"DEPTHWISE_CONV_2D": tflitefile.DepthwiseConv2D, "DEPTH_TO_SPACE": tflitefile.DepthToSpace,
 	"FULLY_CONNECTED": tflitefile.FullyConnected, "LOGISTIC": tflitefile.Logistic, "MUL": tflitefile.Mul,
 	"RELU": tflitefile.Relu, "RELU6": tflitefile.Relu6, "RELU_N1_TO_1": tflitefile.ReluN1To1,
@@ -78,6 +78,9 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 		return &tflitefile.DepthwiseConv2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
 			DepthMultiplier: i32(a, "depth_multiplier", 1), Activation: ac,
 			DilationWFactor: i32(a, "dilation_w", 1), DilationHFac: i32(a, "dilation_h", 1)}, v, nil
+	case "MAX_POOL_2D", "AVERAGE_POOL_2D":
+		return &tflitefile.Pool2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
+			FilterWidth: i32(a, "filter_width", 1), FilterHeight: i32(a, "filter_height", 1), Activation: ac}, 1, nil
 	case "TRANSPOSE_CONV":
 		v := int32(1)
 		if len(n.Inputs) > 3 {

@@ -109,6 +109,8 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 	switch n.Op {
 	case "tfl.CONV_2D", "tfl.DEPTHWISE_CONV_2D":
 		return act(a, conv(n, in(0), shape(0), in(1), shape(1), in(2), oshape)), nil
+	case "tfl.MAX_POOL_2D", "tfl.AVERAGE_POOL_2D":
+		return act(a, pool(n, in(0), shape(0), oshape)), nil
 	case "tfl.TRANSPOSE_CONV":
 		return transposeConv(n, in(2), shape(2), in(1), shape(1), in(3), oshape), nil
 	case "tfl.FULLY_CONNECTED":

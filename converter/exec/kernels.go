@@ -334,3 +334,53 @@ func batchMatMul(x []float32, xs []int, y []float32, ys []int, os []int, a map[s
 	}
 	return out
 }
+
+func pool(n *ir.Node, x []float32, xs, os []int) []float32 {
+	a := n.Attrs
+	same := a.String("padding", "VALID") == "SAME"
+	sh, sw := int(a.Int("stride_h", 1)), int(a.Int("stride_w", 1))
+	kh, kw := int(a.Int("filter_height", 1)), int(a.Int("filter_width", 1))
+	N, H, W, C := xs[0], xs[1], xs[2], xs[3]
+	OH, OW := os[1], os[2]
+	pt := padBefore(same, H, OH, kh, sh, 1)
+	pl := padBefore(same, W, OW, kw, sw, 1)
+	isMax := n.Op == "tfl.MAX_POOL_2D"
+	out := make([]float32, N*OH*OW*C)
+	for b := range N {
+		for oy := range OH {
+			for ox := range OW {
+				for c := range C {
+					s := float32(0)
+					if isMax {
+						s = float32(math.Inf(-1))
+					}
+					cnt := 0
+					for ky := range kh {
+						iy := oy*sh - pt + ky
+						if iy < 0 || iy >= H {
+							continue
+						}
+						for kx := range kw {
+							ix := ox*sw - pl + kx
+							if ix < 0 || ix >= W {
+								continue
+							}
+							v := x[((b*H+iy)*W+ix)*C+c]
+							if isMax {
+								s = max(s, v)
+							} else {
+								s += v
+							}
+							cnt++
+						}
+					}
+					if !isMax && cnt > 0 {
+						s /= float32(cnt)
+					}
+					out[((b*OH+oy)*OW+ox)*C+c] = s
+				}
+			}
+		}
+	}
+	return out
+}

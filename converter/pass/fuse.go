@@ -5,7 +5,7 @@ import "github.com/animed/animed/converter/ir"
 // fusable are the TFLite ops whose kernels apply a fused activation.
 var fusable = map[string]bool{
 	"tfl.CONV_2D": true, "tfl.DEPTHWISE_CONV_2D": true, "tfl.ADD": true, "tfl.SUB": true,
-	"tfl.MUL": true, "tfl.FULLY_CONNECTED": true, "tfl.CONCATENATION": true,
+	"tfl.MUL": true, "tfl.FULLY_CONNECTED": true, "tfl.CONCATENATION": true, "tfl.MAX_POOL_2D": true, "tfl.AVERAGE_POOL_2D": true,
 }
 
 var fusedAct = map[string]string{"tfl.RELU": "RELU", "tfl.RELU6": "RELU6", "tfl.RELU_N1_TO_1": "RELU_N1_TO_1"}

@@ -244,6 +244,8 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.conv(n)
 	case "ConvTranspose":
 		return l.convTranspose(n)
+	case "MaxPool", "AveragePool":
+		return l.pool(n)
 	case "Relu", "Sigmoid", "Tanh", "HardSwish", "Sqrt", "Exp", "Abs", "Neg", "LeakyRelu":
 		e, err := l.entry(n, 0)
 		if err != nil {

@@ -141,6 +141,15 @@ var graphs = []graph{
 	{"upsample_opset9", single(9, func(b *Builder, x string) string {
 		return b.Node("Upsample", []string{x, b.Init("sc", []int{4}, []float32{1, 1, 2, 2})}, A("mode", "nearest"))
 	}), true},
+	{"pools", single(13, func(b *Builder, x string) string {
+		m1 := b.Node("MaxPool", []string{x}, A("kernel_shape", []int{3, 3}), A("pads", []int{1, 1, 1, 1}))
+		m2 := b.Node("MaxPool", []string{x}, A("kernel_shape", []int{3, 3}), A("pads", []int{1, 1, 1, 1}), A("strides", []int{2, 2}))
+		a1 := b.Node("AveragePool", []string{x}, A("kernel_shape", []int{3, 3}), A("pads", []int{1, 1, 1, 1}))
+		a2 := b.Node("AveragePool", []string{x}, A("kernel_shape", []int{2, 2}), A("strides", []int{2, 2}))
+		a3 := b.Node("AveragePool", []string{x}, A("kernel_shape", []int{3, 3}), A("pads", []int{1, 1, 1, 1}), A("strides", []int{2, 2}), A("count_include_pad", 1))
+		b.Output(b.Node("Add", []string{m1, a1}))
+		return b.Node("Add", []string{b.Node("Add", []string{m2, a2}), a3})
+	}), true},
 	{"concat_channels", single(13, func(b *Builder, x string) string {
 		return b.Node("Concat", []string{conv(b, x, 4, 3, 3, A("pads", []int{1, 1, 1, 1})), x, b.Node("Relu", []string{x})}, A("axis", 1))
 	}), true},

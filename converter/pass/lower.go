@@ -38,8 +38,9 @@ type lowering struct {
 // channels-last layout. Every value carries a permutation instead of being
 // transposed eagerly; a TRANSPOSE is emitted only where an operator needs
 // a layout its input does not have, so convolutional graphs get none.
-// Four-dimensional graph inputs with at most 4 channels in dim 1 become
-// NHWC; four-dimensional outputs are NHWC (recorded in Metadata).
+// Four-dimensional graph inputs become NHWC (unless they already look
+// NHWC: at most 4 in the last dim and more in dim 1); four-dimensional
+// outputs are NHWC. Both are recorded in Metadata.
 func Lower(src *ir.Graph) (*ir.Graph, error) {
 	dst := ir.NewGraph(src.Name)
 	for k, v := range src.Metadata {
@@ -56,7 +57,7 @@ func Lower(src *ir.Graph) (*ir.Graph, error) {
 		}
 		perm := identity(in.Rank())
 		layout := "as-is"
-		if in.Rank() == 4 && in.Shape[1] <= 4 {
+		if in.Rank() == 4 && !(in.Shape[3] <= 4 && in.Shape[1] > 4) { // unless it already looks NHWC
 			perm, layout = nhwc, "NHWC"
 		}
 		v := &ir.Value{Name: dst.UniqueName(in.Name), DType: ir.Float32, Shape: permute(in.Shape, perm)}

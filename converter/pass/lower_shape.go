@@ -108,10 +108,25 @@ func (l *lowering) normalize(n *ir.Node) error {
 	}
 	axes := n.Attrs.Ints("axes")
 	eps := n.Attrs.Float("epsilon", 1e-5)
-	m, _ := l.reduce(n.Name+"_mean", e, n.In(0).Shape, axes, true)
+	if g := int(n.Attrs.Int("groups", 0)); g > 1 {
+		// NHWC [N,H,W,C] -> [N,H*W,G,C/G]: each group is dims 1 and 3.
+		x := n.In(0)
+		nn, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		in := l.get(x, nhwc)
+		gshape := []int{nn, h * w, g, c / g}
+		r := l.emit("RESHAPE", n.Name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
+		e = lowered{r, identity(4)}
+		axes = []int64{1, 3}
+		defer func() {
+			y := l.vals[n.Outputs[0]].v
+			back := permute(x.Shape, nhwc)
+			l.set(n, l.emit("RESHAPE", n.Name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc)
+		}()
+	}
+	m, _ := l.reduce(n.Name+"_mean", e, nil, axes, true)
 	d := l.emit("SUB", n.Name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
 	sq := l.emit("SQUARED_DIFFERENCE", n.Name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
-	v, _ := l.reduce(n.Name+"_var", lowered{sq, e.perm}, n.In(0).Shape, axes, true)
+	v, _ := l.reduce(n.Name+"_var", lowered{sq, e.perm}, nil, axes, true)
 	ve := l.emit("ADD", n.Name+"_var_eps", []*ir.Value{v, l.dst.NewConst(n.Name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
 	r := l.emit("RSQRT", n.Name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
 	l.set(n, l.emit("MUL", n.Name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm)

@@ -169,9 +169,9 @@ func normAxes(a []int64, rank int) []int64 {
 }
 
 // matchGroupNorm matches Reshape(InstanceNormalization(Reshape(x, [N,G,-1]),
-// ones, zeros), shape(x)) and returns the normalization over the group's
-// axes when groups == 1 or groups == channels (other group counts need a
-// reshape that breaks the channels-last layout and are left alone).
+// ones, zeros), shape(x)) and returns the normalization over each group:
+// over C,H,W for one group, over H,W for one group per channel, and with a
+// "groups" attribute otherwise.
 func matchGroupNorm(r2 *ir.Node, prod map[*ir.Value]*ir.Node, cons map[*ir.Value][]*ir.Node) *ir.Node {
 	in := opOf(prod, r2.In(0), "InstanceNormalization")
 	if in == nil || !single(cons, in.Outputs[0]) || !in.In(1).IsConst() || !in.In(2).IsConst() {
@@ -193,18 +193,22 @@ func matchGroupNorm(r2 *ir.Node, prod map[*ir.Value]*ir.Node, cons map[*ir.Value
 		return nil
 	}
 	var axes []int64
-	switch gs[1] {
-	case 1:
+	attrs := ir.Attrs{"epsilon": in.Attrs.Float("epsilon", 1e-5)}
+	switch g := gs[1]; {
+	case g == 1:
 		for i := 1; i < x.Rank(); i++ {
 			axes = append(axes, int64(i))
 		}
-	case x.Shape[1]:
+	case g == x.Shape[1]:
 		for i := 2; i < x.Rank(); i++ {
 			axes = append(axes, int64(i))
 		}
+	case g > 1 && x.Shape[1]%g == 0 && x.Rank() == 4:
+		// Lowered with a reshape to [N, H*W, G, C/G] (see lowering).
+		attrs["groups"] = int64(g)
 	default:
 		return nil
 	}
-	return &ir.Node{Op: OpNormalize, Name: r2.Name, Inputs: []*ir.Value{x}, Outputs: r2.Outputs,
-		Attrs: ir.Attrs{"axes": axes, "epsilon": in.Attrs.Float("epsilon", 1e-5)}}
+	attrs["axes"] = axes
+	return &ir.Node{Op: OpNormalize, Name: r2.Name, Inputs: []*ir.Value{x}, Outputs: r2.Outputs, Attrs: attrs}
 }

@@ -105,6 +105,15 @@ var graphs = []graph{
 		}
 		return out
 	}), true},
+	{"group_norm_2_groups", func() *Builder {
+		b := New(13)
+		x := b.Input("x", 1, 6, 10, 12)
+		r := b.Node("Reshape", []string{x, b.Ints("gs", 1, 2, -1)})
+		in := b.Node("InstanceNormalization", []string{r, b.Init("ones", []int{2}, ones(2, 1)), b.Init("zeros", []int{2}, ones(2, 0))})
+		r2 := b.Node("Reshape", []string{in, b.Ints("back", 1, 6, 10, 12)})
+		b.Output(b.Node("Add", []string{b.Node("Mul", []string{r2, b.Rand("gg", 0.5, 1.5, 6, 1, 1)}), b.Rand("gb", -1, 1, 6, 1, 1)}))
+		return b
+	}, true},
 	{"arith_broadcast", single(13, func(b *Builder, x string) string {
 		c := conv(b, x, 4, 4, 1)
 		a := b.Node("Add", []string{b.Node("Mul", []string{x, b.Rand("k", -1, 1, 4, 1, 1)}), c})

@@ -102,3 +102,33 @@ func TestConvertInputShapeErrors(t *testing.T) {
 		}
 	}
 }
+
+// Tensor names in the model are unique and graph outputs keep their ONNX
+// names (the INT8 pass and calibration match tensors by name).
+func TestTensorNamesUnique(t *testing.T) {
+	b := New(13)
+	x := b.Input("x", 1, 3, 8, 8)
+	y := b.Node("Relu", []string{x})
+	b.Output(b.Node("Tanh", []string{y}), y)
+	g, err := onnx.Load(b.Bytes(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := converter.Convert(g, converter.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tn := range res.Model.Main().Tensors {
+		if seen[tn.Name] {
+			t.Errorf("tensor name %q used twice", tn.Name)
+		}
+		seen[tn.Name] = true
+	}
+	sg := res.Model.Main()
+	for i, want := range []string{"Tanh_2_out0", "Relu_1_out0"} {
+		if got := sg.Tensors[sg.Outputs[i]].Name; got != want {
+			t.Errorf("output %d named %q, want %q", i, got, want)
+		}
+	}
+}

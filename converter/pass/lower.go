@@ -48,6 +48,9 @@ func Lower(src *ir.Graph) (*ir.Graph, error) {
 	}
 	l := &lowering{src: src, dst: dst, vals: map[*ir.Value]lowered{}, views: map[*ir.Value]map[string]*ir.Value{},
 		consts: map[*ir.Value]map[string]*ir.Value{}, prod: src.Producers()}
+	for _, o := range src.Outputs {
+		dst.UniqueName(o.Name) // reserved: outputs keep their ONNX names
+	}
 	for i, in := range src.Inputs {
 		if !in.StaticShape() {
 			return nil, fmt.Errorf("input %q has unknown dimensions %v: give --input-shape", in.Name, in.Shape)

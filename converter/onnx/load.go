@@ -71,7 +71,7 @@ func Load(data []byte, dir string) (*ir.Graph, error) {
 	if opset < MinOpset || opset > MaxOpset {
 		return nil, fmt.Errorf("ONNX opset %d is not supported (supported: %d to %d)", opset, MinOpset, MaxOpset)
 	}
-	l := &loader{dir: dir, values: map[string]*ir.Value{}}
+	l := &loader{dir: dir, values: map[string]*ir.Value{}, produced: map[*ir.Value]bool{}}
 	g, err := l.graph(m.Graph)
 	if err != nil {
 		return nil, err
@@ -82,9 +82,10 @@ func Load(data []byte, dir string) (*ir.Graph, error) {
 }
 
 type loader struct {
-	dir    string
-	values map[string]*ir.Value
-	g      *ir.Graph
+	dir      string
+	values   map[string]*ir.Value
+	produced map[*ir.Value]bool // graph inputs and node outputs
+	g        *ir.Graph
 }
 
 func (l *loader) graph(gp *GraphProto) (*ir.Graph, error) {
@@ -111,7 +112,11 @@ func (l *loader) graph(gp *GraphProto) (*ir.Graph, error) {
 		if err != nil {
 			return nil, fmt.Errorf("graph input %q: %w", vi.GetName(), err)
 		}
+		if l.produced[v] || l.values[v.Name] != nil {
+			return nil, fmt.Errorf("graph input %q is declared twice", v.Name)
+		}
 		l.values[v.Name] = v
+		l.produced[v] = true
 		g.Inputs = append(g.Inputs, v)
 	}
 	if len(g.Inputs) == 0 {
@@ -210,33 +215,18 @@ func (l *loader) node(np *NodeProto, idx int) error {
 			continue
 		}
 		v, ok := l.values[s]
-		if ok && (v.IsConst() || l.produced(v)) {
+		if ok && (v.IsConst() || l.produced[v]) {
 			return fmt.Errorf("node %q (%s): output %q is already defined", name, np.GetOpType(), s)
 		}
 		if !ok {
 			v = &ir.Value{Name: s}
 			l.values[s] = v
 		}
+		l.produced[v] = true
 		out = append(out, v)
 	}
 	l.g.Add(np.GetOpType(), name, in, out, attrs)
 	return nil
-}
-
-func (l *loader) produced(v *ir.Value) bool {
-	for _, n := range l.g.Nodes {
-		for _, o := range n.Outputs {
-			if o == v {
-				return true
-			}
-		}
-	}
-	for _, i := range l.g.Inputs {
-		if i == v {
-			return true
-		}
-	}
-	return false
 }
 
 func constantValue(a ir.Attrs) (*ir.Tensor, error) {

@@ -56,7 +56,7 @@ func Summarize(m *tflitefile.Model) Summary {
 	for _, op := range g.Operators {
 		name := op.Op.String()
 		s.Ops[name]++
-		if !XNNPACKOps[name] {
+		if !xnnpackTakes(m, op) {
 			s.NotXNNPACK[name]++
 		}
 		for _, in := range op.Inputs {
@@ -115,4 +115,26 @@ func (s Summary) Write(w io.Writer) {
 		fmt.Fprintf(w, " %s×%d", k, s.NotXNNPACK[k])
 	}
 	fmt.Fprintln(w)
+}
+
+// xnnpackTakes applies the op list plus the per-op limits the delegate
+// checks that matter for converted generators: MEAN only over the spatial
+// axes [1,2] of a 4-D tensor with keep_dims.
+func xnnpackTakes(m *tflitefile.Model, op *tflitefile.Operator) bool {
+	if !XNNPACKOps[op.Op.String()] {
+		return false
+	}
+	if op.Op != tflitefile.Mean {
+		return true
+	}
+	g := m.Main()
+	if o, ok := op.Options.(*tflitefile.ReducerOptions); !ok || !o.KeepDims || len(op.Inputs) < 2 {
+		return false
+	}
+	in, axes := g.Tensors[op.Inputs[0]], g.Tensors[op.Inputs[1]]
+	if len(in.Shape) != 4 || int(axes.Buffer) >= len(m.Buffers) {
+		return false
+	}
+	a := tflitefile.BytesInt32(m.Buffers[axes.Buffer].Data)
+	return len(a) == 2 && min(a[0], a[1]) == 1 && max(a[0], a[1]) == 2
 }

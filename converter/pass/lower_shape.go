@@ -39,6 +39,9 @@ func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int
 		red[int(a)] = true
 	}
 	slices.Sort(phys)
+	if keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
+		return l.channelMean(name, e, phys), slices.Clone(e.perm)
+	}
 	shape := slices.Clone(e.v.Shape)
 	perm := slices.Clone(e.perm)
 	if keep {
@@ -64,6 +67,35 @@ func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int
 	}
 	out := l.emit("MEAN", name, []*ir.Value{e.v, l.int32Const("axes", []int{len(phys)}, phys)}, shape, ir.Attrs{"keep_dims": keep})
 	return out, perm
+}
+
+// channelMean reduces a 4-D NHWC value over axes that include the
+// channels: spatial axes with MEAN over [1,2] (the only MEAN XNNPACK
+// takes), the channels with a 1x1 CONV_2D whose weights are all 1/C.
+// Equal group sizes make the mean of means the overall mean.
+func (l *lowering) channelMean(name string, e lowered, phys []int64) *ir.Value {
+	x := e.v
+	if slices.Contains(phys, 1) || slices.Contains(phys, 2) {
+		var sp []int64
+		shape := slices.Clone(x.Shape)
+		for _, a := range phys {
+			if a != 3 {
+				sp = append(sp, a)
+				shape[a] = 1
+			}
+		}
+		x = l.emit("MEAN", name+"_spatial", []*ir.Value{x, l.int32Const("axes", []int{len(sp)}, sp)}, shape, ir.Attrs{"keep_dims": true})
+	}
+	c := x.Shape[3]
+	w := make([]float32, c)
+	for i := range w {
+		w[i] = 1 / float32(c)
+	}
+	shape := []int{x.Shape[0], x.Shape[1], x.Shape[2], 1}
+	return l.emit("CONV_2D", name, []*ir.Value{x, l.dst.NewConst(name+"_weights", ir.FloatTensor([]int{1, 1, 1, c}, w)),
+		l.dst.NewConst(name+"_bias", ir.FloatTensor([]int{1}, []float32{0}))}, shape,
+		ir.Attrs{"padding": "VALID", "stride_h": int64(1), "stride_w": int64(1), "dilation_h": int64(1), "dilation_w": int64(1),
+			"fused_activation_function": "NONE"})
 }
 
 func (l *lowering) mean(n *ir.Node) error {

@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"image"
+	"io/fs"
 	_ "image/jpeg" // photos
 	_ "image/png"
 	"os"
@@ -15,28 +16,29 @@ import (
 	"github.com/animed/animed/converter"
 )
 
-// ImagePaths expands files and folders into image files (.jpg, .jpeg,
-// .png), sorted.
+// ImagePaths expands files and folders (recursively) into image files
+// (.jpg, .jpeg, .png), sorted.
 func ImagePaths(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		ents, err := os.ReadDir(a)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range ents {
-			switch strings.ToLower(filepath.Ext(e.Name())) {
-			case ".jpg", ".jpeg", ".png":
-				out = append(out, filepath.Join(a, e.Name()))
+		err := filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
 			}
+			if p == a && !d.IsDir() {
+				out = append(out, p)
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(p)) {
+			case ".jpg", ".jpeg", ".png":
+				if !d.IsDir() {
+					out = append(out, p)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	slices.Sort(out)

@@ -36,6 +36,7 @@ type config struct {
 	summary      bool
 	verify       bool
 	verifyImages []string
+	verifyCount  int
 	verifyRuns   int
 	tolerance    float64
 	verbose      bool
@@ -101,6 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.summary, "summary", false, "print operator histogram, parameters, MACs and ops XNNPACK cannot take")
 	fs.BoolVar(&cfg.verify, "verify", false, "compare the converted model with ONNX Runtime")
 	fs.StringSliceVar(&cfg.verifyImages, "verify-images", nil, "image files or folders to verify on (with --verify)")
+	fs.IntVar(&cfg.verifyCount, "verify-image-count", 8, "use at most this many of the --verify-images (evenly spread)")
 	fs.IntVar(&cfg.verifyRuns, "verify-runs", 3, "random [-1,1] inputs to verify on (with --verify)")
 	fs.Float64Var(&cfg.tolerance, "tolerance", 1e-4, "largest max-abs difference --verify accepts")
 	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "log every pass")
@@ -195,6 +197,16 @@ func verifyModel(ctx context.Context, e *env, res *converter.Result) error {
 		paths, err := verify.ImagePaths(cfg.verifyImages)
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
+		}
+		if len(paths) == 0 {
+			return fmt.Errorf("verify: no JPEG or PNG images in %v", cfg.verifyImages)
+		}
+		if n := cfg.verifyCount; n > 0 && len(paths) > n {
+			picked := make([]string, n)
+			for i := range picked {
+				picked[i] = paths[i*len(paths)/n]
+			}
+			paths = picked
 		}
 		imgs, err := verify.ImageInputs(res, paths)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/animed/animed/converter/onnx"
 	. "github.com/animed/animed/converter/onnxtest"
+	"github.com/animed/animed/converter/verify"
 )
 
 func writeModel(t *testing.T, dir, name string, data []byte) string {
@@ -91,5 +92,22 @@ func TestConvertSummary(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "msg=converted") {
 		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	}
+}
+
+func TestVerify(t *testing.T) {
+	if _, err := verify.FindORT(); err != nil {
+		t.Skipf("ONNX reference unavailable: %v", err)
+	}
+	dir := t.TempDir()
+	in := writeModel(t, dir, "m.onnx", convNet(13, "Tanh"))
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--verify", "--verify-runs", "2", in, filepath.Join(dir, "m.tflite")}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	for _, b := range []string{"tflite-cpu", "tflite-xnnpack", "exec"} {
+		if !strings.Contains(stderr.String(), "msg=verified backend="+b+" inputs=2") {
+			t.Errorf("no verification line for %s:\n%s", b, stderr.String())
+		}
 	}
 }

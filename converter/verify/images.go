@@ -3,9 +3,9 @@ package verify
 import (
 	"fmt"
 	"image"
-	"io/fs"
 	_ "image/jpeg" // photos
 	_ "image/png"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"

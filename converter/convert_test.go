@@ -132,3 +132,30 @@ func TestTensorNamesUnique(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConvert checks that no ONNX input makes the pipeline panic: bad
+// graphs must come back as errors. Run with
+// go test -fuzz FuzzConvert ./converter (not part of CI).
+func FuzzConvert(f *testing.F) {
+	f.Add(fullyConv().Bytes())
+	b := New(13)
+	x := b.Input("x", 1, 4, 8, 8)
+	c := b.Node("Conv", []string{x, b.Rand("w", -1, 1, 4, 1, 3, 3)}, A("group", 4), A("pads", []int{1, 1, 1, 1}))
+	r := b.Node("Resize", []string{c, "", b.Init("s", []int{4}, []float32{1, 1, 2, 2})}, A("mode", "linear"))
+	m := b.Node("ReduceMean", []string{r}, A("axes", []int{1}))
+	b.Output(b.Node("Sub", []string{r, m}))
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := onnx.Load(data, "")
+		if err != nil {
+			return
+		}
+		res, err := converter.Convert(g, converter.Options{InputShape: nil})
+		if err != nil {
+			return
+		}
+		if _, err := res.Model.Marshal(); err != nil {
+			t.Fatalf("converted model does not marshal: %v", err)
+		}
+	})
+}

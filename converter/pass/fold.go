@@ -37,6 +37,9 @@ func FoldConstants(g *ir.Graph) error {
 	return nil
 }
 
+// maxFoldElements bounds the constants folding creates (16M elements).
+const maxFoldElements = 1 << 24
+
 // foldable lists the ops FoldConstants evaluates on constant inputs.
 var foldable = map[string]bool{
 	"Shape": true, "Gather": true, "Concat": true, "Unsqueeze": true, "Squeeze": true, "Slice": true,
@@ -87,6 +90,9 @@ func foldNode(n *ir.Node) (*ir.Tensor, error) {
 		return nil, err
 	}
 	out := n.Outputs[0]
+	if c := ir.NumElements(out.Shape); c < 0 || c > maxFoldElements {
+		return nil, nil // not worth (or not safe) materializing
+	}
 	x := n.In(0).Const
 	a := n.Attrs
 	switch n.Op {
@@ -128,6 +134,9 @@ func foldNode(n *ir.Node) (*ir.Tensor, error) {
 			return nil, nodeErr(n, "range delta 0")
 		}
 		cnt := max(int(math.Ceil(float64((lim-st)/d))), 0)
+		if cnt > maxFoldElements {
+			return nil, nodeErr(n, "range of %d elements", cnt)
+		}
 		t := &ir.Tensor{DType: x.DType, Shape: []int{cnt}}
 		for i := range cnt {
 			v := st + float32(i)*d

@@ -82,8 +82,9 @@ func foldNode(n *ir.Node) (*ir.Tensor, error) {
 	if n.In(0) == nil && n.Op != "ConstantOfShape" {
 		return nil, nil
 	}
-	// Shapes first: the evaluator needs the output shape.
-	if err := inferNode(n); err != nil {
+	// Shapes first: the evaluator needs the output shape (Range's depends
+	// on its values and is computed below).
+	if err := inferNode(n); err != nil && n.Op != "Range" {
 		if errors.Is(err, errUnknown) {
 			return nil, nil
 		}

@@ -23,7 +23,8 @@ func TestFoldConstantsShapeChain(t *testing.T) {
 	pads := b.Node("Slice", []string{b.Ints("p", 1, 2, 3, 4), b.Ints("st", -1), b.Ints("en", -100), b.Ints("axs", 0), b.Ints("stp", -1)})
 	pads = b.Node("Cast", []string{pads}, A("to", 7))
 	c := b.Node("ConstantOfShape", []string{b.Ints("cs", 2)}, A("value", FloatTensor("v", []int{1}, []float32{0.5})))
-	b.Output(r, pads, c)
+	rg := b.Node("Range", []string{b.Init("r0", nil, []float32{1}), b.Init("r1", nil, []float32{2.5}), b.Init("rd", nil, []float32{0.5})})
+	b.Output(r, pads, c, rg)
 	g := load(t, b)
 	if err := pass.FoldConstants(g); err != nil {
 		t.Fatal(err)
@@ -39,5 +40,8 @@ func TestFoldConstantsShapeChain(t *testing.T) {
 	}
 	if c := g.Outputs[2].Const.Floats(); !slices.Equal(c, []float32{0.5, 0.5}) {
 		t.Errorf("ConstantOfShape = %v", c)
+	}
+	if c := g.Outputs[3].Const.Floats(); !slices.Equal(c, []float32{1, 1.5, 2}) {
+		t.Errorf("Range = %v", c)
 	}
 }

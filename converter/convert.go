@@ -42,7 +42,10 @@ type Options struct {
 	// InputShape fixes the first input's shape (ONNX order, e.g.
 	// [1,3,256,256]); nil keeps the model's, which must then be static.
 	InputShape []int
-	Logger     *slog.Logger
+	// PlainMean keeps channel reductions (in LayerNorm/GroupNorm) as MEAN
+	// instead of MEAN over H,W plus a 1x1 CONV_2D (see pass.LowerOptions).
+	PlainMean bool
+	Logger    *slog.Logger
 }
 
 // Result is a converted model with what is known about it.
@@ -104,7 +107,7 @@ func Convert(g *ir.Graph, o Options) (*Result, error) {
 		log.Debug("pass", "name", s.name, "nodes", len(g.Nodes), "took", time.Since(t))
 	}
 	t := time.Now()
-	tg, err := pass.Lower(g)
+	tg, err := pass.Lower(g, pass.LowerOptions{PlainMean: o.PlainMean})
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func prepare(t *testing.T, g *ir.Graph) *ir.Graph {
 
 func lower(t *testing.T, g *ir.Graph) *ir.Graph {
 	t.Helper()
-	tg, err := pass.Lower(prepare(t, g))
+	tg, err := pass.Lower(prepare(t, g), pass.LowerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

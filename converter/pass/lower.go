@@ -25,7 +25,17 @@ type lowered struct {
 	perm []int
 }
 
+// LowerOptions tune choices the lowering makes where several exact
+// lowerings exist.
+type LowerOptions struct {
+	// PlainMean lowers reductions over the channel axis with MEAN. By
+	// default they become MEAN over H,W plus a 1x1 CONV_2D with weights
+	// 1/C, because XNNPACK takes MEAN only over H,W.
+	PlainMean bool
+}
+
 type lowering struct {
+	opt      LowerOptions
 	src, dst *ir.Graph
 	vals     map[*ir.Value]lowered
 	views    map[*ir.Value]map[string]*ir.Value // cached transposes per perm
@@ -41,12 +51,12 @@ type lowering struct {
 // Four-dimensional graph inputs become NHWC (unless they already look
 // NHWC: at most 4 in the last dim and more in dim 1); four-dimensional
 // outputs are NHWC. Both are recorded in Metadata.
-func Lower(src *ir.Graph) (*ir.Graph, error) {
+func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 	dst := ir.NewGraph(src.Name)
 	for k, v := range src.Metadata {
 		dst.Metadata[k] = v
 	}
-	l := &lowering{src: src, dst: dst, vals: map[*ir.Value]lowered{}, views: map[*ir.Value]map[string]*ir.Value{},
+	l := &lowering{opt: o, src: src, dst: dst, vals: map[*ir.Value]lowered{}, views: map[*ir.Value]map[string]*ir.Value{},
 		consts: map[*ir.Value]map[string]*ir.Value{}, prod: src.Producers()}
 	for _, o := range src.Outputs {
 		dst.UniqueName(o.Name) // reserved: outputs keep their ONNX names

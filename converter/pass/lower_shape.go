@@ -39,7 +39,7 @@ func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int
 		red[int(a)] = true
 	}
 	slices.Sort(phys)
-	if keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
+	if !l.opt.PlainMean && keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
 		return l.channelMean(name, e, phys), slices.Clone(e.perm)
 	}
 	shape := slices.Clone(e.v.Shape)

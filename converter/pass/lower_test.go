@@ -36,7 +36,7 @@ func TestLowerRefusesWithReason(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := New(13)
 			b.Output(tc.build(b, b.Input("x", 1, 4, 8, 8)))
-			_, err := pass.Lower(prepare(t, load(t, b)))
+			_, err := pass.Lower(prepare(t, load(t, b)), pass.LowerOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}

@@ -42,3 +42,26 @@ func TestRecognizeNorms(t *testing.T) {
 		t.Errorf("%d RSQRT, want 3", n)
 	}
 }
+
+func TestChannelMeanLowering(t *testing.T) {
+	build := func() *Builder {
+		b := New(13)
+		x := b.Input("x", 1, 4, 6, 6)
+		r := b.Node("Reshape", []string{x, b.Ints("gs", 1, 1, -1)})
+		in := b.Node("InstanceNormalization", []string{r, b.Init("one", []int{1}, []float32{1}), b.Init("zero", []int{1}, []float32{0})})
+		b.Output(b.Node("Reshape", []string{in, b.Ints("back", 1, 4, 6, 6)}))
+		return b
+	}
+	for _, tc := range []struct {
+		plain      bool
+		mean, conv int
+	}{{false, 2, 2}, {true, 2, 0}} {
+		tg, err := pass.Lower(prepare(t, load(t, build())), pass.LowerOptions{PlainMean: tc.plain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, c := pass.CountOps(tg, "tfl.MEAN"), pass.CountOps(tg, "tfl.CONV_2D"); m != tc.mean || c != tc.conv {
+			t.Errorf("PlainMean=%v: %d MEAN, %d CONV_2D; want %d, %d\n%s", tc.plain, m, c, tc.mean, tc.conv, tg.Dump())
+		}
+	}
+}

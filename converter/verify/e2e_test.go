@@ -103,4 +103,7 @@ func TestAnimeGANExport(t *testing.T) {
 	}
 	t.Logf("ops: %v", res.Graph.OpHistogram())
 	checkAgainstORT(t, ort, path, res, 2)
+	t.Run("plain mean", func(t *testing.T) {
+		checkAgainstORT(t, ort, path, convertFile(t, path, converter.Options{PlainMean: true}), 1)
+	})
 }

@@ -39,6 +39,7 @@ type config struct {
 	verifyCount  int
 	verifyRuns   int
 	tolerance    float64
+	plainMean    bool
 	verbose      bool
 	quiet        bool
 }
@@ -105,6 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.verifyCount, "verify-image-count", 8, "use at most this many of the --verify-images (evenly spread)")
 	fs.IntVar(&cfg.verifyRuns, "verify-runs", 3, "random [-1,1] inputs to verify on (with --verify)")
 	fs.Float64Var(&cfg.tolerance, "tolerance", 1e-4, "largest max-abs difference --verify accepts")
+	fs.BoolVar(&cfg.plainMean, "plain-mean", false, "lower channel means of norms as MEAN (default: MEAN over H,W + 1x1 CONV_2D, which XNNPACK takes)")
 	fs.BoolVarP(&cfg.verbose, "verbose", "v", false, "log every pass")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
 	quantize := quantizeFlags(fs)
@@ -144,7 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("loaded", "file", cfg.in, "nodes", len(g.Nodes), "opset", g.Opset, "took", time.Since(t0).Round(time.Millisecond))
 	t := time.Now()
-	res, err := converter.Convert(g, converter.Options{InputShape: cfg.inputShape, Logger: log})
+	res, err := converter.Convert(g, converter.Options{InputShape: cfg.inputShape, PlainMean: cfg.plainMean, Logger: log})
 	if err != nil {
 		return fmt.Errorf("convert %s: %w", cfg.in, err)
 	}

@@ -78,11 +78,15 @@ test: deps
 cross: deps
 	bash cross/build.sh arm64
 
-run: build
-	@mkdir -p drop out
-	$(BIN)/animed run --watch drop --out out
+# Builds the daemon and runs it on ./drop -> ./out (done/ and failed/ inside
+# drop/); extra flags with ARGS, e.g. make run ARGS="--format png".
+run: deps
+	@mkdir -p $(BIN) drop out
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/animed ./daemon/cmd/animed
+	$(BIN)/animed run --watch drop --out out $(ARGS)
 
-bench: build
+# Builds what it measures itself (benchmodel, and animed once it has bench).
+bench: deps
 	bash bench/run.sh
 
 clean:

@@ -9,3 +9,5 @@ require (
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 )
+
+require google.golang.org/protobuf v1.36.12 // indirect

@@ -17,8 +17,7 @@ APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian
 
-PHONY_CONVERTER := converter-deps converter-proto
-.PHONY: $(PHONY_CONVERTER) all deps deps-apt deps-tflite deps-go build test cross run bench clean
+.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean
 
 all: build
 
@@ -51,6 +50,7 @@ $(TFLITE)/.stamp:
 # The converter's reference runtime: onnxruntime-node from npm, with its
 # bundled CPU library (ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download).
 ORT_PKG := onnxruntime-node@1.22.0
+.PHONY: converter-deps converter-proto
 converter-deps: $(BUILD)/ort/.stamp
 $(BUILD)/ort/.stamp:
 	rm -rf $(BUILD)/ort.tmp && mkdir -p $(BUILD)/ort.tmp

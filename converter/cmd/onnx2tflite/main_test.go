@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,12 +103,28 @@ func TestVerify(t *testing.T) {
 	}
 	dir := t.TempDir()
 	in := writeModel(t, dir, "m.onnx", convNet(13, "Tanh"))
+	imgs := filepath.Join(dir, "photos", "sub")
+	if err := os.MkdirAll(imgs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(imgs, "a.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), []string{"--verify", "--verify-runs", "2", in, filepath.Join(dir, "m.tflite")}, &stdout, &stderr); err != nil {
+	args := []string{"--verify", "--verify-runs", "2", "--verify-images", filepath.Join(dir, "photos"), in, filepath.Join(dir, "m.tflite")}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	for _, b := range []string{"tflite-cpu", "tflite-xnnpack", "exec"} {
-		if !strings.Contains(stderr.String(), "msg=verified backend="+b+" inputs=2") {
+		if !strings.Contains(stderr.String(), "msg=verified backend="+b+" inputs=3") {
 			t.Errorf("no verification line for %s:\n%s", b, stderr.String())
 		}
 	}

@@ -155,6 +155,7 @@ func TestONNXNodeCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Logf("%s: max abs error vs expected output: %v", name, rep.MaxAbs)
 			for b, m := range rep.MaxAbs {
 				if m > tolerance {
 					t.Errorf("%s: max abs error %.3g > %g\n%s", b, m, tolerance, res.Graph.Dump())

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkConvertAnimeGAN measures load + convert + marshal of the
-// PyTorch-exported AnimeGANv2-family test generator.
+// PyTorch-exported AnimeGANv2-family test generator at 256x256.
 func BenchmarkConvertAnimeGAN(b *testing.B) {
 	data, err := os.ReadFile("testdata/animegan_tiny.onnx")
 	if err != nil {
@@ -20,7 +20,7 @@ func BenchmarkConvertAnimeGAN(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := converter.Convert(g, converter.Options{})
+		res, err := converter.Convert(g, converter.Options{InputShape: []int{1, 3, 256, 256}})
 		if err != nil {
 			b.Fatal(err)
 		}

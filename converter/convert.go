@@ -88,6 +88,11 @@ func Convert(g *ir.Graph, o Options) (*Result, error) {
 			}
 		}
 	}
+	for _, in := range g.Inputs {
+		if !in.StaticShape() {
+			return nil, fmt.Errorf("input %q has unknown dimensions %v: give --input-shape", in.Name, in.Shape)
+		}
+	}
 	steps := []struct {
 		name string
 		run  func(*ir.Graph) error

@@ -7,6 +7,9 @@ channel widths divided by WIDTH_DIV so the file stays small; one block
 also applies a channels-last nn.LayerNorm (Transpose, LayerNorm pattern,
 Transpose) to exercise transpose cancellation.
 
+Height and width are dynamic axes, so the converter needs --input-shape
+(sizes divisible by 4).
+
 Run with Debian's PyTorch (not the pyenv python):
     /usr/bin/python3 converter/testdata/export_animegan.py converter/testdata/animegan_tiny.onnx
 """
@@ -112,7 +115,8 @@ def main():
             p.uniform_(-0.5, 0.5) if p.dim() == 1 else None
     x = torch.rand(1, 3, size, size) * 2 - 1
     torch.onnx.export(g, x, path, opset_version=13, input_names=["input"], output_names=["output"],
-                      do_constant_folding=True)
+                      do_constant_folding=True,
+                      dynamic_axes={"input": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}})
     print(path, sum(p.numel() for p in g.parameters()), "parameters")
 
 

@@ -57,7 +57,14 @@ type Result struct {
 
 // Convert runs the pipeline on a loaded ONNX graph (see onnx.LoadFile). It
 // modifies g.
-func Convert(g *ir.Graph, o Options) (*Result, error) {
+func Convert(g *ir.Graph, o Options) (res *Result, err error) {
+	// A pass that trips over a graph it did not anticipate must not take
+	// the caller down: report it as a conversion error.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("internal converter error (please report with the model): %v", r)
+		}
+	}()
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

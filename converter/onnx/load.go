@@ -174,6 +174,9 @@ func (l *loader) node(np *NodeProto, idx int) error {
 	if np.GetOpType() == "" {
 		return fmt.Errorf("node %q has no op type", name)
 	}
+	if len(np.Output) == 0 || np.Output[0] == "" {
+		return fmt.Errorf("node %q (%s) has no output", name, np.GetOpType())
+	}
 	attrs := ir.Attrs{}
 	for _, a := range np.Attribute {
 		v, err := l.attr(a)

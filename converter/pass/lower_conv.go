@@ -57,6 +57,9 @@ func (l *lowering) conv(n *ir.Node) error {
 	if !w.IsConst() || (n.In(2) != nil && !n.In(2).IsConst()) {
 		return nodeErr(n, "weights and bias must be constant")
 	}
+	if w.Rank() != 4 || (n.In(2) != nil && n.In(2).Const.Len() != w.Shape[0]) {
+		return nodeErr(n, "weight shape %v and bias shape %v do not fit a 2-D convolution", w.Shape, n.In(2).Shape)
+	}
 	p, err := window(n, x.Shape[2:])
 	if err != nil {
 		return err
@@ -130,6 +133,9 @@ func (l *lowering) convTranspose(n *ir.Node) error {
 	}
 	if g := n.Attrs.Int("group", 1); g != 1 {
 		return nodeErr(n, "group %d is not supported", g)
+	}
+	if w.Rank() != 4 || w.Shape[0] != x.Shape[1] || (n.In(2) != nil && n.In(2).Const.Len() != w.Shape[1]) {
+		return nodeErr(n, "weight shape %v does not fit input %v", w.Shape, x.Shape)
 	}
 	p, err := window(n, x.Shape[2:])
 	if err != nil {

@@ -305,8 +305,8 @@ func (l *lowering) matmul(n *ir.Node) error {
 	r := a.Rank()
 	if n.Op == "Gemm" || (b.IsConst() && b.Rank() == 2) {
 		// FULLY_CONNECTED: weights [N, K], bias [N].
-		if !b.IsConst() {
-			return nodeErr(n, "Gemm with a non-constant B is not supported")
+		if !b.IsConst() || b.Rank() != 2 {
+			return nodeErr(n, "only a constant 2-D B is supported, B is %v", b.Shape)
 		}
 		alpha, beta := n.Attrs.Float("alpha", 1), n.Attrs.Float("beta", 1)
 		if n.Attrs.Int("transA", 0) != 0 {

@@ -129,3 +129,22 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// The PyTorch-exported generator through the command, as a user runs it.
+func TestVerifyAnimeGAN(t *testing.T) {
+	if _, err := verify.FindORT(); err != nil {
+		t.Skipf("ONNX reference unavailable: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"--verify", "--verify-runs", "1", "--input-shape", "64x96", "--summary",
+		"../../testdata/animegan_tiny.onnx", filepath.Join(t.TempDir(), "g.tflite")}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "TRANSPOSE") {
+		t.Errorf("TRANSPOSE in the generator:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "msg=verified backend=tflite-xnnpack") {
+		t.Errorf("not verified:\n%s", stderr.String())
+	}
+}

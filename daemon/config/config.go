@@ -83,6 +83,8 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.Int64Var(&c.MaxBytes, "max-bytes", DefaultMaxBytes, "refuse files larger than this many bytes")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
+	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
 	fs.StringVar(&c.File, "config", "", "config file with one \"flag = value\" per line")
 	return fs
 }
@@ -277,6 +279,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-bytes %d: must be positive", c.MaxBytes)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format %q: must be text or json", c.LogFormat)
+	case c.Backend != "auto" && c.Backend != "xnnpack" && c.Backend != "cpu" && c.Backend != "external":
+		return fmt.Errorf("--backend %q: must be auto, xnnpack, cpu or external", c.Backend)
+	case c.Backend == "external" && c.Delegate == "":
+		return fmt.Errorf("--backend external needs --delegate PATH")
+	}
+	if c.Delegate != "" {
+		if st, err := os.Stat(c.Delegate); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("--delegate %s: no such plugin file", c.Delegate)
+		}
 	}
 	if c.Metrics != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // convertCommand styles one photo: the same decode, model and encode as the
@@ -32,6 +33,8 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
 	maxPixels := fs.Int64("max-pixels", config.DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
+	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
+	delegate := fs.String("delegate", "", "TFLite external delegate plugin (.so); implies --backend auto unless --backend is given")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png).\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -68,7 +71,36 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	s, name, err := loadStylizer(*model, stylize.Options{Threads: *threads})
+	switch *backendName {
+	case "auto", "xnnpack", "cpu":
+	case "external":
+		if *delegate == "" {
+			return fail(2, "--backend external needs --delegate PATH")
+		}
+	default:
+		return fail(2, "--backend %q: must be auto, xnnpack, cpu or external", *backendName)
+	}
+	if *delegate != "" && !fs.Changed("backend") {
+		*backendName = "auto"
+	}
+	opts := stylize.Options{Threads: *threads, Backend: tflite.Backend(*backendName)}
+	if *backendName == "auto" || *backendName == "external" {
+		log := newLogger(stderr, "text")
+		cache := ""
+		if dir, err := os.UserCacheDir(); err == nil {
+			cache = filepath.Join(dir, "animed")
+			if err := os.MkdirAll(cache, 0o755); err != nil {
+				cache = ""
+			}
+		}
+		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: *backendName, Delegate: *delegate,
+			Threads: *threads, StateDir: cache}, log)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		opts = stylize.Options{Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate}
+	}
+	s, name, err := loadStylizer(*model, opts)
 	if err != nil {
 		return fail(1, "%v", err)
 	}

@@ -3,6 +3,8 @@
 //	animed run --watch DIR --out DIR [flags]   the drop-folder daemon
 //	animed convert [flags] IN OUT              one photo, same pipeline
 //	animed version
+//	animed probe [--json]                      hardware and accelerators
+//	animed bench [flags]                       measure models on this machine
 //
 // This file only dispatches; each subcommand wires its flags to packages
 // in its own file (run.go, convert.go, ...). A new subcommand adds itself
@@ -15,6 +17,9 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+
+	"github.com/animed/animed/hw/selftest"
+	"github.com/animed/animed/internal/bench"
 )
 
 // version is set at link time (-ldflags "-X main.version=...").
@@ -30,6 +35,17 @@ func commands() map[string]command {
 		"run":     {"watch a drop folder and style every photo put there", runCommand},
 		"convert": {"style one photo: animed convert [--model PATH] [--max-side PX] IN OUT", convertCommand},
 		"version": {"print the version of animed, TFLite and the default model", versionCommand},
+		"probe":   {"report the hardware and accelerators: animed probe [--json] [--watch DIR] [--delegate PATH]", probeCommand},
+		"bench":   {"measure models on this machine: animed bench [--models default,PATH...] [--sizes 256,512,1024] [--json]", benchCommand},
+	}
+}
+
+// hidden are subcommands animed runs in its own child processes; usage does
+// not list them.
+func hidden() map[string]command {
+	return map[string]command{
+		selftest.Command:   {"", selftestCommand},
+		bench.ChildCommand: {"", benchChildCommand},
 	}
 }
 
@@ -47,6 +63,9 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	c, ok := cmds[args[0]]
+	if !ok {
+		c, ok = hidden()[args[0]]
+	}
 	if !ok {
 		fmt.Fprintf(stderr, "animed: unknown command %q (try animed help)\n", args[0])
 		return 2

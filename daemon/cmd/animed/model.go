@@ -26,13 +26,26 @@ func loadStylizer(path string, o stylize.Options) (*stylize.Stylizer, string, er
 		name = filepath.Base(path)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("load model %s: %w", name, err)
+		return nil, "", fmt.Errorf("--model: load model %s: %w", name, err)
 	}
 	// The interpreter keeps what it needs; the model may be closed.
 	defer m.Close()
 	s, err := stylize.New(m, o)
 	if err != nil {
-		return nil, "", fmt.Errorf("model %s: %w", name, err)
+		return nil, "", fmt.Errorf("--model: model %s: %w", name, err)
 	}
 	return s, name, nil
+}
+
+// checkModel loads the model file at path (nothing for the embedded
+// default) to reject a file that is no model before anything else starts.
+func checkModel(path string) error {
+	if path == "" {
+		return nil
+	}
+	m, err := tflite.LoadModel(path)
+	if err != nil {
+		return fmt.Errorf("--model: load model %s: %w", filepath.Base(path), err)
+	}
+	return m.Close()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/animed/animed/daemon/metrics"
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/daemon/watch"
+	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"
@@ -78,14 +79,30 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	var running *config.Config // the configuration before a reload
 	for {
-		// The model is part of the configuration: a file that is not a
-		// usable model stops the start (or the reload) here.
-		s, modelName, err := loadStylizer(cfg.Model, stylize.Options{
-			Threads: cfg.Threads, Backend: tflite.Backend(cfg.Backend), ExternalDelegate: cfg.Delegate,
-			Logger: log, Progress: lc.Progress})
+		// The model and its backend are part of the configuration: a file
+		// that is not a usable model, or a --backend external plugin that
+		// fails its self-test, stops the start (or the reload) here.
+		var (
+			stylizer  *stylize.Stylizer
+			modelName string
+		)
+		err := checkModel(cfg.Model)
+		if err == nil {
+			var d backend.Decision
+			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
+				Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
+			if err != nil {
+				err = fmt.Errorf("--backend %s: %w", cfg.Backend, err)
+			}
+			if err == nil {
+				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
+					Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate,
+					Logger: log, Progress: lc.Progress})
+			}
+		}
 		if err != nil {
 			if running == nil {
-				fmt.Fprintf(stderr, "animed run: --model: %v\n", err)
+				fmt.Fprintf(stderr, "animed run: %v\n", err)
 				return 2
 			}
 			log.Error("reload: keeping the running configuration", "err", err)
@@ -95,8 +112,8 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			defer s.Close()
-			done <- serve(ctx, cfg, s, modelName, log, m, lc)
+			defer stylizer.Close()
+			done <- serve(ctx, cfg, stylizer, modelName, log, m, lc)
 		}()
 		var sig os.Signal
 		select {

@@ -62,9 +62,7 @@ func foldNode(n *ir.Node) (*ir.Tensor, error) {
 		for i, d := range x.Shape {
 			s[i] = int64(d)
 		}
-		start, end := int(n.Attrs.Int("start", 0)), int(n.Attrs.Int("end", int64(len(s))))
-		_, _, cnt := sliceRange(int64(start), int64(end), 1, len(s))
-		b, _, _ := sliceRange(int64(start), int64(end), 1, len(s))
+		b, _, cnt := sliceRange(n.Attrs.Int("start", 0), n.Attrs.Int("end", int64(len(s))), 1, len(s))
 		s = s[b : b+cnt]
 		return ir.IntTensor([]int{len(s)}, s), nil
 	}

@@ -605,9 +605,7 @@ func sliceShape(n *ir.Node) ([]int, error) {
 			s[ax] = -1
 			continue
 		}
-		b, _, cnt := sliceRange(starts[i], ends[i], steps[i], xs[ax])
-		s[ax] = cnt
-		_ = b
+		_, _, s[ax] = sliceRange(starts[i], ends[i], steps[i], xs[ax])
 	}
 	return s, nil
 }

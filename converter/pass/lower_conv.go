@@ -156,13 +156,12 @@ func (l *lowering) convTranspose(n *ir.Node) error {
 	in := l.get(x, nhwc)
 	out := permute(n.Outputs[0].Shape, nhwc)
 	attrs := ir.Attrs{"stride_h": int64(p.strides[0]), "stride_w": int64(p.strides[1])}
-	// Which mode reproduces ONNX's top/left pads at this output size?
-	sameTop := func(i int) int {
-		o := out[1+i]
-		cnt := (o + p.strides[i] - 1) / p.strides[i]
-		total := max((cnt-1)*p.strides[i]+p.kernel[i]-o, 0)
-		return total / 2
-	}
+	// TFLite (builtin kernels and XNNPACK) agree with each other on
+	// TRANSPOSE_CONV only in the canonical shapes: VALID with no padding,
+	// and SAME with output = input * stride, where the top/left padding is
+	// (k - stride) / 2. Growing the kernel with zero taps shifts that
+	// padding onto ONNX's begin pad (PyTorch's k3 s2 p1 output_padding 1
+	// becomes a 4x4 SAME kernel); anything else is cropped with SLICE.
 	mk := func(padding string, shape []int) *ir.Value {
 		a := ir.Attrs{"padding": padding}
 		for k, v := range attrs {
@@ -170,10 +169,11 @@ func (l *lowering) convTranspose(n *ir.Node) error {
 		}
 		return l.emit("TRANSPOSE_CONV", n.Name, []*ir.Value{l.shapeConst(shape), wv, in, bv}, shape, a)
 	}
+	canonical := out[1] == x.Shape[2]*p.strides[0] && out[2] == x.Shape[3]*p.strides[1]
 	switch {
-	case p.pads[0] == 0 && p.pads[1] == 0:
+	case p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0:
 		l.set(n, mk("VALID", out), nhwc)
-	case sameTop(0) == p.pads[0] && sameTop(1) == p.pads[1]:
+	case canonical && l.sameKernel(n, p, wt, &wv):
 		l.set(n, mk("SAME", out), nhwc)
 	default:
 		full := slices.Clone(out)
@@ -246,4 +246,48 @@ func (l *lowering) pad(n *ir.Node) error {
 		return nodeErr(n, "pad mode %q is not supported (constant and reflect are)", mode)
 	}
 	return nil
+}
+
+// sameKernel finds, per spatial dim, how many zero taps to put before (b)
+// and after the kernel so that SAME's top/left padding for the grown
+// kernel kk, (kk - stride) / 2, minus b equals ONNX's begin pad. Extra
+// taps are zero, so the sums are unchanged. It sets *wv to the (possibly
+// grown) kernel.
+func (l *lowering) sameKernel(n *ir.Node, p windowParams, wt *ir.Tensor, wv **ir.Value) bool {
+	var before, size [2]int
+	for i := range 2 {
+		s, k := p.strides[i], p.kernel[i]
+		found := false
+		for grow := 0; grow <= 2*s && !found; grow++ {
+			kk := k + grow
+			if kk < s {
+				continue
+			}
+			if b := (kk-s)/2 - p.pads[i]; b >= 0 && b <= grow {
+				before[i], size[i], found = b, kk, true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	ci, co, kh, kw := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
+	if size[0] == kh && size[1] == kw {
+		return true // the kernel as it is
+	}
+	// ONNX [I, O, kh, kw] -> TFLite [O, kh', kw', I] with the taps placed
+	// at (before[0], before[1]).
+	f := wt.Floats()
+	g := make([]float32, co*size[0]*size[1]*ci)
+	for i := range ci {
+		for o := range co {
+			for y := range kh {
+				for x := range kw {
+					g[((o*size[0]+y+before[0])*size[1]+x+before[1])*ci+i] = f[((i*co+o)*kh+y)*kw+x]
+				}
+			}
+		}
+	}
+	*wv = l.dst.NewConst(n.Name+"_weights_grown", ir.FloatTensor([]int{co, size[0], size[1], ci}, g))
+	return true
 }

@@ -64,3 +64,19 @@ func TestLowerNoTransposes(t *testing.T) {
 		t.Errorf("input %v / output %v are not NHWC", got, g.Outputs[0].Shape)
 	}
 }
+
+// PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1) is one
+// TRANSPOSE_CONV (SAME, kernel grown by a zero tap), no crop.
+func TestLowerConvTransposeWithoutCrop(t *testing.T) {
+	b := New(13)
+	x := b.Input("x", 1, 4, 8, 8)
+	b.Output(b.Node("ConvTranspose", []string{x, b.Rand("w", -1, 1, 4, 6, 3, 3)},
+		A("strides", []int{2, 2}), A("pads", []int{1, 1, 1, 1}), A("output_padding", []int{1, 1})))
+	g := lower(t, load(t, b))
+	if got := ops(g); len(got) != 1 || got[0] != "tfl.TRANSPOSE_CONV" {
+		t.Fatalf("ops = %v\n%s", got, g.Dump())
+	}
+	if s := g.Nodes[0].Inputs[1].Shape; s[1] != 4 || s[2] != 4 {
+		t.Errorf("kernel %v, want 4x4", s)
+	}
+}

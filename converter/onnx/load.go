@@ -99,6 +99,9 @@ func (l *loader) graph(gp *GraphProto) (*ir.Graph, error) {
 		if t.GetName() == "" {
 			return nil, errors.New("initializer without a name")
 		}
+		if _, dup := l.values[t.GetName()]; dup {
+			return nil, fmt.Errorf("initializer %q is defined twice", t.GetName())
+		}
 		l.values[t.GetName()] = &ir.Value{Name: t.GetName(), DType: c.DType, Shape: c.Shape, Const: c}
 	}
 	for _, vi := range gp.Input {

@@ -96,6 +96,9 @@ func TestLoadErrors(t *testing.T) {
 	short := convModel().Model()
 	short.Graph.Initializer[0].RawData = short.Graph.Initializer[0].RawData[:10]
 	sdata, _ := proto.Marshal(short)
+	dup := convModel().Model()
+	dup.Graph.Initializer = append(dup.Graph.Initializer, dup.Graph.Initializer[0])
+	ddata, _ := proto.Marshal(dup)
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -107,6 +110,7 @@ func TestLoadErrors(t *testing.T) {
 		{"opset too new", newer.Bytes(), "opset 19 is not supported"},
 		{"foreign domain", fdata, `"Relu_2": op Relu from domain "com.microsoft"`},
 		{"short raw data", sdata, `initializer "w": raw data has 10 bytes`},
+		{"duplicate initializer", ddata, `initializer "w" is defined twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := onnx.Load(tc.data, "")

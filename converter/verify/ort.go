@@ -124,7 +124,15 @@ func (o *ORT) Run(ctx context.Context, model string, runs []map[string]Tensor) (
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		// The thrown error comes after any warnings: keep the first line
+		// of the last message.
 		msg := strings.TrimSpace(stderr.String())
+		for _, line := range strings.Split(msg, "\n") {
+			if strings.HasPrefix(line, "Error") || strings.Contains(line, "Error:") {
+				msg = line
+				break
+			}
+		}
 		if i := strings.IndexByte(msg, '\n'); i > 0 {
 			msg = msg[:i]
 		}

@@ -106,3 +106,36 @@ func TestResizeSweep(t *testing.T) {
 	res := convertFile(t, path, converter.Options{})
 	checkAgainstORT(t, ort, path, res, 1)
 }
+
+// Layout bookkeeping: after a conv (channels-last inside), every axis-
+// dependent op on every axis, and every transpose, must see the ONNX axes.
+func TestLayoutSweep(t *testing.T) {
+	ort := findORT(t)
+	b := New(13)
+	x := b.Input("x", 1, 3, 4, 5)
+	c := b.Node("Conv", []string{x, b.Rand("w", -1, 1, 6, 3, 1, 1)})
+	for ax := 0; ax < 4; ax++ {
+		b.Output(b.Node("ReduceMean", []string{c}, A("axes", []int{ax}), A("keepdims", 1)))
+		b.Output(b.Node("ReduceMean", []string{c}, A("axes", []int{ax}), A("keepdims", 0)))
+		b.Output(b.Node("Softmax", []string{c}, A("axis", ax)))
+		b.Output(b.Node("Concat", []string{c, b.Node("Relu", []string{c})}, A("axis", ax)))
+		b.Output(b.Node("Flatten", []string{c}, A("axis", ax)))
+	}
+	b.Output(b.Node("ReduceMean", []string{c}, A("axes", []int{1, 3}), A("keepdims", 0)))
+	perms := [][]int{{0, 1, 2, 3}, {0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}, {2, 0, 3, 1}}
+	for i, p := range perms {
+		tr := b.Node("Transpose", []string{c}, A("perm", p))
+		b.Output(b.Node("Relu", []string{tr}))
+		b.Output(b.Node("Add", []string{tr, b.Rand("bias"+itoa(i), -1, 1, 1)}))
+		b.Output(b.Node("Reshape", []string{tr, b.Ints("flat"+itoa(i), 1, -1)}))
+	}
+	sq := b.Node("Squeeze", []string{b.Node("ReduceMean", []string{c}, A("axes", []int{2})), b.Ints("sqax", 2)})
+	b.Output(b.Node("Mul", []string{sq, b.Rand("row", -1, 1, 5)}))
+	path := filepath.Join(t.TempDir(), "layout.onnx")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := convertFile(t, path, converter.Options{})
+	t.Logf("ops %v", res.Graph.OpHistogram())
+	checkAgainstORT(t, ort, path, res, 1)
+}

@@ -104,6 +104,7 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 		name string
 		run  func(*ir.Graph) error
 	}{
+		{"expand variadic ops", pass.ExpandVariadic},
 		{"fold constants", pass.FoldConstants},
 		{"remove identities", pass.RemoveIdentity},
 		{"fold constants", pass.FoldConstants},

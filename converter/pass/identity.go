@@ -8,6 +8,14 @@ func RemoveIdentity(g *ir.Graph) error {
 	kept := g.Nodes[:0]
 	var drop []*ir.Node
 	for _, n := range g.Nodes {
+		if n.Op == "Dropout" {
+			if m := n.In(2); m != nil && (!m.IsConst() || m.Const.Len() != 1 || m.Const.Ints()[0] != 0) {
+				return nodeErr(n, "Dropout in training mode is not supported")
+			}
+			if n.Attrs.Int("is_test", 1) == 0 && g.Opset < 7 {
+				return nodeErr(n, "Dropout in training mode is not supported")
+			}
+		}
 		switch {
 		case n.Op == "Identity", n.Op == "Dropout",
 			n.Op == "Cast" && n.In(0) != nil && n.In(0).DType != ir.Undefined && onnxDType(n.Attrs.Int("to", 0)) == n.In(0).DType:

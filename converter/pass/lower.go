@@ -172,17 +172,45 @@ func (l *lowering) get(v *ir.Value, perm []int) *ir.Value {
 	if c := l.views[v][key]; c != nil {
 		return c
 	}
+	var out *ir.Value
+	if sameOrder(v.Shape, e.perm, perm) {
+		// Only unit dims move: the data is already in order.
+		shape := permute(v.Shape, perm)
+		out = l.emit("RESHAPE", v.Name+"_relayout", []*ir.Value{e.v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)})
+		if l.views[v] == nil {
+			l.views[v] = map[string]*ir.Value{}
+		}
+		l.views[v][key] = out
+		return out
+	}
 	inv := ir.InversePerm(e.perm)
 	t := make([]int64, len(perm))
 	for i, p := range perm {
 		t[i] = int64(inv[p])
 	}
-	out := l.emit("TRANSPOSE", v.Name+"_transposed", []*ir.Value{e.v, l.int32Const("perm", []int{len(t)}, t)}, permute(v.Shape, perm), nil)
+	out = l.emit("TRANSPOSE", v.Name+"_transposed", []*ir.Value{e.v, l.int32Const("perm", []int{len(t)}, t)}, permute(v.Shape, perm), nil)
 	if l.views[v] == nil {
 		l.views[v] = map[string]*ir.Value{}
 	}
 	l.views[v][key] = out
 	return out
+}
+
+// sameOrder reports whether two layouts of a value order its non-unit
+// dims the same way (then they hold identical data).
+func sameOrder(shape, a, b []int) bool {
+	var x, y []int
+	for _, d := range a {
+		if shape[d] != 1 {
+			x = append(x, d)
+		}
+	}
+	for _, d := range b {
+		if shape[d] != 1 {
+			y = append(y, d)
+		}
+	}
+	return slices.Equal(x, y)
 }
 
 // constIn is a float constant laid out as perm: transposed in Go.

@@ -110,6 +110,7 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 		{"fold constants", pass.FoldConstants},
 		{"fold batch norms", pass.FoldBatchNorm},
 		{"recognize norms", pass.RecognizeNorms},
+		{"recognize pixel shuffle", pass.RecognizePixelShuffle},
 		{"infer shapes", pass.InferShapes},
 	}
 	for _, s := range steps {

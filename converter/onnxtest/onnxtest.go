@@ -78,6 +78,12 @@ func i64s(d []int) []int64 {
 	return out
 }
 
+// Name returns a fresh name starting with prefix (for initializers).
+func (b *Builder) Name(prefix string) string {
+	b.n++
+	return fmt.Sprintf("%s_%d", prefix, b.n)
+}
+
 // Init adds a float initializer.
 func (b *Builder) Init(name string, dims []int, data []float32) string {
 	b.g.Initializer = append(b.g.Initializer, FloatTensor(name, dims, data))

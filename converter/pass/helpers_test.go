@@ -22,7 +22,7 @@ func load(t *testing.T, b *onnxtest.Builder) *ir.Graph {
 func prepare(t *testing.T, g *ir.Graph) *ir.Graph {
 	t.Helper()
 	for _, p := range []func(*ir.Graph) error{pass.ExpandVariadic, pass.FoldConstants, pass.RemoveIdentity, pass.FoldConstants,
-		pass.FoldBatchNorm, pass.RecognizeNorms, pass.InferShapes} {
+		pass.FoldBatchNorm, pass.RecognizeNorms, pass.RecognizePixelShuffle, pass.InferShapes} {
 		if err := p(g); err != nil {
 			t.Fatal(err)
 		}

@@ -53,6 +53,12 @@ func inferNode(n *ir.Node) error {
 		}
 	case "Cast":
 		setOut(n, 0, onnxDType(a.Int("to", 1)), slices.Clone(xs))
+	case "DepthToSpace", OpPixelShuffle:
+		r := int(a.Int("blocksize", 0))
+		if len(xs) != 4 || r < 1 || xs[1]%(r*r) != 0 {
+			return nodeErr(n, "needs a rank-4 input with channels divisible by blocksize²")
+		}
+		setOut(n, 0, x.DType, []int{xs[0], xs[1] / (r * r), xs[2] * r, xs[3] * r})
 	case "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Less", "Greater", "And", "Or", "Where", "Sum", "Mean":
 		s := xs
 		for _, v := range n.Inputs[1:] {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/animed/animed/converter/ir"
 )
@@ -14,6 +15,9 @@ import (
 // depth_multiplier, axis, keep_dims, alpha, align_corners,
 // half_pixel_centers, mode, beta, adj_x, adj_y, keep_num_dims, block_size).
 const tflPrefix = "tfl."
+
+// OpName is the TFLite builtin name of an IR op ("tfl.CONV_2D" -> "CONV_2D").
+func OpName(op string) string { return strings.TrimPrefix(op, tflPrefix) }
 
 // nhwc is the physical order of an NCHW value in channels-last layout.
 var nhwc = []int{0, 2, 3, 1}
@@ -111,6 +115,28 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 		dst.Metadata[fmt.Sprintf("output%d_layout", i)] = layout
 	}
 	dst.RemoveDead()
+	for _, n := range dst.Nodes {
+		for _, v := range append(slices.Clone(n.Inputs), n.Outputs...) {
+			limit := 6 // most TFLite kernels
+			switch OpName(n.Op) {
+			case "TRANSPOSE", "SLICE", "CONCATENATION":
+				limit = 5
+			case "RESHAPE":
+				limit = 8
+			case "PAD", "PADV2", "MIRROR_PAD":
+				limit = 4
+			case "ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU":
+				// TFLite 2.9 broadcasts over at most 4 dims (and aborts
+				// beyond); equal shapes run flat at any rank.
+				if len(n.Inputs) == 2 && !slices.Equal(n.Inputs[0].Shape, n.Inputs[1].Shape) {
+					limit = 4
+				}
+			}
+			if v != nil && len(v.Shape) > limit && !v.IsConst() {
+				return nil, fmt.Errorf("%s %q needs a rank-%d tensor %v; TFLite takes at most %d dims there", OpName(n.Op), n.Name, len(v.Shape), v.Shape, limit)
+			}
+		}
+	}
 	if err := dst.Sort(); err != nil {
 		return nil, err
 	}
@@ -288,6 +314,8 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.convTranspose(n)
 	case "MaxPool", "AveragePool":
 		return l.pool(n)
+	case "DepthToSpace", OpPixelShuffle:
+		return l.depthToSpace(n)
 	case "Relu", "Sigmoid", "Tanh", "HardSwish", "Sqrt", "Exp", "Abs", "Neg", "LeakyRelu":
 		e, err := l.entry(n, 0)
 		if err != nil {
@@ -314,10 +342,31 @@ func (l *lowering) node(n *ir.Node) error {
 		if !n.In(1).IsConst() {
 			return nodeErr(n, "slope must be constant")
 		}
-		a, err := l.broadcastConst(n.In(1), len(e.perm), e.perm)
-		if err != nil {
-			return nodeErr(n, "%v", err)
+		x, slope := n.In(0), n.In(1).Const
+		st := &ir.Tensor{DType: ir.Float32, Shape: slices.Clone(slope.Shape), F: slope.Floats()}
+		if l.src.Opset < 7 && len(st.Shape) == 1 && x.Rank() >= 2 && st.Shape[0] == x.Shape[1] && x.Rank() > 2 {
+			// Before opset 7 a 1-D slope runs along the channels (dim 1).
+			st.Shape = append([]int{st.Shape[0]}, slices.Repeat([]int{1}, x.Rank()-2)...)
 		}
+		if _, err := ir.BroadcastShapes(x.Shape, st.Shape); err != nil || len(st.Shape) > x.Rank() {
+			return nodeErr(n, "slope of shape %v does not broadcast to the input %v", slope.Shape, x.Shape)
+		}
+		// XNNPACK reads the slope per channel (last dim): give it the
+		// full broadcast shape so a shared slope is not misread.
+		full := ir.FloatTensor(x.Shape, nil)
+		full.F = make([]float32, ir.NumElements(x.Shape))
+		idx := ir.BroadcastIndex(st.Shape, x.Shape)
+		for i, j := range idx {
+			full.F[i] = st.F[j]
+		}
+		phys := full.Transpose(e.perm)
+		// Drop leading dims the slope does not vary along (TFLite
+		// broadcasts them); the last (channel) dim always stays.
+		lead := 0
+		for lead < len(phys.Shape)-1 && allSame(phys, lead) {
+			lead++
+		}
+		a := l.dst.NewConst(n.In(1).Name, reduceLeading(phys, lead))
 		l.set(n, l.emit("PRELU", n.Name, []*ir.Value{e.v, a}, e.v.Shape, nil), e.perm)
 		return nil
 	case "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow":
@@ -563,4 +612,22 @@ func (l *lowering) clip(n *ir.Node) error {
 	}
 	l.set(n, cur, e.perm)
 	return nil
+}
+
+// allSame reports whether t holds the same values for every index of its
+// leading dims up to and including dim d (so those dims can be dropped).
+func allSame(t *ir.Tensor, d int) bool {
+	inner := ir.NumElements(t.Shape[d+1:])
+	for i := inner; i < len(t.F); i++ {
+		if t.F[i] != t.F[i%inner] {
+			return false
+		}
+	}
+	return true
+}
+
+// reduceLeading drops the first n dims of t (whose slices are all equal).
+func reduceLeading(t *ir.Tensor, n int) *ir.Tensor {
+	shape := t.Shape[n:]
+	return ir.FloatTensor(shape, slices.Clone(t.F[:ir.NumElements(shape)]))
 }

@@ -13,8 +13,8 @@ type graph struct {
 }
 
 func conv(b *Builder, x string, cin, cout, k int, attrs ...Attr) string {
-	name := b.Rand(x+"_w"+itoa(cout), -0.3, 0.3, cout, cin, k, k)
-	bias := b.Rand(x+"_b"+itoa(cout), -0.2, 0.2, cout)
+	name := b.Rand(b.Name(x+"_w"), -0.3, 0.3, cout, cin, k, k)
+	bias := b.Rand(b.Name(x+"_b"), -0.2, 0.2, cout)
 	return b.Node("Conv", []string{x, name, bias}, attrs...)
 }
 
@@ -158,6 +158,17 @@ var graphs = []graph{
 		a3 := b.Node("AveragePool", []string{x}, A("kernel_shape", []int{3, 3}), A("pads", []int{1, 1, 1, 1}), A("strides", []int{2, 2}), A("count_include_pad", 1))
 		b.Output(b.Node("Add", []string{m1, a1}))
 		return b.Node("Add", []string{b.Node("Add", []string{m2, a2}), a3})
+	}), true},
+	{"pixel_shuffle_pytorch", single(13, func(b *Builder, x string) string {
+		c := conv(b, x, 4, 12, 3, A("pads", []int{1, 1, 1, 1}))
+		r := b.Node("Reshape", []string{c, b.Ints("s6", 1, 3, 2, 2, 10, 12)})
+		tr := b.Node("Transpose", []string{r}, A("perm", []int{0, 1, 4, 2, 5, 3}))
+		return b.Node("Reshape", []string{tr, b.Ints("s4", 1, 3, 20, 24)})
+	}), true},
+	{"depth_to_space_dcr_crd", single(13, func(b *Builder, x string) string {
+		d1 := b.Node("DepthToSpace", []string{conv(b, x, 4, 8, 1)}, A("blocksize", 2))
+		d2 := b.Node("DepthToSpace", []string{conv(b, x, 4, 8, 3, A("pads", []int{1, 1, 1, 1}))}, A("blocksize", 2), A("mode", "CRD"))
+		return b.Node("Add", []string{d1, d2})
 	}), true},
 	{"concat_channels", single(13, func(b *Builder, x string) string {
 		return b.Node("Concat", []string{conv(b, x, 4, 3, 3, A("pads", []int{1, 1, 1, 1})), x, b.Node("Relu", []string{x})}, A("axis", 1))

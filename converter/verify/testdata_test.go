@@ -15,7 +15,10 @@ import (
 	"github.com/animed/animed/converter/verify"
 )
 
-const onnxTestData = "/usr/share/libonnx-testdata/data/node"
+const (
+	onnxTestRoot = "/usr/share/libonnx-testdata/data"
+	onnxTestData = onnxTestRoot + "/node"
+)
 
 // errCase marks a case the harness cannot feed (not a converter verdict).
 type errCase struct{ error }
@@ -27,6 +30,9 @@ type errCase struct{ error }
 func loadCase(t *testing.T, name string) (*converter.Result, verify.Input, []verify.Tensor, error) {
 	t.Helper()
 	dir := filepath.Join(onnxTestData, name)
+	if filepath.IsAbs(name) {
+		dir = name
+	}
 	data, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		return nil, nil, nil, errCase{err}
@@ -51,7 +57,16 @@ func loadCase(t *testing.T, name string) (*converter.Result, verify.Input, []ver
 		return verify.Tensor{Name: tp.GetName(), Shape: it.Shape, Data: it.Floats()}, &tp, nil
 	}
 	var first verify.Tensor
-	inputs := m.Graph.Input
+	inits := map[string]bool{}
+	for _, in := range m.Graph.Initializer {
+		inits[in.GetName()] = true
+	}
+	var inputs []*onnx.ValueInfoProto
+	for _, vi := range m.Graph.Input {
+		if !inits[vi.GetName()] { // old exporters list weights as inputs too
+			inputs = append(inputs, vi)
+		}
+	}
 	m.Graph.Input = nil
 	if len(inputs) == 0 {
 		return nil, nil, nil, errCase{fmt.Errorf("no inputs")}
@@ -172,43 +187,56 @@ func TestONNXNodeCases(t *testing.T) {
 	}
 }
 
-// Every node case in libonnx-testdata: whatever the converter accepts must
-// reproduce the expected output; everything else must be refused with an
-// error (never a wrong model, never a crash).
+// Every node and PyTorch case in libonnx-testdata: whatever the converter
+// accepts must reproduce the expected output; everything else must be
+// refused with an error (never a wrong model, never a crash).
 func TestONNXNodeCasesAll(t *testing.T) {
-	ents, err := os.ReadDir(onnxTestData)
-	if err != nil {
-		t.Skipf("libonnx-testdata is not installed (%v): make deps installs it", err)
-	}
-	var converted, refused, unreadable int
-	for _, e := range ents {
-		name := e.Name()
-		res, in, want, err := loadCase(t, name)
-		var ec errCase
-		switch {
-		case errors.As(err, &ec):
-			unreadable++
-			continue
-		case err != nil && strings.Contains(err.Error(), "internal converter error"):
-			t.Errorf("%s: %v", name, err)
-			continue
-		case err != nil:
-			refused++
-			continue
-		}
-		converted++
-		backends := append([]verify.Backend{verify.ExecBackend(res.Graph)}, runtimeBackends(t, res)...)
-		rep, err := verify.Compare(res, []verify.Input{in}, [][]verify.Tensor{want}, backends...)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		for b, m := range rep.MaxAbs {
-			if m > tolerance {
-				t.Errorf("%s: %s: max abs error %.3g > %g", name, b, m, tolerance)
+	for _, set := range []string{"node", "pytorch-converted", "pytorch-operator", "simple"} {
+		t.Run(set, func(t *testing.T) {
+			root := filepath.Join(onnxTestRoot, set)
+			ents, err := os.ReadDir(root)
+			if err != nil {
+				t.Skipf("libonnx-testdata is not installed (%v): make deps installs it", err)
 			}
-		}
+			var converted, refused, unreadable int
+			for _, e := range ents {
+				name := e.Name()
+				res, in, want, err := loadCase(t, filepath.Join(root, name))
+				var ec errCase
+				switch {
+				case errors.As(err, &ec):
+					unreadable++
+					continue
+				case err != nil && strings.Contains(err.Error(), "internal converter error"):
+					t.Errorf("%s: %v", name, err)
+					continue
+				case err != nil:
+					refused++
+					if testing.Verbose() {
+						t.Logf("refused %s: %v", name, err)
+					}
+					continue
+				}
+				converted++
+				rb, err := tryRuntimeBackends(t, res)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				backends := append([]verify.Backend{verify.ExecBackend(res.Graph)}, rb...)
+				rep, err := verify.Compare(res, []verify.Input{in}, [][]verify.Tensor{want}, backends...)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				for b, m := range rep.MaxAbs {
+					if m > tolerance {
+						t.Errorf("%s: %s: max abs error %.3g > %g", name, b, m, tolerance)
+					}
+				}
+			}
+			t.Logf("%s: %d cases: %d converted and reproduced, %d refused, %d not readable by this harness",
+				set, len(ents), converted, refused, unreadable)
+		})
 	}
-	t.Logf("%d cases: %d converted and reproduced, %d refused, %d not readable by this harness (non-float data)",
-		len(ents), converted, refused, unreadable)
 }

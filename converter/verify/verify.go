@@ -117,8 +117,12 @@ func Compare(res *converter.Result, inputs []Input, ref [][]Tensor, backends ...
 				}
 				m := rep.MaxAbs[b.Name]
 				for k, w := range want {
-					d := math.Abs(float64(outs[oi][k]) - float64(w))
-					if math.IsNaN(d) {
+					g := float64(outs[oi][k])
+					d := math.Abs(g - float64(w))
+					switch {
+					case math.IsNaN(g) && math.IsNaN(float64(w)):
+						d = 0 // both undefined (e.g. sqrt of a negative)
+					case math.IsNaN(d):
 						d = math.Inf(1)
 					}
 					m = max(m, d)

@@ -139,3 +139,33 @@ func TestLayoutSweep(t *testing.T) {
 	t.Logf("ops %v", res.Graph.OpHistogram())
 	checkAgainstORT(t, ort, path, res, 1)
 }
+
+// Broadcasting constants and lower-rank values against a channels-last
+// tensor, for every binary op.
+func TestBroadcastSweep(t *testing.T) {
+	ort := findORT(t)
+	b := New(13)
+	x := b.Input("x", 1, 3, 5, 6)
+	c := b.Node("Conv", []string{x, b.Rand("w", -1, 1, 4, 3, 1, 1)})
+	shapes := [][]int{{}, {1}, {6}, {5, 1}, {4, 1, 1}, {1, 4, 1, 1}, {1, 1, 5, 6}, {4, 5, 6}, {1, 4, 5, 1}}
+	for i, s := range shapes {
+		k := b.Rand(b.Name("k"), 0.5, 1.5, s...)
+		for _, op := range []string{"Add", "Sub", "Mul", "Div", "Max", "Min"} {
+			b.Output(b.Node(op, []string{c, k}))
+			if i%3 == 0 && op != "Div" { // k/c is unbounded near c = 0
+				b.Output(b.Node(op, []string{k, c}))
+			}
+		}
+	}
+	row := b.Node("ReduceMean", []string{c}, A("axes", []int{0, 1, 2}), A("keepdims", 0)) // [6]
+	col := b.Node("ReduceMean", []string{c}, A("axes", []int{0, 3}), A("keepdims", 0))    // [4,5]
+	b.Output(b.Node("Mul", []string{c, row}))
+	b.Output(b.Node("Add", []string{b.Node("Unsqueeze", []string{col, b.Ints("ax", 2)}), c}))
+	path := filepath.Join(t.TempDir(), "bcast.onnx")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := convertFile(t, path, converter.Options{})
+	t.Logf("ops %v", res.Graph.OpHistogram())
+	checkAgainstORT(t, ort, path, res, 1)
+}

@@ -15,9 +15,9 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-	bubblewrap systemd dpkg-dev fakeroot lintian
+	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean
+.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb
 
 all: build
 
@@ -78,6 +78,18 @@ test: deps
 cross: deps
 	bash cross/build.sh arm64
 
+# Release tarballs and Debian packages for both architectures:
+# dist/animed_<version>_linux_{amd64,arm64}.tar.gz (cross/dist.sh) and
+# dist/animed_<version>_{amd64,arm64}.deb (cross/deb.sh). The version comes
+# from git (cross/version.sh); override with make dist VERSION=1.2.3.
+DIST_ARCHES := amd64 arm64
+
+dist: deps
+	bash cross/dist.sh $(DIST_ARCHES)
+
+deb: dist
+	bash cross/deb.sh $(DIST_ARCHES)
+
 # Builds the daemon and runs it on ./drop -> ./out (done/ and failed/ inside
 # drop/); extra flags with ARGS, e.g. make run ARGS="--format png".
 run: deps
@@ -91,3 +103,9 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD) dist
+
+# INT8 vs FP32 latency of the quantizer's generator model (256x256) through
+# internal/tflite: XNNPACK (QS8) and the builtin CPU kernels, one thread
+# (ANIMED_BENCH_THREADS=N for more; ANIMED_BENCH_FP32/_INT8 for model files).
+bench-int8: deps
+	$(GO) test ./converter/quantize -run '^$$' -bench . -benchtime 20x -count 3

@@ -10,3 +10,5 @@ require (
 	golang.org/x/sys v0.50.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require github.com/coreos/go-systemd/v22 v22.6.0

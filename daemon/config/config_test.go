@@ -84,7 +84,7 @@ func ExampleParse() {
 func TestShippedExample(t *testing.T) {
 	var c Config
 	fs := c.FlagSet()
-	err := Load(fs, []string{"--config", "../animed.conf"}, func(string) (string, bool) { return "", false })
+	err := Load(fs, []string{"--config", "../../systemd/animed.conf"}, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,10 @@ type Options struct {
 
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics // optional
+	// Busy, if set, is called with true when Process starts a photo and
+	// with false when it returns: a service watchdog uses it to tell an
+	// idle pipeline from one stuck in a photo.
+	Busy func(busy bool)
 }
 
 // Pipeline processes photos one at a time. It is not safe for concurrent use.

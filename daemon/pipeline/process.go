@@ -32,6 +32,10 @@ const (
 // the photo under the same names).
 func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	start := time.Now()
+	if p.o.Busy != nil {
+		p.o.Busy(true)
+		defer p.o.Busy(false)
+	}
 	if name != filepath.Base(name) || name == "." || name == ".." {
 		return Abandoned, fmt.Errorf("process %q: not a plain file name", name)
 	}

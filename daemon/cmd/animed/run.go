@@ -22,18 +22,22 @@ import (
 	"github.com/animed/animed/daemon/watch"
 	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
+	"github.com/animed/animed/internal/sdnotify"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"
 )
 
 // lifecycle lets a service manager follow the daemon: Ready once the first
 // scan is about to run, Progress after every model invocation (one per
-// tile: a watchdog fed from here never trips on a long photo), Stopping on
-// the way out. The defaults do nothing.
+// tile: a watchdog fed from here never trips on a long photo), Busy around
+// each photo, Reloading on SIGHUP and Stopping on the way out. Under systemd
+// they speak sd_notify (internal/sdnotify); elsewhere they cost nothing.
 type lifecycle struct {
-	Ready    func(status string)
-	Progress func()
-	Stopping func()
+	Ready     func(status string)
+	Progress  func()
+	Busy      func(busy bool)
+	Reloading func()
+	Stopping  func()
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
@@ -60,7 +64,24 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogFormat)
-	lc := lifecycle{Ready: func(string) {}, Progress: func() {}, Stopping: func() {}}
+	n := sdnotify.New(log)
+	wd := n.Watchdog()
+	wdCtx, stopWD := context.WithCancel(context.Background())
+	defer stopWD()
+	go wd.Run(wdCtx)
+	lc := lifecycle{
+		Ready:    func(s string) { n.Status(s); n.Ready() },
+		Progress: wd.Advance,
+		Busy: func(busy bool) {
+			if busy {
+				wd.Begin()
+			} else {
+				wd.End()
+			}
+		},
+		Reloading: func() { n.Reloading() },
+		Stopping:  func() { n.Stopping() },
+	}
 	m := metrics.New()
 	if cfg.Metrics != "" {
 		ln, err := net.Listen("tcp", cfg.Metrics)
@@ -128,6 +149,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		if sig == syscall.SIGHUP {
 			log.Info("SIGHUP: reloading the configuration")
+			lc.Reloading()
 		} else {
 			log.Info("stopping", "signal", sig.String())
 			lc.Stopping()
@@ -174,7 +196,7 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
 		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
 		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
-		Logger: log, Metrics: m,
+		Logger: log, Metrics: m, Busy: lc.Busy,
 	}, j, s)
 	if err := p.Recover(); err != nil {
 		return fmt.Errorf("recover after restart: %w", err)

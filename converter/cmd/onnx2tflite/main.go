@@ -6,8 +6,10 @@
 // --input-shape fixes the input size, --summary prints the operator
 // histogram, parameters, MACs and the ops XNNPACK cannot take, --verify
 // compares the result with ONNX Runtime (npm onnxruntime-node, see `make
-// converter-deps`) on random inputs and on --verify-images. Progress and
-// timings go to stderr; any failure exits non-zero with a one-line reason.
+// converter-deps`) on random inputs and on --verify-images, and --int8
+// --calib DIR quantizes the result (package converter/quantize). Progress
+// and timings go to stderr; any failure exits non-zero with a one-line
+// reason.
 package main
 
 import (
@@ -46,7 +48,9 @@ type config struct {
 
 // step transforms the converted model before it is written. The INT8
 // quantizer plugs in here (see quantize.go): its flags are registered by
-// quantizeFlags and its step runs after FP32 conversion and verification.
+// quantizeFlags and its step runs after FP32 conversion and verification,
+// so --verify checks the FP32 conversion and --summary shows the written
+// (INT8) model.
 type step func(ctx context.Context, res *converter.Result, env *env) error
 
 // env is what a step may use.
@@ -138,6 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.plainMean = cfg.plainMean || q.plainMean
 
 	t0 := time.Now()
 	g, err := onnx.LoadFile(cfg.in)
@@ -156,10 +161,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if q != nil {
-		if err := q(ctx, res, e); err != nil {
+	if q.step != nil {
+		t := time.Now()
+		if err := q.step(ctx, res, e); err != nil {
 			return err
 		}
+		log.Info("quantized", "took", time.Since(t).Round(time.Millisecond))
 	}
 	data, err := res.Model.Marshal()
 	if err != nil {

@@ -148,3 +148,40 @@ func TestVerifyAnimeGAN(t *testing.T) {
 		t.Errorf("not verified:\n%s", stderr.String())
 	}
 }
+
+// --int8 runs the quantizer (package converter/quantize) on the converted
+// model; with --float-ops layernorm the norms keep the MEAN form it
+// recognizes.
+func TestInt8(t *testing.T) {
+	dir := t.TempDir()
+	photos := filepath.Join(dir, "photos")
+	if err := os.Mkdir(photos, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		img := image.NewRGBA(image.Rect(0, 0, 48, 40))
+		for p := range img.Pix {
+			img.Pix[p] = uint8((p*(i+3))/5 + 17*i)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(photos, "p"+string(rune('a'+i))+".png"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, extra := range [][]string{nil, {"--float-ops", "layernorm"}} {
+		out := filepath.Join(dir, "int8.tflite")
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"--int8", "--calib", photos, "--calib-count", "4", "--gate-count", "2", "--min-psnr", "20",
+			"--threads", "1", "--input-shape", "32x32", "--summary"}, extra...)
+		args = append(args, "../../testdata/animegan_tiny.onnx", out)
+		if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v %v\n%s", extra, err, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "QUANTIZE") || !strings.Contains(stderr.String(), "msg=quantized") {
+			t.Errorf("%v: not quantized:\n%s\n%s", extra, stdout.String(), stderr.String())
+		}
+	}
+}

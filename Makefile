@@ -21,7 +21,7 @@ APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 
 all: build
 
-deps: deps-apt deps-tflite deps-go
+deps: deps-apt deps-tflite deps-go converter-deps
 
 # Installs only what is missing, so a second run costs one dpkg query.
 deps-apt:
@@ -46,6 +46,23 @@ $(TFLITE)/.stamp:
 	tar -xzf $(BUILD)/npm/tfjs-tflite-node-0.0.2.tgz -C $(TFLITE).tmp --strip-components=2 \
 		package/cc_deps/include package/cc_deps/linux_amd64 package/cc_deps/linux_arm64
 	rm -rf $(TFLITE) && mv $(TFLITE).tmp $(TFLITE) && touch $@
+
+# The converter's reference runtime: onnxruntime-node from npm, with its
+# bundled CPU library (ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download).
+ORT_PKG := onnxruntime-node@1.22.0
+.PHONY: converter-deps converter-proto
+converter-deps: $(BUILD)/ort/.stamp
+$(BUILD)/ort/.stamp:
+	rm -rf $(BUILD)/ort.tmp && mkdir -p $(BUILD)/ort.tmp
+	cd $(BUILD)/ort.tmp && echo '{"private":true}' > package.json && \
+		ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent $(ORT_PKG)
+	cd $(BUILD)/ort.tmp && node -e "require('onnxruntime-node')" # the bundled native library loads here
+	rm -rf $(BUILD)/ort && mv $(BUILD)/ort.tmp $(BUILD)/ort && touch $@
+
+# Regenerates converter/onnx/onnx.pb.go from Debian libonnx-dev's onnx.proto.
+converter-proto:
+	GOBIN=$(CURDIR)/$(BUILD)/tools $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) generate ./converter/onnx
 
 deps-go:
 	$(GO) mod download

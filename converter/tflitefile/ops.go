@@ -19,6 +19,7 @@ const (
 	MaxPool2D             BuiltinOp = 17
 	Mul                   BuiltinOp = 18
 	Relu                  BuiltinOp = 19
+	ReluN1To1             BuiltinOp = 20
 	Relu6                 BuiltinOp = 21
 	Reshape               BuiltinOp = 22
 	ResizeBilinear        BuiltinOp = 23
@@ -33,6 +34,7 @@ const (
 	Squeeze               BuiltinOp = 43
 	Exp                   BuiltinOp = 47
 	PRelu                 BuiltinOp = 54
+	Neg                   BuiltinOp = 59
 	Maximum               BuiltinOp = 55
 	Minimum               BuiltinOp = 57
 	PadV2                 BuiltinOp = 60
@@ -59,7 +61,7 @@ var opNames = map[BuiltinOp]string{
 	Add: "ADD", AveragePool2D: "AVERAGE_POOL_2D", Concatenation: "CONCATENATION",
 	Conv2D: "CONV_2D", DepthwiseConv2D: "DEPTHWISE_CONV_2D", DepthToSpace: "DEPTH_TO_SPACE",
 	Dequantize: "DEQUANTIZE", FullyConnected: "FULLY_CONNECTED", Logistic: "LOGISTIC",
-	MaxPool2D: "MAX_POOL_2D", Mul: "MUL", Relu: "RELU", Relu6: "RELU6", Reshape: "RESHAPE",
+	MaxPool2D: "MAX_POOL_2D", Mul: "MUL", Relu: "RELU", ReluN1To1: "RELU_N1_TO_1", Relu6: "RELU6", Neg: "NEG", Reshape: "RESHAPE",
 	ResizeBilinear: "RESIZE_BILINEAR", Softmax: "SOFTMAX", SpaceToDepth: "SPACE_TO_DEPTH",
 	Tanh: "TANH", Pad: "PAD", Transpose: "TRANSPOSE", Mean: "MEAN", Sub: "SUB", Div: "DIV",
 	Squeeze: "SQUEEZE", Exp: "EXP", PRelu: "PRELU", Maximum: "MAXIMUM", Minimum: "MINIMUM",

@@ -188,7 +188,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	bomb = binary.BigEndian.AppendUint32(append(bomb, ihdr...), crc32.ChecksumIEEE(ihdr))
 	reasons := map[string]string{
 		"zero.jpg":      "empty file",
-		"truncated.jpg": "decode jpeg",
+		"truncated.jpg": "decode jpeg|read header", // depends on where the cut falls
 		"text.jpg":      "not a JPEG, PNG, WebP or GIF image",
 		"bomb.png":      "too many pixels",
 		"link.jpg":      "symbolic link",
@@ -351,7 +351,7 @@ func TestEndToEndCrashes(t *testing.T) {
 			t.Errorf("%s: not in failed/: %v", name, err)
 		}
 		reason, err := os.ReadFile(filepath.Join(failed, name+".error.txt"))
-		if err != nil || !bytes.Contains(reason, []byte(reasons[name])) {
+		if err != nil || !containsAny(reason, strings.Split(reasons[name], "|")) {
 			t.Errorf("%s: reason in failed/ is %q (%v), want it to say %q", name, reason, err, reasons[name])
 		}
 		delete(fl, name)
@@ -420,4 +420,13 @@ func keys(m map[string]bool) []string {
 		k = append(k, n)
 	}
 	return k
+}
+
+func containsAny(b []byte, subs []string) bool {
+	for _, s := range subs {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,7 +17,8 @@ APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb
+.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
+	distill distill-smoke distill-check-teacher model
 
 all: build
 
@@ -74,6 +75,7 @@ build: deps
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) distill-smoke
 
 cross: deps
 	bash cross/build.sh arm64
@@ -100,6 +102,40 @@ run: deps
 # Builds what it measures itself (benchmodel, and animed once it has bench).
 bench: deps
 	bash bench/run.sh
+
+# --- Distillation (models/distill, Debian python3-torch; see models/MODEL_CARD.md) ---
+PY          := /usr/bin/python3
+SHARED      ?= ../shared
+TEACHER     := $(SHARED)/teacher/animeganv2_hayao_256_int8.tflite
+PHOTOS      := $(SHARED)/photos
+DISTILL_RUN ?= models/distill/runs/full
+DISTILL_MIN ?= 80
+
+# The full recipe (~80 min on 2 cores; resumes from $(DISTILL_RUN)/last.pt),
+# then the ONNX export of the best checkpoint with reference vectors.
+distill: deps-apt deps-tflite
+	$(PY) models/distill/train.py --minutes $(DISTILL_MIN) --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
+	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out models/animegan_tiny.onnx
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) \
+		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
+
+# ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
+model: deps
+	$(GO) run ./converter/cmd/onnx2tflite models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --int8 --calib $(PHOTOS) models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
+
+# A few steps of every phase on a few 64x64 crops, so the recipe cannot rot (CI).
+distill-smoke: deps-apt deps-tflite
+	@if [ ! -e $(TEACHER) ] || [ ! -d $(PHOTOS) ]; then \
+		echo "distill-smoke: SKIP: $(SHARED) (teacher, photos) is absent"; exit 0; fi; \
+	rm -rf $(BUILD)/distill-smoke && \
+	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
+		--run $(BUILD)/distill-smoke/run --cache $(BUILD)/distill-smoke/cache && \
+	$(PY) models/distill/export.py --ckpt $(BUILD)/distill-smoke/run/best.pt --out $(BUILD)/distill-smoke/tiny.onnx --size 64
+
+# The PyTorch teacher port against the TFLite teacher (PSNR >= 35 dB at 256x256).
+distill-check-teacher: deps-apt deps-tflite
+	$(PY) models/distill/check_teacher.py --photos $(PHOTOS) --teacher $(TEACHER)
 
 clean:
 	rm -rf $(BUILD) dist

@@ -183,7 +183,8 @@ def main():
     a = ap.parse_args()
 
     if a.smoke:
-        a.size, a.crop, a.batch, a.held = 64, 32, 2, 2
+        # Targets come from the TFLite teacher, which only runs at 256x256.
+        a.size, a.crop, a.batch, a.held = 256, 32, 2, 2
         a.minutes = a.minutes if a.minutes != 80 else 1.0
         a.min_steps = max(a.min_steps, 2)
     torch.set_num_threads(a.threads)

@@ -121,17 +121,26 @@ distill: deps-apt deps-tflite
 
 # ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
 model: deps
-	$(GO) run ./converter/cmd/onnx2tflite models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
-	$(GO) run ./converter/cmd/onnx2tflite --int8 --calib $(PHOTOS) models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --verify --summary \
+		models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
+		--min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
+		models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
 
-# A few steps of every phase on a few 64x64 crops, so the recipe cannot rot (CI).
-distill-smoke: deps-apt deps-tflite
+# A few steps of every phase on a few small crops, then export and INT8
+# conversion, so the recipe cannot rot (CI; make test runs it after deps).
+SMOKE_DIR ?= $(BUILD)/distill-smoke
+distill-smoke:
 	@if [ ! -e $(TEACHER) ] || [ ! -d $(PHOTOS) ]; then \
 		echo "distill-smoke: SKIP: $(SHARED) (teacher, photos) is absent"; exit 0; fi; \
-	rm -rf $(BUILD)/distill-smoke && \
+	$(PY) -c 'import torch, flatbuffers, numpy, PIL' || { echo "distill-smoke: run make deps (python3-torch, python3-flatbuffers)"; exit 1; }; \
+	rm -rf $(SMOKE_DIR) && \
 	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
-		--run $(BUILD)/distill-smoke/run --cache $(BUILD)/distill-smoke/cache && \
-	$(PY) models/distill/export.py --ckpt $(BUILD)/distill-smoke/run/best.pt --out $(BUILD)/distill-smoke/tiny.onnx --size 64
+		--run $(SMOKE_DIR)/run --cache $(SMOKE_DIR)/cache && \
+	$(PY) models/distill/export.py --ckpt $(SMOKE_DIR)/run/best.pt --out $(SMOKE_DIR)/tiny.onnx --size 64 && \
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 64x64 --int8 --calib $(PHOTOS) --calib-count 4 \
+		--gate-count 2 --min-psnr 0 $(SMOKE_DIR)/tiny.onnx $(SMOKE_DIR)/tiny_int8.tflite && \
+	echo "distill-smoke: ok"
 
 # The PyTorch teacher port against the TFLite teacher (PSNR >= 35 dB at 256x256).
 distill-check-teacher: deps-apt deps-tflite

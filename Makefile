@@ -11,22 +11,29 @@ TFLITE_SHA := 3be1632328a76a2475e5b6833253763c802c859433becb4d879ee1860e3b5284
 BIN        := $(BUILD)/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the build and the tests use (Debian 12 "bookworm").
-APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
+# Debian packages: the build needs BASE_PKGS (cgo); the tests, the recipe and
+# the packaging need the rest (Debian 12 "bookworm").
+BASE_PKGS := gcc
+APT_PKGS := $(BASE_PKGS) python3-torch python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
+.PHONY: all deps deps-build deps-base deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
 	distill distill-smoke distill-check-teacher model
 
 all: build
 
 deps: deps-apt deps-tflite deps-go converter-deps
 
+# What building and running animed needs: a C compiler, npm, Go, TFLite.
+deps-build: deps-base deps-tflite deps-go
+
 # Installs only what is missing, so a second run costs one dpkg query.
-deps-apt:
-	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+deps-base: PKGS = $(BASE_PKGS)
+deps-apt: PKGS = $(APT_PKGS)
+deps-base deps-apt:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing Debian packages:" $$missing; \
 		$(SUDO) apt-get update -qq && \
@@ -68,7 +75,7 @@ converter-proto:
 deps-go:
 	$(GO) mod download
 
-build: deps
+build: deps-build
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./daemon/cmd/animed ./converter/cmd/onnx2tflite
 
@@ -94,7 +101,7 @@ deb: dist
 
 # Builds the daemon and runs it on ./drop -> ./out (done/ and failed/ inside
 # drop/); extra flags with ARGS, e.g. make run ARGS="--format png".
-run: deps
+run: deps-build
 	@mkdir -p $(BIN) drop out
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/animed ./daemon/cmd/animed
 	$(BIN)/animed run --watch drop --out out $(ARGS)

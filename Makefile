@@ -2,7 +2,17 @@
 # bootstraps them itself (make deps is idempotent).
 
 SHELL      := /bin/bash
-GO         ?= go
+# Go 1.21+ on PATH fetches the go.mod toolchain itself (GOTOOLCHAIN=auto).
+# Without it (Debian 12 ships 1.19), deps-base installs Debian's Go and uses
+# it once to fetch the toolchain module golang.org/toolchain through the Go
+# module proxy into build/go.
+GO_VERSION := 1.26.8
+GOBOOT     := build/go
+GO         ?= $(shell command -v go >/dev/null 2>&1 && go version | grep -qE 'go1\.(2[1-9]|[3-9][0-9])' && echo go || echo $(CURDIR)/$(GOBOOT)/bin/go)
+ifneq ($(GO),go)
+# Tests that run `go` themselves find the fetched toolchain first.
+export PATH := $(CURDIR)/$(GOBOOT)/bin:$(PATH)
+endif
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 BUILD      := build
 TFLITE     := $(BUILD)/tflite
@@ -24,7 +34,7 @@ APT_PKGS := $(BASE_PKGS) python3-torch python3-flatbuffers python3-numpy \
 
 all: build
 
-deps: deps-apt deps-tflite deps-go converter-deps
+deps: deps-base deps-apt deps-tflite deps-go converter-deps
 
 # What building and running animed needs: a C compiler, npm, Go, TFLite.
 deps-build: deps-base deps-tflite deps-go
@@ -41,7 +51,16 @@ deps-base deps-apt:
 	fi
 	@command -v npm >/dev/null || { echo "deps: installing nodejs and npm"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 nodejs npm; }
-	@command -v $(GO) >/dev/null || { echo "deps: Go is missing: install Go 1.26 or newer (see README)"; exit 1; }
+	@if [ "$(GO)" != go ] && [ ! -x "$(GO)" ]; then \
+		command -v go >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 golang-go; \
+		echo "deps: fetching the Go $(GO_VERSION) toolchain module"; \
+		dir=$$(cd "$$(mktemp -d)" && GOPATH=$(CURDIR)/$(BUILD)/gopath GOFLAGS=-modcacherw GO111MODULE=on GOTOOLCHAIN=local \
+			go mod download -json golang.org/toolchain@v0.0.1-go$(GO_VERSION).linux-$$(go env GOARCH) | \
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		[ -f "$$dir/bin/go" ] || { echo "deps: could not fetch the Go toolchain"; exit 1; }; \
+		chmod +x "$$dir"/bin/* "$$dir"/pkg/tool/*/*; \
+		ln -sfn "$$dir" $(GOBOOT); \
+	fi
 
 # The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,
 # checked against a pinned sha256, unpacked into $(TFLITE). Never committed.
@@ -72,7 +91,7 @@ converter-proto:
 	GOBIN=$(CURDIR)/$(BUILD)/tools $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	$(GO) generate ./converter/onnx
 
-deps-go:
+deps-go: deps-base
 	$(GO) mod download
 
 build: deps-build

@@ -1,0 +1,194 @@
+package stylize
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflite"
+)
+
+// upsampling builds a small generator like AnimeGAN-Tiny's shape at
+// size x size: CONV 3x3 stride 2 (3 -> 8) + LEAKY_RELU, RESIZE_BILINEAR x2
+// with half-pixel centers (a constant size: not resizable in TFLite),
+// CONV 1x1 (8 -> 3), ADD of the input, TANH.
+func upsampling(t testing.TB, size int) []byte {
+	t.Helper()
+	m := tflitefile.NewModel()
+	g := m.Main()
+	n, h := int32(size), int32(size/2)
+	weights := func(k int, scale float32) []byte {
+		w := make([]float32, k)
+		for i := range w {
+			w[i] = (float32((i*53)%23)/11 - 1) * scale
+		}
+		return tflitefile.Float32Bytes(w)
+	}
+	f32 := func(name string, shape ...int32) int32 {
+		return g.AddTensor(&tflitefile.Tensor{Name: name, Shape: shape, Type: tflitefile.Float32})
+	}
+	constF := func(name string, data []byte, shape ...int32) int32 {
+		return g.AddTensor(&tflitefile.Tensor{Name: name, Shape: shape, Type: tflitefile.Float32, Buffer: m.AddBuffer(data)})
+	}
+	in := f32("input", 1, n, n, 3)
+	c1 := f32("c1", 1, h, h, 8)
+	a1 := f32("a1", 1, h, h, 8)
+	up := f32("up", 1, n, n, 8)
+	c2 := f32("c2", 1, n, n, 3)
+	sum := f32("sum", 1, n, n, 3)
+	out := f32("output", 1, n, n, 3)
+	size2 := g.AddTensor(&tflitefile.Tensor{Name: "up/size", Shape: []int32{2}, Type: tflitefile.Int32,
+		Buffer: m.AddBuffer(tflitefile.Int32Bytes([]int32{n, n}))})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Conv2D, Version: 1,
+		Inputs:  []int32{in, constF("w1", weights(8*3*3*3, 0.4), 8, 3, 3, 3), constF("b1", weights(8, 0.1), 8)},
+		Outputs: []int32{c1},
+		Options: &tflitefile.Conv2DOptions{Padding: tflitefile.Same, StrideW: 2, StrideH: 2, DilationWFactor: 1, DilationHFac: 1}})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.LeakyRelu, Inputs: []int32{c1}, Outputs: []int32{a1},
+		Options: &tflitefile.LeakyReluOptions{Alpha: 0.2}})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.ResizeBilinear, Version: 3, Inputs: []int32{a1, size2}, Outputs: []int32{up},
+		Options: &tflitefile.ResizeBilinearOptions{HalfPixelCenters: true}})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Conv2D, Version: 1,
+		Inputs:  []int32{up, constF("w2", weights(3*8, 0.5), 3, 1, 1, 8), constF("b2", weights(3, 0.1), 3)},
+		Outputs: []int32{c2},
+		Options: &tflitefile.Conv2DOptions{Padding: tflitefile.Same, StrideW: 1, StrideH: 1, DilationWFactor: 1, DilationHFac: 1}})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Add, Inputs: []int32{c2, in}, Outputs: []int32{sum}, Options: &tflitefile.AddOptions{}})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Tanh, Inputs: []int32{sum}, Outputs: []int32{out}})
+	g.Inputs, g.Outputs = []int32{in}, []int32{out}
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// runRewritten runs the model rewritten for h x w directly on in.
+func runRewritten(t *testing.T, data []byte, in []float32, h, w int) []float32 {
+	t.Helper()
+	scaled, err := tflitefile.ScaleInput(data, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tflite.NewModel(scaled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	it, err := tflite.NewInterpreter(m, tflite.Options{Backend: tflite.BackendCPU, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if err := it.Input(0).SetFloat32(in); err != nil {
+		t.Fatal(err)
+	}
+	if err := it.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, h*w*3)
+	if err := it.Output(0).ReadFloat32(out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// crop returns the top-left w x h pixels of NHWC data of width stride.
+func crop(v []float32, stride, w, h int) []float32 {
+	out := make([]float32, 0, w*h*3)
+	for y := range h {
+		out = append(out, v[3*y*stride:3*(y*stride+w)]...)
+	}
+	return out
+}
+
+func newFromData(t *testing.T, data []byte, o Options) *Stylizer {
+	t.Helper()
+	o.Threads = 1
+	s, err := NewFromData(data, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestModes(t *testing.T) {
+	data := upsampling(t, 64)
+	if s := newFromData(t, data, Options{}); s.Mode() != ModeRewrite || !s.Resizable() {
+		t.Errorf("NewFromData: mode %q resizable %v, want %q true", s.Mode(), s.Resizable(), ModeRewrite)
+	}
+	m, err := tflite.NewModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := New(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeTiles || s.Resizable() {
+		t.Errorf("New: mode %q resizable %v, want %q false", s.Mode(), s.Resizable(), ModeTiles)
+	}
+}
+
+// A 150x100 photo runs through the 64x64 upsampling model in one
+// invocation at 152x100 and matches the rewritten model run directly.
+func TestRewriteRunsWhole(t *testing.T) {
+	data := upsampling(t, 64)
+	calls := 0
+	s := newFromData(t, data, Options{Backend: tflite.BackendCPU, Progress: func() { calls++ }})
+	img := photo(150, 100, 5)
+	for round := range 2 {
+		calls = 0
+		got, err := s.Apply(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Fatalf("round %d: %d model invocations, want 1 (no tiles)", round, calls)
+		}
+		if s.rwH != 100 || s.rwW != 152 {
+			t.Fatalf("rewritten for %dx%d, want 152x100", s.rwW, s.rwH)
+		}
+		in := make([]float32, 100*152*3)
+		fillInput(in, img, 0, 0, 100, 152)
+		want := crop(runRewritten(t, data, in, 100, 152), 152, 150, 100)
+		if d := maxDiff(got, want); d > 0.51 {
+			t.Errorf("round %d: differs from the rewritten model by %.2f 8-bit steps", round, d)
+		}
+	}
+}
+
+// Over the whole-photo limit the rewritten model runs in tiles larger
+// than its converted size, and they blend close to the whole result.
+func TestRewriteTilesLarger(t *testing.T) {
+	data := upsampling(t, 64)
+	whole := newFromData(t, data, Options{})
+	img := photo(300, 200, 6)
+	ref, err := whole.Apply(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	s := newFromData(t, data, Options{MaxWholePixels: 20000, Progress: func() { calls++ }})
+	got, err := s.Apply(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.rwH*s.rwW > 20000 || s.rwH <= 64 || s.rwW <= 64 {
+		t.Errorf("tiles %dx%d, want larger than 64x64 within 20000 pixels", s.rwW, s.rwH)
+	}
+	th, tw := gridTile(200, 300, 20000)
+	if n := len(tileStarts(200, th, overlap(th))) * len(tileStarts(300, tw, overlap(tw))); calls != n {
+		t.Errorf("%d invocations, want %d tiles", calls, n)
+	}
+	var worst float64
+	for i := range ref.Pix {
+		worst = max(worst, math.Abs(float64(ref.Pix[i])-float64(got.Pix[i])))
+	}
+	t.Logf("tiled vs whole: %.0f steps", worst)
+	if worst > 12 {
+		t.Errorf("tiled result differs from the whole one by %.0f 8-bit steps", worst)
+	}
+}

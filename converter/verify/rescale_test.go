@@ -129,3 +129,40 @@ func runTFLite(t *testing.T, data []byte, backend tflite.Backend, in []float32, 
 	}
 	return got
 }
+
+// The AnimeGAN-Tiny export (two bilinear 2x upsamplings, so not
+// resizable) converted at 64x64 and rewritten for 48x80 computes what the
+// export converted at 48x80 computes.
+func TestAnimeGANRescaled(t *testing.T) {
+	path := "../testdata/animegan_tiny.onnx"
+	small := convertFile(t, path, converter.Options{InputShape: []int{1, 3, 64, 64}})
+	if small.Info.Resizable || !small.Info.Rescalable {
+		t.Fatalf("resizable=%v rescalable=%v (%s), want false and true", small.Info.Resizable, small.Info.Rescalable, small.Info.RescaleReason)
+	}
+	data, err := small.Model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaled, err := tflitefile.ScaleInput(data, 48, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, 48*80*3)
+	for i := range in {
+		in[i] = float32((i*7)%31)/15 - 1
+	}
+	big := convertFile(t, path, converter.Options{InputShape: []int{1, 3, 48, 80}})
+	want, err := verify.ExecBackend(big.Graph).Run([][]float32{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runTFLite(t, scaled, tflite.BackendXNNPACK, in, len(want[0]))
+	var worst float64
+	for i := range got {
+		worst = max(worst, math.Abs(float64(got[i]-want[0][i])))
+	}
+	t.Logf("max abs difference %.3g", worst)
+	if worst > 2*tolerance {
+		t.Errorf("rescaled AnimeGAN-Tiny differs from the reference at 80x48 by %.3g", worst)
+	}
+}

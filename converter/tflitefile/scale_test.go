@@ -2,6 +2,7 @@ package tflitefile_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 
@@ -264,4 +265,32 @@ func TestScalable(t *testing.T) {
 	if err := tfl.Scalable(upsampler(8, 8, 16, 16, true)); err != nil {
 		t.Errorf("Scalable: %v", err)
 	}
+}
+
+func ExampleScaleInput() {
+	// A model converted at 8x8 that upsamples to 16x16 with a constant size.
+	m := tfl.NewModel()
+	g := m.Main()
+	in := g.AddTensor(&tfl.Tensor{Name: "in", Shape: []int32{1, 8, 8, 3}, Type: tfl.Float32})
+	size := g.AddTensor(&tfl.Tensor{Name: "size", Shape: []int32{2}, Type: tfl.Int32, Buffer: m.AddBuffer(tfl.Int32Bytes([]int32{16, 16}))})
+	out := g.AddTensor(&tfl.Tensor{Name: "out", Shape: []int32{1, 16, 16, 3}, Type: tfl.Float32})
+	g.AddOperator(&tfl.Operator{Op: tfl.ResizeBilinear, Inputs: []int32{in, size}, Outputs: []int32{out},
+		Options: &tfl.ResizeBilinearOptions{HalfPixelCenters: true}})
+	g.Inputs, g.Outputs = []int32{in}, []int32{out}
+	data, err := m.Marshal()
+	if err != nil {
+		panic(err)
+	}
+
+	scaled, err := tfl.ScaleInput(data, 12, 20)
+	if err != nil {
+		panic(err)
+	}
+	sm, err := tfl.Parse(scaled)
+	if err != nil {
+		panic(err)
+	}
+	sg := sm.Main()
+	fmt.Println(sg.Tensors[in].Shape, tfl.BytesInt32(sm.Buffers[sg.Tensors[size].Buffer].Data))
+	// Output: [1 12 20 3] [24 40]
 }

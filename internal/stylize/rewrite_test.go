@@ -192,3 +192,39 @@ func TestRewriteTilesLarger(t *testing.T) {
 		t.Errorf("tiled result differs from the whole one by %.0f 8-bit steps", worst)
 	}
 }
+
+// BenchmarkApplyMode compares an upsampling model run by rewrite (the
+// photo at its own size) with the same model in tiles of its size.
+func BenchmarkApplyMode(b *testing.B) {
+	data := upsampling(b, 64)
+	img := photo(640, 480, 7)
+	for _, mode := range []string{ModeRewrite, ModeTiles} {
+		b.Run(mode, func(b *testing.B) {
+			var s *Stylizer
+			var err error
+			if mode == ModeRewrite {
+				s, err = NewFromData(data, Options{})
+			} else {
+				m, merr := tflite.NewModel(data)
+				if merr != nil {
+					b.Fatal(merr)
+				}
+				defer m.Close()
+				s, err = New(m, Options{})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if s.Mode() != mode {
+				b.Fatalf("mode %q, want %q", s.Mode(), mode)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Apply(context.Background(), img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

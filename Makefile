@@ -2,7 +2,17 @@
 # bootstraps them itself (make deps is idempotent).
 
 SHELL      := /bin/bash
-GO         ?= go
+# Go 1.21+ on PATH fetches the go.mod toolchain itself (GOTOOLCHAIN=auto).
+# Without it (Debian 12 ships 1.19), deps-base installs Debian's Go and uses
+# it once to fetch the toolchain module golang.org/toolchain through the Go
+# module proxy into build/go.
+GO_VERSION := 1.26.8
+GOBOOT     := build/go
+GO         ?= $(shell command -v go >/dev/null 2>&1 && go version | grep -qE 'go1\.(2[1-9]|[3-9][0-9])' && echo go || echo $(CURDIR)/$(GOBOOT)/bin/go)
+ifneq ($(GO),go)
+# Tests that run `go` themselves find the fetched toolchain first.
+export PATH := $(CURDIR)/$(GOBOOT)/bin:$(PATH)
+endif
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 BUILD      := build
 TFLITE     := $(BUILD)/tflite
@@ -11,21 +21,29 @@ TFLITE_SHA := 3be1632328a76a2475e5b6833253763c802c859433becb4d879ee1860e3b5284
 BIN        := $(BUILD)/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the build and the tests use (Debian 12 "bookworm").
-APT_PKGS := gcc python3-torch python3-flatbuffers python3-numpy \
+# Debian packages: the build needs BASE_PKGS (cgo); the tests, the recipe and
+# the packaging need the rest (Debian 12 "bookworm").
+BASE_PKGS := gcc
+APT_PKGS := $(BASE_PKGS) python3-torch python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb
+.PHONY: all deps deps-build deps-base deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
+	distill distill-smoke distill-check-teacher model
 
 all: build
 
-deps: deps-apt deps-tflite deps-go converter-deps
+deps: deps-base deps-apt deps-tflite deps-go converter-deps
+
+# What building and running animed needs: a C compiler, npm, Go, TFLite.
+deps-build: deps-base deps-tflite deps-go
 
 # Installs only what is missing, so a second run costs one dpkg query.
-deps-apt:
-	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+deps-base: PKGS = $(BASE_PKGS)
+deps-apt: PKGS = $(APT_PKGS)
+deps-base deps-apt:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing Debian packages:" $$missing; \
 		$(SUDO) apt-get update -qq && \
@@ -33,7 +51,16 @@ deps-apt:
 	fi
 	@command -v npm >/dev/null || { echo "deps: installing nodejs and npm"; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 nodejs npm; }
-	@command -v $(GO) >/dev/null || { echo "deps: Go is missing: install Go 1.26 or newer (see README)"; exit 1; }
+	@if [ "$(GO)" != go ] && [ ! -x "$(GO)" ]; then \
+		command -v go >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 golang-go; \
+		echo "deps: fetching the Go $(GO_VERSION) toolchain module"; \
+		dir=$$(cd "$$(mktemp -d)" && GOPATH=$(CURDIR)/$(BUILD)/gopath GOFLAGS=-modcacherw GO111MODULE=on GOTOOLCHAIN=local \
+			go mod download -json golang.org/toolchain@v0.0.1-go$(GO_VERSION).linux-$$(go env GOARCH) | \
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		[ -f "$$dir/bin/go" ] || { echo "deps: could not fetch the Go toolchain"; exit 1; }; \
+		chmod +x "$$dir"/bin/* "$$dir"/pkg/tool/*/*; \
+		ln -sfn "$$dir" $(GOBOOT); \
+	fi
 
 # The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,
 # checked against a pinned sha256, unpacked into $(TFLITE). Never committed.
@@ -64,16 +91,17 @@ converter-proto:
 	GOBIN=$(CURDIR)/$(BUILD)/tools $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	$(GO) generate ./converter/onnx
 
-deps-go:
+deps-go: deps-base
 	$(GO) mod download
 
-build: deps
+build: deps-build
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./daemon/cmd/animed ./converter/cmd/onnx2tflite
 
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) distill-smoke
 
 cross: deps
 	bash cross/build.sh arm64
@@ -92,7 +120,7 @@ deb: dist
 
 # Builds the daemon and runs it on ./drop -> ./out (done/ and failed/ inside
 # drop/); extra flags with ARGS, e.g. make run ARGS="--format png".
-run: deps
+run: deps-build
 	@mkdir -p $(BIN) drop out
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/animed ./daemon/cmd/animed
 	$(BIN)/animed run --watch drop --out out $(ARGS)
@@ -100,6 +128,49 @@ run: deps
 # Builds what it measures itself (benchmodel, and animed once it has bench).
 bench: deps
 	bash bench/run.sh
+
+# --- Distillation (models/distill, Debian python3-torch; see models/MODEL_CARD.md) ---
+PY          := /usr/bin/python3
+SHARED      ?= ../shared
+TEACHER     := $(SHARED)/teacher/animeganv2_hayao_256_int8.tflite
+PHOTOS      := $(SHARED)/photos
+DISTILL_RUN ?= models/distill/runs/full
+DISTILL_MIN ?= 80
+
+# The full recipe (~80 min on 2 cores; resumes from $(DISTILL_RUN)/last.pt),
+# then the ONNX export of the best checkpoint with reference vectors.
+distill: deps-apt deps-tflite
+	$(PY) models/distill/train.py --minutes $(DISTILL_MIN) --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
+	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out models/animegan_tiny.onnx
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) \
+		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
+
+# ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
+model: deps
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --verify --summary \
+		models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
+		--min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
+		models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
+
+# A few steps of every phase on a few small crops, then export and INT8
+# conversion, so the recipe cannot rot (CI; make test runs it after deps).
+SMOKE_DIR ?= $(BUILD)/distill-smoke
+distill-smoke:
+	@if [ ! -e $(TEACHER) ] || [ ! -d $(PHOTOS) ]; then \
+		echo "distill-smoke: SKIP: $(SHARED) (teacher, photos) is absent"; exit 0; fi; \
+	$(PY) -c 'import torch, flatbuffers, numpy, PIL' || { echo "distill-smoke: run make deps (python3-torch, python3-flatbuffers)"; exit 1; }; \
+	rm -rf $(SMOKE_DIR) && \
+	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
+		--run $(SMOKE_DIR)/run --cache $(SMOKE_DIR)/cache && \
+	$(PY) models/distill/export.py --ckpt $(SMOKE_DIR)/run/best.pt --out $(SMOKE_DIR)/tiny.onnx --size 64 && \
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 64x64 --int8 --calib $(PHOTOS) --calib-count 4 \
+		--gate-count 2 --min-psnr 0 $(SMOKE_DIR)/tiny.onnx $(SMOKE_DIR)/tiny_int8.tflite && \
+	echo "distill-smoke: ok"
+
+# The PyTorch teacher port against the TFLite teacher (PSNR >= 35 dB at 256x256).
+distill-check-teacher: deps-apt deps-tflite
+	$(PY) models/distill/check_teacher.py --photos $(PHOTOS) --teacher $(TEACHER)
 
 clean:
 	rm -rf $(BUILD) dist

@@ -1,0 +1,1 @@
+"""AnimeGAN-Tiny distillation recipe (PyTorch): teacher port, student, training, export, evaluation."""

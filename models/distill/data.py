@@ -1,0 +1,90 @@
+"""Photos, the deterministic train/held-out split, image I/O and quality metrics."""
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def list_photos(root):
+    """All photos under root, sorted by relative path (stable across machines)."""
+    out = []
+    for d, _, files in os.walk(root):
+        for f in files:
+            if f.lower().endswith(EXTS):
+                out.append(os.path.join(d, f))
+    if not out:
+        raise FileNotFoundError(f"no photos under {root}")
+    return sorted(out, key=lambda p: os.path.relpath(p, root))
+
+
+def split(photos, every=10):
+    """Deterministic split: every `every`-th photo (index 9, 19, ...) is held out."""
+    train = [p for i, p in enumerate(photos) if i % every != every - 1]
+    held = [p for i, p in enumerate(photos) if i % every == every - 1]
+    return train, held
+
+
+def load_rgb(path):
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def center_square(im, size):
+    """Resize the short side to `size` and crop the centre square (size x size)."""
+    w, h = im.size
+    s = size / min(w, h)
+    im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
+    w, h = im.size
+    l, t = (w - size) // 2, (h - size) // 2
+    return im.crop((l, t, l + size, t + size))
+
+
+def to_tensor(im):
+    """PIL RGB -> float32 tensor 1,3,H,W in [-1, 1]."""
+    a = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_image(x):
+    """Tensor 1,3,H,W (or 3,H,W) in [-1, 1] -> PIL RGB."""
+    if x.dim() == 4:
+        x = x[0]
+    a = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(a)
+
+
+def nhwc(x):
+    """Tensor N,3,H,W -> numpy N,H,W,3 float32 (TFLite layout)."""
+    return x.permute(0, 2, 3, 1).contiguous().cpu().numpy().astype(np.float32)
+
+
+def nchw(a):
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()
+
+
+def psnr(a, b):
+    """PSNR in dB of two tensors in [-1, 1] (peak = the [0, 1] pixel range)."""
+    mse = ((a.clamp(-1, 1) - b.clamp(-1, 1)) / 2).pow(2).mean().item()
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def ssim(a, b):
+    """Mean SSIM (Gaussian window 11, sigma 1.5) on luma of tensors in [-1, 1]."""
+    def luma(x):
+        x = (x.clamp(-1, 1) + 1) / 2
+        return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    x, y = luma(a.float()), luma(b.float())
+    g = torch.exp(-((torch.arange(11, dtype=torch.float32) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = (g / g.sum())
+    w = (g[:, None] * g[None, :]).view(1, 1, 11, 11)
+    f = lambda t: F.conv2d(t, w)
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return m.mean().item()

@@ -1,0 +1,121 @@
+"""AnimeGAN-Tiny: the student generator shipped by animed.
+
+Built for the product's INT8 path: fully convolutional at any H, W that are
+multiples of 4; no normalisation layers (nothing per-image at inference, so INT8
+stays accurate and tiles join without seams); only ops XNNPACK 2.9 runs in INT8:
+Conv (zero padding), depthwise Conv, Add, LeakyReLU, bilinear Resize
+(half_pixel) and a final Tanh.
+
+    stem   7x7 conv 3->16, LReLU                                  (1/1)
+    down1  3x3/2 depthwise 16 + 1x1 16->32, LReLU                  (1/2)
+    down2  3x3/2 depthwise 32 + 1x1 32->128, LReLU                 (1/4)
+    body   4 x residual bottleneck at 128: 1x1 128->192, LReLU,
+           3x3 depthwise 192, LReLU, 1x1 192->128, add skip        (1/4)
+    up1    bilinear x2 + 3x3 conv 128->32, LReLU                   (1/2)
+    up2    bilinear x2 + 3x3 conv 32->16, LReLU                    (1/1)
+    out    7x7 conv 16->3, tanh
+
+Most parameters sit in the body at 1/4 resolution where they cost few MACs;
+the full-resolution layers are kept at 16 channels because they dominate the
+MACs (and the latency on a 2-core ARM board).
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SLOPE = 0.2
+
+
+class DownDS(nn.Module):
+    """Depthwise-separable stride-2 down-sampling."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.dw = nn.Conv2d(cin, cin, 3, 2, 1, groups=cin)
+        self.pw = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x):
+        return F.leaky_relu(self.pw(self.dw(x)), SLOPE)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, mid):
+        super().__init__()
+        self.expand = nn.Conv2d(c, mid, 1)
+        self.dw = nn.Conv2d(mid, mid, 3, 1, 1, groups=mid)
+        self.project = nn.Conv2d(mid, c, 1)
+        nn.init.zeros_(self.project.weight)  # start as identity
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, x):
+        y = F.leaky_relu(self.expand(x), SLOPE)
+        y = F.leaky_relu(self.dw(y), SLOPE)
+        return x + self.project(y)
+
+
+class Up(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, 1, 1)
+
+    def forward(self, x):
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return F.leaky_relu(self.conv(x), SLOPE)
+
+
+class AnimeGANTiny(nn.Module):
+    def __init__(self, ch=(16, 32, 128), blocks=4, mid=192):
+        super().__init__()
+        c1, c2, c3 = ch
+        self.stem = nn.Conv2d(3, c1, 7, 1, 3)
+        self.down1 = DownDS(c1, c2)
+        self.down2 = DownDS(c2, c3)
+        self.body = nn.ModuleList([Bottleneck(c3, mid) for _ in range(blocks)])
+        self.up1 = Up(c3, c2)
+        self.up2 = Up(c2, c1)
+        self.out = nn.Conv2d(c1, 3, 7, 1, 3)
+        self.widths = {"down2": c3, "body": c3, "up1": c2, "up2": c1}
+
+    def forward(self, x, feats=False):
+        f = {}
+        x = F.leaky_relu(self.stem(x), SLOPE)
+        x = self.down1(x)
+        x = self.down2(x)
+        f["down2"] = x
+        for b in self.body:
+            x = b(x)
+        f["body"] = x
+        x = self.up1(x)
+        f["up1"] = x
+        x = self.up2(x)
+        f["up2"] = x
+        y = torch.tanh(self.out(x))
+        return (y, f) if feats else y
+
+
+def count_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def count_macs(m, h, w):
+    """Multiply-accumulates of the convolutions for one h x w image."""
+    macs = 0
+
+    def hook(mod, inp, out):
+        nonlocal macs
+        k = mod.weight.shape[1] * mod.weight.shape[2] * mod.weight.shape[3]
+        macs += out.numel() * k
+
+    hs = [mm.register_forward_hook(hook) for mm in m.modules() if isinstance(mm, nn.Conv2d)]
+    with torch.no_grad():
+        m(torch.zeros(1, 3, h, w))
+    for hh in hs:
+        hh.remove()
+    return macs
+
+
+if __name__ == "__main__":
+    m = AnimeGANTiny()
+    print(f"params {count_params(m)}, MACs 256^2 {count_macs(m, 256, 256) / 1e9:.2f} G, "
+          f"512^2 {count_macs(m, 512, 512) / 1e9:.2f} G")

@@ -1,0 +1,326 @@
+"""Distils AnimeGAN-Tiny from the AnimeGANv2 teacher, within a wall-clock budget.
+
+    /usr/bin/python3 models/distill/train.py --minutes 80 --run models/distill/runs/full
+    /usr/bin/python3 models/distill/train.py --smoke          # CI: seconds, tiny crops
+
+Phases (shares of --minutes):
+  targets  teacher outputs + intermediate features for 256x256 crops of the
+           training photos, cached in --cache (reused by later runs)    <= 25%
+  recon    L1 photo -> photo (reconstruction pre-training)                  7%
+  mimic    teacher features B, C (1/4 res) through 1x1 adapters + L1
+           to the teacher output                                            20%
+  style    L1 to the teacher output + perceptual (L1) and Gram (style)
+           losses in the teacher's own encoder feature space (blocks A, B;
+           no VGG weights exist here)                                       33%
+  finetune the style loss at 256x256                                       rest
+on 128x128 random crops (flipped) except the fine-tune. Every photo with index
+% 10 == 9 is held out (data.split); a few held-out photos are scored (PSNR vs
+teacher) at each checkpoint and the best checkpoint is kept as best.pt. The run
+resumes from --run/last.pt when it exists (phase and time used are stored).
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data  # noqa: E402
+from student import AnimeGANTiny, count_macs, count_params  # noqa: E402
+from teacher import DEFAULT_PATH, Teacher  # noqa: E402
+from tflite_runner import TFLiteModel  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PHASES = [("recon", 0.07), ("mimic", 0.20), ("style", 0.33), ("finetune", 0.15)]
+MIMIC = {"down2": "B", "body": "C"}  # student feature -> teacher feature (both 128 @ 1/4)
+
+
+def log(run, msg):
+    line = time.strftime("%H:%M:%S ") + msg
+    print(line, flush=True)
+    if run:
+        with open(os.path.join(run, "train.log"), "a") as f:
+            f.write(line + "\n")
+
+
+# ---------------------------------------------------------------- teacher targets
+
+def crop_for(path, size, rng):
+    im = data.load_rgb(path)
+    w, h = im.size
+    short = rng.randint(size, max(size, int(size * 1.5)))
+    s = short / min(w, h)
+    im = im.resize((max(size, round(w * s)), max(size, round(h * s))), data.Image.BICUBIC)
+    w, h = im.size
+    l, t = rng.randint(0, w - size), rng.randint(0, h - size)
+    return im.crop((l, t, l + size, t + size))
+
+
+def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, min_n=4):
+    """Caches teacher output + features for one crop per photo until the deadline
+    (but at least min_n). The output comes from the TFLite teacher itself (3-4x
+    faster than the port here); the features from the port's encoder (float)."""
+    os.makedirs(cache, exist_ok=True)
+    done = 0
+    for i, p in enumerate(photos):
+        f = os.path.join(cache, f"{tag}{i:04d}.npz")
+        if os.path.exists(f):
+            done += 1
+            continue
+        if time.time() > deadline and done >= min_n:
+            break
+        rng = random.Random(f"{seed}:{p}")
+        x = data.to_tensor(crop_for(p, size, rng))
+        y = data.nchw(tfl.run(data.nhwc(x)))
+        with torch.no_grad():
+            feats = teacher(x, upto="C")
+        np.savez(f + ".tmp.npz", photo=np.asarray(data.to_image(x)), out=y[0].half().numpy(),
+                 **{k: feats[k][0].half().numpy() for k in MIMIC.values()})
+        os.replace(f + ".tmp.npz", f)
+        done += 1
+        if done % 10 == 0:
+            log(run, f"targets {tag}: {done} cached")
+    return done
+
+
+class Cached:
+    def __init__(self, cache, tag):
+        names = sorted(n for n in os.listdir(cache) if n.startswith(tag) and n.endswith(".npz") and ".tmp" not in n)
+        self.items = []
+        for n in names:
+            z = np.load(os.path.join(cache, n))
+            photo = torch.from_numpy(z["photo"].astype(np.float32) / 127.5 - 1).permute(2, 0, 1)
+            item = {"photo": photo, "out": torch.from_numpy(z["out"].astype(np.float32))}
+            for k in MIMIC.values():
+                item[k] = torch.from_numpy(z[k].astype(np.float32))
+            self.items.append(item)
+        if not self.items:
+            raise RuntimeError(f"no cached teacher targets '{tag}*' in {cache}")
+
+    def batch(self, n, crop, rng):
+        out = {k: [] for k in self.items[0]}
+        for _ in range(n):
+            it = self.items[rng.randrange(len(self.items))]
+            size = it["photo"].shape[-1]
+            l = rng.randrange(0, (size - crop) // 4 + 1) * 4
+            t = rng.randrange(0, (size - crop) // 4 + 1) * 4
+            flip = rng.random() < 0.5
+            for k, v in it.items():
+                r = size // v.shape[-1]
+                c = v[:, t // r:(t + crop) // r, l // r:(l + crop) // r]
+                out[k].append(torch.flip(c, [2]) if flip else c)
+        return {k: torch.stack(v) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------- losses
+
+def gram(f):
+    n, c, h, w = f.shape
+    f = f.reshape(n, c, h * w)
+    return f @ f.transpose(1, 2) / (h * w)
+
+
+def encoder(teacher, x):
+    """Teacher blocks A and B (float, differentiable) as the perceptual feature space."""
+    feats = []
+    for m in teacher.A:
+        x = m(x)
+    feats.append(x)
+    for m in teacher.B:
+        x = m(x)
+    feats.append(x)
+    return feats
+
+
+def style_loss(teacher, y, t, w):
+    l1 = F.l1_loss(y, t)
+    fy, ft = encoder(teacher, y), encoder(teacher, t)
+    perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
+    sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
+    total = w["l1"] * l1 + w["perc"] * perc + w["gram"] * sty
+    return total, {"l1": l1.item(), "perc": perc.item(), "gram": sty.item()}
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluate(model, held, device):
+    model.eval()
+    ps = []
+    with torch.no_grad():
+        for it in held.items:
+            y = model(it["photo"].unsqueeze(0).to(device)).cpu()
+            ps.append(data.psnr(y, it["out"].unsqueeze(0)))
+    model.train()
+    return float(np.mean(ps))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description="Distil AnimeGAN-Tiny from the AnimeGANv2 teacher.")
+    ap.add_argument("--photos", default="../shared/photos")
+    ap.add_argument("--teacher", default=DEFAULT_PATH)
+    ap.add_argument("--cache", default=os.path.join(HERE, "cache"))
+    ap.add_argument("--run", default=os.path.join(HERE, "runs", "full"))
+    ap.add_argument("--minutes", type=float, default=80)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--size", type=int, default=256, help="teacher target crop size (fine-tune size)")
+    ap.add_argument("--held", type=int, default=8, help="held-out photos scored at each checkpoint")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--smoke", action="store_true", help="a few steps on a few small crops (CI)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--min-steps", type=int, default=0, help="steps per phase even past the budget")
+    a = ap.parse_args()
+
+    if a.smoke:
+        # Targets come from the TFLite teacher, which only runs at 256x256.
+        a.size, a.crop, a.batch, a.held = 256, 32, 2, 2
+        a.minutes = a.minutes if a.minutes != 80 else 1.0
+        a.min_steps = max(a.min_steps, 2)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if a.device == "auto" else a.device))
+    os.makedirs(a.run, exist_ok=True)
+    t_start = time.time()
+    budget = a.minutes * 60
+
+    ckpt_path = os.path.join(a.run, "last.pt")
+    state = torch.load(ckpt_path, map_location="cpu") if os.path.exists(ckpt_path) else None
+    used_before = state["used"] if state else 0.0
+    remaining = lambda: budget - used_before - (time.time() - t_start)
+
+    teacher = Teacher.from_tflite(a.teacher)
+    photos = data.list_photos(a.photos)
+    train_p, held_p = data.split(photos)
+    if a.smoke:
+        train_p, held_p = train_p[:4], held_p[:a.held]
+    rng_p = random.Random(a.seed)
+    rng_p.shuffle(train_p)
+    cache = os.path.join(a.cache, f"tfl{a.size}")
+    log(a.run, f"start: device {device}, threads {a.threads}, budget {a.minutes:.1f} min "
+               f"({remaining() / 60:.1f} left), {len(train_p)} train / {len(held_p)} held-out photos")
+
+    # targets: held-out ones first (cheap, few), then training crops
+    tfl = TFLiteModel(a.teacher, threads=a.threads)
+    make_targets(teacher, tfl, held_p[:a.held], cache, a.size, float("inf"), a.run, a.seed, "held")
+    tdead = time.time() + max(0.0, 0.25 * budget - used_before - (time.time() - t_start))
+    n = make_targets(teacher, tfl, train_p, cache, a.size, tdead, a.run, a.seed, "train")
+    tfl.close()
+    train = Cached(cache, "train")
+    held = Cached(cache, "held")
+    log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out ({n} this run)")
+
+    model = AnimeGANTiny().to(device)
+    adapters = nn.ModuleDict({k: nn.Conv2d(model.widths[k], 128, 1) for k in MIMIC}).to(device)
+    params = list(model.parameters()) + list(adapters.parameters())
+    opt = torch.optim.Adam(params, lr=a.lr, betas=(0.5, 0.999))
+    phase_i, phase_used, step, best = 0, 0.0, 0, -1.0
+    history = []
+    if state:
+        model.load_state_dict(state["model"])
+        adapters.load_state_dict(state["adapters"])
+        opt.load_state_dict(state["opt"])
+        phase_i, phase_used, step, best = state["phase"], state["phase_used"], state["step"], state["best"]
+        history = state.get("history", [])
+        log(a.run, f"resumed at phase {phase_i} ({PHASES[min(phase_i, len(PHASES) - 1)][0]}), step {step}")
+    log(a.run, f"student: {count_params(model)} params, {count_macs(model, 256, 256) / 1e9:.2f} GMACs at 256^2")
+
+    weights = {"l1": 1.0, "perc": 0.1, "gram": 2.0}
+    teacher.to(device)
+
+    def save(tag="last"):
+        st = {"model": model.state_dict(), "adapters": adapters.state_dict(), "opt": opt.state_dict(),
+              "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "history": history,
+              "used": budget - remaining(), "args": vars(a)}
+        torch.save(st, os.path.join(a.run, tag + ".pt.tmp"))
+        os.replace(os.path.join(a.run, tag + ".pt.tmp"), os.path.join(a.run, tag + ".pt"))
+
+    # the training phases share what is left of the budget in proportion to their weights
+    left_total = remaining()
+    shares = [w for _, w in PHASES]
+    while phase_i < len(PHASES):
+        name, _ = PHASES[phase_i]
+        rest = sum(shares[phase_i:])
+        phase_len = left_total * shares[phase_i] / rest + phase_used if left_total > 0 else 0
+        p0 = time.time() - phase_used
+        last_ck = time.time()
+        base_lr = a.lr * (0.2 if name == "finetune" else 1.0)
+        agg = {}
+        log(a.run, f"phase {name}: {phase_len / 60:.1f} min")
+        phase_steps = 0
+        while (time.time() - p0 < phase_len and remaining() > 0) or phase_steps < a.min_steps:
+            phase_steps += 1
+            frac = (time.time() - p0) / max(phase_len, 1e-6)
+            for g in opt.param_groups:
+                g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+            if name == "finetune":
+                b = train.batch(max(1, a.batch // 4), a.size, rng)
+            else:
+                b = train.batch(a.batch, a.crop, rng)
+            b = {k: v.to(device) for k, v in b.items()}
+            if name == "recon":
+                y = model(b["photo"])
+                loss = F.l1_loss(y, b["photo"])
+                parts = {"l1_photo": loss.item()}
+            elif name == "mimic":
+                y, fs = model(b["photo"], feats=True)
+                fm = sum(F.mse_loss(adapters[k](fs[k]), b[v]) for k, v in MIMIC.items())
+                l1 = F.l1_loss(y, b["out"])
+                loss = l1 + 0.5 * fm
+                parts = {"l1": l1.item(), "feat": fm.item()}
+            else:
+                y = model(b["photo"])
+                loss, parts = style_loss(teacher, y, b["out"], weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            for k, v in parts.items():
+                agg.setdefault(k, []).append(v)
+            if time.time() - last_ck > (20 if a.smoke else 180):
+                phase_used = time.time() - p0
+                score = evaluate(model, held, device)
+                summ = {k: float(np.mean(v)) for k, v in agg.items()}
+                history.append({"step": step, "phase": name, "held_psnr": score, **summ})
+                log(a.run, f"{name} step {step}: " + " ".join(f"{k} {v:.4f}" for k, v in summ.items()) +
+                    f" | held-out PSNR vs teacher {score:.2f} dB | {remaining() / 60:.1f} min left")
+                agg = {}
+                if score > best and name != "recon":
+                    best = score
+                    save("best")
+                save()
+                last_ck = time.time()
+        score = evaluate(model, held, device)
+        summ = {k: float(np.mean(v)) for k, v in agg.items()}
+        history.append({"step": step, "phase": name, "held_psnr": score, **summ})
+        log(a.run, f"phase {name} done at step {step}: " + " ".join(f"{k} {v:.4f}" for k, v in summ.items()) +
+            f" | held-out PSNR vs teacher {score:.2f} dB")
+        if score > best and name != "recon":
+            best = score
+            save("best")
+        phase_i += 1
+        phase_used = 0.0
+        left_total = remaining()
+        save()
+    if not os.path.exists(os.path.join(a.run, "best.pt")):
+        save("best")
+    with open(os.path.join(a.run, "summary.json"), "w") as f:
+        json.dump({"steps": step, "best_held_psnr": best, "minutes": (budget - remaining()) / 60,
+                   "params": count_params(model), "history": history}, f, indent=1)
+    log(a.run, f"done: {step} steps, best held-out PSNR {best:.2f} dB, {(budget - remaining()) / 60:.1f} min used")
+
+
+if __name__ == "__main__":
+    main()

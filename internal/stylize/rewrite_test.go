@@ -228,3 +228,76 @@ func BenchmarkApplyMode(b *testing.B) {
 		})
 	}
 }
+
+// squeeze builds input [1 n n 3] -> RESIZE_BILINEAR to 5n/8 -> RESIZE_BILINEAR
+// back to n -> TANH: rescalable only to sizes that are multiples of 8.
+func squeeze(t testing.TB, n int32) []byte {
+	t.Helper()
+	m := tflitefile.NewModel()
+	g := m.Main()
+	k := 5 * n / 8
+	in := g.AddTensor(&tflitefile.Tensor{Name: "input", Shape: []int32{1, n, n, 3}, Type: tflitefile.Float32})
+	mid := g.AddTensor(&tflitefile.Tensor{Name: "mid", Shape: []int32{1, k, k, 3}, Type: tflitefile.Float32})
+	up := g.AddTensor(&tflitefile.Tensor{Name: "up", Shape: []int32{1, n, n, 3}, Type: tflitefile.Float32})
+	out := g.AddTensor(&tflitefile.Tensor{Name: "output", Shape: []int32{1, n, n, 3}, Type: tflitefile.Float32})
+	for _, r := range [][3]int32{{in, mid, k}, {mid, up, n}} {
+		size := g.AddTensor(&tflitefile.Tensor{Name: "size", Shape: []int32{2}, Type: tflitefile.Int32,
+			Buffer: m.AddBuffer(tflitefile.Int32Bytes([]int32{r[2], r[2]}))})
+		g.AddOperator(&tflitefile.Operator{Op: tflitefile.ResizeBilinear, Version: 3, Inputs: []int32{r[0], size}, Outputs: []int32{r[1]},
+			Options: &tflitefile.ResizeBilinearOptions{HalfPixelCenters: true}})
+	}
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Tanh, Inputs: []int32{up}, Outputs: []int32{out}})
+	g.Inputs, g.Outputs = []int32{in}, []int32{out}
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// A photo size the rewrite cannot reach (100 is not a multiple of 8) falls
+// back to tiles of the converted size; a reachable one runs whole.
+func TestRewriteFallsBackToTiles(t *testing.T) {
+	data := squeeze(t, 64)
+	calls := 0
+	s := newFromData(t, data, Options{Progress: func() { calls++ }})
+	if s.Mode() != ModeRewrite {
+		t.Fatalf("mode %q, want %q", s.Mode(), ModeRewrite)
+	}
+	m, err := tflite.NewModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tiles, err := New(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tiles.Close()
+
+	img := photo(100, 100, 8)
+	got, err := s.Apply(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tiles.Apply(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tileStarts(100, 64, overlap(64))); calls != n*n {
+		t.Errorf("%d invocations, want %d tiles of 64x64", calls, n*n)
+	}
+	for i := range got.Pix {
+		if d := int(got.Pix[i]) - int(want.Pix[i]); d > 1 || d < -1 {
+			t.Fatalf("fallback differs from tiling at byte %d: %d vs %d", i, got.Pix[i], want.Pix[i])
+		}
+	}
+
+	calls = 0
+	if _, err := s.Apply(context.Background(), photo(96, 80, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || s.rwH != 80 || s.rwW != 96 {
+		t.Errorf("96x80: %d invocations at %dx%d, want 1 at 96x80", calls, s.rwW, s.rwH)
+	}
+}

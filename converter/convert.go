@@ -29,12 +29,18 @@ const MetadataKey = "animed.converter"
 
 // Info is stored as JSON under MetadataKey in every converted model.
 type Info struct {
-	Converter string            `json:"converter"`
-	Source    string            `json:"source,omitempty"`
-	Opset     int               `json:"onnx_opset"`
-	Resizable bool              `json:"resizable"`
-	Reason    string            `json:"not_resizable_because,omitempty"`
-	Layouts   map[string]string `json:"layouts"`
+	Converter string `json:"converter"`
+	Source    string `json:"source,omitempty"`
+	Opset     int    `json:"onnx_opset"`
+	Resizable bool   `json:"resizable"`
+	Reason    string `json:"not_resizable_because,omitempty"`
+	// Rescalable: tflitefile.ScaleInput can rewrite the model's constant
+	// sizes (RESIZE_*, TRANSPOSE_CONV) for other input sizes, so a model
+	// that is not resizable can still run at any size whose ratio to the
+	// converted size keeps every size whole (internal/stylize does so).
+	Rescalable    bool              `json:"rescalable"`
+	RescaleReason string            `json:"not_rescalable_because,omitempty"`
+	Layouts       map[string]string `json:"layouts"`
 }
 
 // Options control a conversion.
@@ -147,6 +153,19 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Whether the written model can be rewritten for other sizes is a
+	// property of the TFLite file, so it is checked there and the record
+	// updated.
+	if err := tflitefile.Scalable(m); err != nil {
+		info.RescaleReason = err.Error()
+	} else {
+		info.Rescalable = true
+	}
+	if js, err = json.Marshal(info); err != nil {
+		return nil, err
+	}
+	m.SetMetadata(MetadataKey, js)
+	m.Description = fmt.Sprintf("%s; rescalable=%v", desc, info.Rescalable)
 	return &Result{Model: m, Graph: tg, Info: info}, nil
 }
 

@@ -29,3 +29,16 @@ func ExampleStylizer_Apply() {
 	fmt.Println(out.Bounds().Dx(), out.Bounds().Dy(), s.Resizable())
 	// Output: 150 99 true
 }
+
+func ExampleNewFromData() {
+	// From the model's bytes, a model whose upsampling sizes are constants
+	// can still run at each photo's size (ModeRewrite); this fully
+	// convolutional one is resizable as it is.
+	s, err := stylize.NewFromData(testmodel.FP32(), stylize.Options{Threads: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	fmt.Println(s.Mode(), s.Resizable())
+	// Output: native true
+}

@@ -6,6 +6,13 @@
 // photo too large to run in one piece, goes through overlapping tiles of the
 // model's size whose overlaps are blended with linear ramps, so no seams
 // show (tiles.go). Memory is bounded by the tile, not the photo.
+//
+// A model that is not resizable in TFLite only because RESIZE_* or
+// TRANSPOSE_CONV ops read their output sizes from constants (an upsampling
+// generator) is resizable by rewrite when built with NewFromData: the
+// constants are rewritten for each input size (tflitefile.ScaleInput) and
+// the photo runs at its own size on an interpreter built for that size
+// (rewrite.go).
 package stylize
 
 import (
@@ -37,11 +44,23 @@ type Options struct {
 	Progress func()
 }
 
-// Stylizer owns one interpreter. It is not safe for concurrent use.
+// How a Stylizer runs photos (Mode).
+const (
+	ModeNative  = "native"  // resizable in TFLite: the photo at its own size
+	ModeRewrite = "rewrite" // sizes rewritten per photo size (ScaleInput)
+	ModeTiles   = "tiles"   // fixed size: tiles of the model's size
+)
+
+// Stylizer owns one interpreter (two in rewrite mode: the converted size
+// and the last other size). It is not safe for concurrent use.
 type Stylizer struct {
 	o         Options
 	it        *tflite.Interpreter
 	resizable bool
+	mode      string
+	data      []byte              // the model, for rewrites
+	rw        *tflite.Interpreter // rewritten for rwH x rwW, or nil
+	rwH, rwW  int
 	inH, inW  int // the model's native input size
 	curH      int // the input size the interpreter is allocated for
 	curW      int
@@ -52,7 +71,26 @@ type Stylizer struct {
 var ErrModelShape = errors.New("model is not an image-to-image NHWC RGB model")
 
 // New checks that m is an image-to-image model and builds its interpreter.
+// A model that is not resizable runs in tiles of its size; NewFromData can
+// do better for models with constant upsampling sizes.
 func New(m *tflite.Model, o Options) (*Stylizer, error) {
+	return build(m, nil, o)
+}
+
+// NewFromData is New for the model in data. A model that is not resizable
+// in TFLite but whose sizes tflitefile.ScaleInput can rewrite (checked at
+// twice the converted size) runs in ModeRewrite.
+func NewFromData(data []byte, o Options) (*Stylizer, error) {
+	m, err := tflite.NewModel(data)
+	if err != nil {
+		return nil, fmt.Errorf("stylize: %w", err)
+	}
+	// The interpreters keep what they need.
+	defer m.Close()
+	return build(m, data, o)
+}
+
+func build(m *tflite.Model, data []byte, o Options) (*Stylizer, error) {
 	if o.MaxWholePixels <= 0 {
 		o.MaxWholePixels = 1 << 19
 	}
@@ -83,7 +121,18 @@ func New(m *tflite.Model, o Options) (*Stylizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
-	return &Stylizer{o: o, it: it, resizable: d.Resizable, inH: in[1], inW: in[2], curH: in[1], curW: in[2]}, nil
+	s := &Stylizer{o: o, it: it, resizable: d.Resizable, mode: ModeTiles, inH: in[1], inW: in[2], curH: in[1], curW: in[2]}
+	switch {
+	case d.Resizable:
+		s.mode = ModeNative
+	case data != nil:
+		if err := probeRewrite(data, in[1], in[2]); err != nil {
+			s.log().Info("model runs in tiles of its size", "input", fmt.Sprintf("%dx%d", in[2], in[1]), "not_rewritable", err)
+			break
+		}
+		s.mode, s.resizable, s.data = ModeRewrite, true, data
+	}
+	return s, nil
 }
 
 // Backend is the backend the interpreter really uses.
@@ -92,14 +141,24 @@ func (s *Stylizer) Backend() tflite.Backend { return s.it.Backend() }
 // FallbackReason says why the requested backend was not used, or "".
 func (s *Stylizer) FallbackReason() string { return s.it.FallbackReason() }
 
-// Resizable reports whether the model runs at any size (else it is tiled).
+// Resizable reports whether the model runs at any size, natively or by
+// rewrite (else it is tiled).
 func (s *Stylizer) Resizable() bool { return s.resizable }
+
+// Mode says how photos run: ModeNative, ModeRewrite or ModeTiles.
+func (s *Stylizer) Mode() string { return s.mode }
 
 // InputSize is the model's native input size.
 func (s *Stylizer) InputSize() (h, w int) { return s.inH, s.inW }
 
-// Close frees the interpreter.
-func (s *Stylizer) Close() error { return s.it.Close() }
+// Close frees the interpreters.
+func (s *Stylizer) Close() error {
+	if s.rw != nil {
+		s.rw.Close()
+		s.rw = nil
+	}
+	return s.it.Close()
+}
 
 // Apply styles img and returns a new image of the same size. It stops
 // between tiles when ctx is done.
@@ -109,12 +168,24 @@ func (s *Stylizer) Apply(ctx context.Context, img *image.RGBA) (*image.RGBA, err
 		return nil, errors.New("stylize: empty image")
 	}
 	h4, w4 := roundUp4(b.Dy()), roundUp4(b.Dx())
-	if s.resizable && h4*w4 <= s.o.MaxWholePixels {
-		return s.whole(ctx, img, h4, w4)
-	}
+	whole := h4*w4 <= s.o.MaxWholePixels
 	th, tw := s.inH, s.inW
 	if s.resizable {
-		th, tw = gridTile(h4, w4, s.o.MaxWholePixels)
+		th, tw = h4, w4
+		if !whole {
+			th, tw = gridTile(h4, w4, s.o.MaxWholePixels)
+		}
+		if s.mode == ModeRewrite {
+			if _, err := s.interpreter(th, tw); err != nil {
+				// A size the rewrite cannot reach (a size ratio that is
+				// not whole, say): tiles of the converted size.
+				s.log().Warn("rewritten model unusable at this size; tiling", "size", fmt.Sprintf("%dx%d", tw, th), "err", err)
+				return s.tiled(ctx, img, s.inH, s.inW)
+			}
+		}
+		if whole {
+			return s.whole(ctx, img, h4, w4)
+		}
 	}
 	return s.tiled(ctx, img, th, tw)
 }
@@ -138,22 +209,20 @@ func (s *Stylizer) whole(ctx context.Context, img *image.RGBA, h, w int) (*image
 // invoke runs the model on in (h x w x 3) and returns its output, a view
 // valid until the next call.
 func (s *Stylizer) invoke(in []float32, h, w int) ([]float32, error) {
-	if h != s.curH || w != s.curW {
-		if err := s.it.ResizeInput(0, []int{1, h, w, 3}); err != nil {
-			return nil, fmt.Errorf("stylize: resize input to %dx%d: %w", w, h, err)
-		}
-		s.curH, s.curW = h, w
+	it, err := s.interpreter(h, w)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.it.Input(0).SetFloat32(in); err != nil {
+	if err := it.Input(0).SetFloat32(in); err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
-	if err := s.it.Invoke(); err != nil {
+	if err := it.Invoke(); err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
 	if s.o.Progress != nil {
 		s.o.Progress()
 	}
-	o := s.it.Output(0)
+	o := it.Output(0)
 	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
 		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
 	}

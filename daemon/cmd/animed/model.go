@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/animed/animed/internal/stylize"
@@ -14,23 +15,22 @@ import (
 // result comments.
 func loadStylizer(path string, o stylize.Options) (*stylize.Stylizer, string, error) {
 	var (
-		m    *tflite.Model
+		data []byte
 		name string
 		err  error
 	)
 	if path == "" {
-		m, err = tflite.NewModel(models.Default())
-		name = models.DefaultName()
+		data, name = models.Default(), models.DefaultName()
 	} else {
-		m, err = tflite.LoadModel(path)
+		data, err = os.ReadFile(path)
 		name = filepath.Base(path)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("--model: load model %s: %w", name, err)
 	}
-	// The interpreter keeps what it needs; the model may be closed.
-	defer m.Close()
-	s, err := stylize.New(m, o)
+	// From the bytes, so that a model with constant upsampling sizes can
+	// be rewritten for each photo size (stylize.ModeRewrite).
+	s, err := stylize.NewFromData(data, o)
 	if err != nil {
 		return nil, "", fmt.Errorf("--model: model %s: %w", name, err)
 	}

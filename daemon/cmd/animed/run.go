@@ -185,7 +185,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
 	h, w := s.InputSize()
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
-		"threads", cfg.Threads, "resizable", s.Resizable(), "input", fmt.Sprintf("%dx%d", w, h))
+		"threads", cfg.Threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
 	j, err := journal.Open(cfg.State)
 	if err != nil {

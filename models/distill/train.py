@@ -66,7 +66,8 @@ def crop_for(path, size, rng):
 def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, min_n=4):
     """Caches teacher output + features for one crop per photo until the deadline
     (but at least min_n). The output comes from the TFLite teacher itself (3-4x
-    faster than the port here); the features from the port's encoder (float)."""
+    faster than the port here) when tfl is given; the features from the port's
+    encoder (float)."""
     os.makedirs(cache, exist_ok=True)
     done = 0
     for i, p in enumerate(photos):
@@ -78,9 +79,12 @@ def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, mi
             break
         rng = random.Random(f"{seed}:{p}")
         x = data.to_tensor(crop_for(p, size, rng))
-        y = data.nchw(tfl.run(data.nhwc(x)))
         with torch.no_grad():
-            feats = teacher(x, upto="C")
+            if tfl is not None:
+                y = data.nchw(tfl.run(data.nhwc(x)))
+                feats = teacher(x, upto="C")
+            else:  # the port, int8-emulated (the TFLite graph is fixed at 256x256)
+                y, feats = teacher(x, feats=True, quant=True)
         np.savez(f + ".tmp.npz", photo=np.asarray(data.to_image(x)), out=y[0].half().numpy(),
                  **{k: feats[k][0].half().numpy() for k in MIMIC.values()})
         os.replace(f + ".tmp.npz", f)
@@ -183,8 +187,7 @@ def main():
     a = ap.parse_args()
 
     if a.smoke:
-        # Targets come from the TFLite teacher, which only runs at 256x256.
-        a.size, a.crop, a.batch, a.held = 256, 32, 2, 2
+        a.size, a.crop, a.batch, a.held = 64, 32, 2, 2
         a.minutes = a.minutes if a.minutes != 80 else 1.0
         a.min_steps = max(a.min_steps, 2)
     torch.set_num_threads(a.threads)
@@ -214,10 +217,14 @@ def main():
 
     # targets: held-out ones first (cheap, few), then training crops
     tfl = TFLiteModel(a.teacher, threads=a.threads)
+    if tfl.input_shape()[1:3] != (a.size, a.size):  # its resizes have fixed output sizes
+        tfl.close()
+        tfl = None
     make_targets(teacher, tfl, held_p[:a.held], cache, a.size, float("inf"), a.run, a.seed, "held")
     tdead = time.time() + max(0.0, 0.25 * budget - used_before - (time.time() - t_start))
     n = make_targets(teacher, tfl, train_p, cache, a.size, tdead, a.run, a.seed, "train")
-    tfl.close()
+    if tfl is not None:
+        tfl.close()
     train = Cached(cache, "train")
     held = Cached(cache, "held")
     log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out ({n} this run)")

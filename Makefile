@@ -2,7 +2,17 @@
 # bootstraps them itself (make deps is idempotent).
 
 SHELL      := /bin/bash
-GO         ?= go
+# Go 1.21+ on PATH fetches the go.mod toolchain itself (GOTOOLCHAIN=auto).
+# Without it (Debian 12 ships 1.19), deps-base installs Debian's Go and uses
+# it once to fetch the toolchain module golang.org/toolchain through the Go
+# module proxy into build/go.
+GO_VERSION := 1.26.8
+GOBOOT     := build/go
+GO         ?= $(shell command -v go >/dev/null 2>&1 && go version | grep -qE 'go1\.(2[1-9]|[3-9][0-9])' && echo go || echo $(CURDIR)/$(GOBOOT)/bin/go)
+ifneq ($(GO),go)
+# Tests that run `go` themselves find the fetched toolchain first.
+export PATH := $(CURDIR)/$(GOBOOT)/bin:$(PATH)
+endif
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 BUILD      := build
 TFLITE     := $(BUILD)/tflite
@@ -11,28 +21,46 @@ TFLITE_SHA := 3be1632328a76a2475e5b6833253763c802c859433becb4d879ee1860e3b5284
 BIN        := $(BUILD)/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the build and the tests use (Debian 12 "bookworm").
-APT_PKGS := gcc make git nodejs npm python3 python3-torch python3-flatbuffers python3-numpy \
+# Debian packages: the build needs BASE_PKGS (cgo); the tests, the recipe and
+# the packaging need the rest (Debian 12 "bookworm").
+BASE_PKGS := gcc
+APT_PKGS := $(BASE_PKGS) python3-torch python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-	bubblewrap systemd dpkg-dev fakeroot lintian
+	bubblewrap systemd dpkg-dev fakeroot lintian strace
 
-.PHONY: all deps deps-apt deps-tflite deps-go build test cross run bench clean \
+.PHONY: all deps deps-build deps-base deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
 	distill distill-smoke distill-check-teacher model
 
 all: build
 
-deps: deps-apt deps-tflite deps-go
+deps: deps-base deps-apt deps-tflite deps-go converter-deps
+
+# What building and running animed needs: a C compiler, npm, Go, TFLite.
+deps-build: deps-base deps-tflite deps-go
 
 # Installs only what is missing, so a second run costs one dpkg query.
-deps-apt:
-	@missing=$$(for p in $(APT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+deps-base: PKGS = $(BASE_PKGS)
+deps-apt: PKGS = $(APT_PKGS)
+deps-base deps-apt:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing Debian packages:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
 	fi
-	@command -v $(GO) >/dev/null || { echo "deps: Go is missing: install Go 1.26 or newer (see README)"; exit 1; }
+	@command -v npm >/dev/null || { echo "deps: installing nodejs and npm"; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 nodejs npm; }
+	@if [ "$(GO)" != go ] && [ ! -x "$(GO)" ]; then \
+		command -v go >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 golang-go; \
+		echo "deps: fetching the Go $(GO_VERSION) toolchain module"; \
+		dir=$$(cd "$$(mktemp -d)" && GOPATH=$(CURDIR)/$(BUILD)/gopath GOFLAGS=-modcacherw GO111MODULE=on GOTOOLCHAIN=local \
+			go mod download -json golang.org/toolchain@v0.0.1-go$(GO_VERSION).linux-$$(go env GOARCH) | \
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+		[ -f "$$dir/bin/go" ] || { echo "deps: could not fetch the Go toolchain"; exit 1; }; \
+		chmod +x "$$dir"/bin/* "$$dir"/pkg/tool/*/*; \
+		ln -sfn "$$dir" $(GOBOOT); \
+	fi
 
 # The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,
 # checked against a pinned sha256, unpacked into $(TFLITE). Never committed.
@@ -46,10 +74,27 @@ $(TFLITE)/.stamp:
 		package/cc_deps/include package/cc_deps/linux_amd64 package/cc_deps/linux_arm64
 	rm -rf $(TFLITE) && mv $(TFLITE).tmp $(TFLITE) && touch $@
 
-deps-go:
+# The converter's reference runtime: onnxruntime-node from npm, with its
+# bundled CPU library (ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download).
+ORT_PKG := onnxruntime-node@1.22.0
+.PHONY: converter-deps converter-proto
+converter-deps: $(BUILD)/ort/.stamp
+$(BUILD)/ort/.stamp:
+	rm -rf $(BUILD)/ort.tmp && mkdir -p $(BUILD)/ort.tmp
+	cd $(BUILD)/ort.tmp && echo '{"private":true}' > package.json && \
+		ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent $(ORT_PKG)
+	cd $(BUILD)/ort.tmp && node -e "require('onnxruntime-node')" # the bundled native library loads here
+	rm -rf $(BUILD)/ort && mv $(BUILD)/ort.tmp $(BUILD)/ort && touch $@
+
+# Regenerates converter/onnx/onnx.pb.go from Debian libonnx-dev's onnx.proto.
+converter-proto:
+	GOBIN=$(CURDIR)/$(BUILD)/tools $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) generate ./converter/onnx
+
+deps-go: deps-base
 	$(GO) mod download
 
-build: deps
+build: deps-build
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./daemon/cmd/animed ./converter/cmd/onnx2tflite
 
@@ -61,11 +106,27 @@ test: deps
 cross: deps
 	bash cross/build.sh arm64
 
-run: build
-	@mkdir -p drop out
-	$(BIN)/animed run --watch drop --out out
+# Release tarballs and Debian packages for both architectures:
+# dist/animed_<version>_linux_{amd64,arm64}.tar.gz (cross/dist.sh) and
+# dist/animed_<version>_{amd64,arm64}.deb (cross/deb.sh). The version comes
+# from git (cross/version.sh); override with make dist VERSION=1.2.3.
+DIST_ARCHES := amd64 arm64
 
-bench: build
+dist: deps
+	bash cross/dist.sh $(DIST_ARCHES)
+
+deb: dist
+	bash cross/deb.sh $(DIST_ARCHES)
+
+# Builds the daemon and runs it on ./drop -> ./out (done/ and failed/ inside
+# drop/); extra flags with ARGS, e.g. make run ARGS="--format png".
+run: deps-build
+	@mkdir -p $(BIN) drop out
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/animed ./daemon/cmd/animed
+	$(BIN)/animed run --watch drop --out out $(ARGS)
+
+# Builds what it measures itself (benchmodel, and animed once it has bench).
+bench: deps
 	bash bench/run.sh
 
 # --- Distillation (models/distill, Debian python3-torch; see models/MODEL_CARD.md) ---
@@ -86,11 +147,14 @@ distill: deps-apt deps-tflite
 
 # ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
 model: deps
-	$(GO) run ./converter/cmd/onnx2tflite models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
-	$(GO) run ./converter/cmd/onnx2tflite --int8 --calib $(PHOTOS) models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --verify --summary \
+		models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
+		--min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
+		models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
 
-# A few steps of every phase on a few 64x64 crops, so the recipe cannot rot (CI).
-# (make test runs it after deps; on its own it needs `make deps` first.)
+# A few steps of every phase on a few small crops, then export and INT8
+# conversion, so the recipe cannot rot (CI; make test runs it after deps).
 SMOKE_DIR ?= $(BUILD)/distill-smoke
 distill-smoke:
 	@if [ ! -e $(TEACHER) ] || [ ! -d $(PHOTOS) ]; then \
@@ -100,6 +164,8 @@ distill-smoke:
 	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
 		--run $(SMOKE_DIR)/run --cache $(SMOKE_DIR)/cache && \
 	$(PY) models/distill/export.py --ckpt $(SMOKE_DIR)/run/best.pt --out $(SMOKE_DIR)/tiny.onnx --size 64 && \
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 64x64 --int8 --calib $(PHOTOS) --calib-count 4 \
+		--gate-count 2 --min-psnr 0 $(SMOKE_DIR)/tiny.onnx $(SMOKE_DIR)/tiny_int8.tflite && \
 	echo "distill-smoke: ok"
 
 # The PyTorch teacher port against the TFLite teacher (PSNR >= 35 dB at 256x256).
@@ -108,3 +174,9 @@ distill-check-teacher: deps-apt deps-tflite
 
 clean:
 	rm -rf $(BUILD) dist
+
+# INT8 vs FP32 latency of the quantizer's generator model (256x256) through
+# internal/tflite: XNNPACK (QS8) and the builtin CPU kernels, one thread
+# (ANIMED_BENCH_THREADS=N for more; ANIMED_BENCH_FP32/_INT8 for model files).
+bench-int8: deps
+	$(GO) test ./converter/quantize -run '^$$' -bench . -benchtime 20x -count 3

@@ -1,0 +1,263 @@
+// Package emit writes a TFLite-level IR graph (ops named "tfl.*", see
+// package converter/pass) as a tflitefile.Model.
+package emit
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
+)
+
+var codes = map[string]tflitefile.BuiltinOp{
+	"ADD": tflitefile.Add, "MAX_POOL_2D": tflitefile.MaxPool2D, "AVERAGE_POOL_2D": tflitefile.AveragePool2D, "CONCATENATION": tflitefile.Concatenation, "CONV_2D": tflitefile.Conv2D,
+	"DEPTHWISE_CONV_2D": tflitefile.DepthwiseConv2D, "DEPTH_TO_SPACE": tflitefile.DepthToSpace,
+	"FULLY_CONNECTED": tflitefile.FullyConnected, "LOGISTIC": tflitefile.Logistic, "MUL": tflitefile.Mul,
+	"RELU": tflitefile.Relu, "RELU6": tflitefile.Relu6, "RELU_N1_TO_1": tflitefile.ReluN1To1,
+	"RESHAPE": tflitefile.Reshape, "RESIZE_BILINEAR": tflitefile.ResizeBilinear, "SOFTMAX": tflitefile.Softmax,
+	"TANH": tflitefile.Tanh, "PAD": tflitefile.Pad, "TRANSPOSE": tflitefile.Transpose, "MEAN": tflitefile.Mean,
+	"SUB": tflitefile.Sub, "DIV": tflitefile.Div, "EXP": tflitefile.Exp, "PRELU": tflitefile.PRelu,
+	"MAXIMUM": tflitefile.Maximum, "MINIMUM": tflitefile.Minimum, "PADV2": tflitefile.PadV2,
+	"SLICE": tflitefile.Slice, "TRANSPOSE_CONV": tflitefile.TransposeConv, "SQRT": tflitefile.Sqrt,
+	"RSQRT": tflitefile.Rsqrt, "RESIZE_NEAREST_NEIGHBOR": tflitefile.ResizeNearestNeighbor,
+	"LEAKY_RELU": tflitefile.LeakyRelu, "SQUARED_DIFFERENCE": tflitefile.SquaredDifference,
+	"MIRROR_PAD": tflitefile.MirrorPad, "ABS": tflitefile.Abs, "HARD_SWISH": tflitefile.HardSwish,
+	"BATCH_MATMUL": tflitefile.BatchMatMul, "NEG": tflitefile.Neg,
+}
+
+// OpName is the TFLite builtin name of an IR op ("tfl.CONV_2D" -> "CONV_2D").
+func OpName(op string) string { return strings.TrimPrefix(op, "tfl.") }
+
+func act(a ir.Attrs) (tflitefile.Activation, error) {
+	switch s := a.String("fused_activation_function", "NONE"); s {
+	case "NONE":
+		return tflitefile.ActNone, nil
+	case "RELU":
+		return tflitefile.ActRelu, nil
+	case "RELU6":
+		return tflitefile.ActRelu6, nil
+	case "RELU_N1_TO_1":
+		return tflitefile.ActReluN1To1, nil
+	default:
+		return 0, fmt.Errorf("fused activation %q", s)
+	}
+}
+
+func padding(a ir.Attrs) tflitefile.Padding {
+	if a.String("padding", "VALID") == "SAME" {
+		return tflitefile.Same
+	}
+	return tflitefile.Valid
+}
+
+func flag(a ir.Attrs, k string) bool { b, _ := a[k].(bool); return b }
+
+func i32(a ir.Attrs, k string, def int64) int32 { return int32(a.Int(k, def)) }
+
+// options builds the option table and op version for a node (FP32
+// versions; the INT8 pass raises them).
+func options(n *ir.Node) (tflitefile.Options, int32, error) {
+	a := n.Attrs
+	ac, err := act(a)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch OpName(n.Op) {
+	case "CONV_2D":
+		return &tflitefile.Conv2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
+			Activation: ac, DilationWFactor: i32(a, "dilation_w", 1), DilationHFac: i32(a, "dilation_h", 1)}, 1, nil
+	case "DEPTHWISE_CONV_2D":
+		v := int32(1)
+		if a.Int("dilation_w", 1) != 1 || a.Int("dilation_h", 1) != 1 {
+			v = 2
+		}
+		return &tflitefile.DepthwiseConv2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
+			DepthMultiplier: i32(a, "depth_multiplier", 1), Activation: ac,
+			DilationWFactor: i32(a, "dilation_w", 1), DilationHFac: i32(a, "dilation_h", 1)}, v, nil
+	case "MAX_POOL_2D", "AVERAGE_POOL_2D":
+		return &tflitefile.Pool2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
+			FilterWidth: i32(a, "filter_width", 1), FilterHeight: i32(a, "filter_height", 1), Activation: ac}, 1, nil
+	case "TRANSPOSE_CONV":
+		v := int32(1)
+		if len(n.Inputs) > 3 {
+			v = 3
+		}
+		return &tflitefile.TransposeConvOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1)}, v, nil
+	case "FULLY_CONNECTED":
+		v := int32(1)
+		if flag(a, "keep_num_dims") {
+			v = 5
+		}
+		return &tflitefile.FullyConnectedOptions{Activation: ac, KeepNumDims: flag(a, "keep_num_dims")}, v, nil
+	case "ADD":
+		return &tflitefile.AddOptions{Activation: ac}, 1, nil
+	case "SUB":
+		return &tflitefile.SubOptions{Activation: ac}, 1, nil
+	case "MUL":
+		return &tflitefile.MulOptions{Activation: ac}, 1, nil
+	case "DIV":
+		return &tflitefile.DivOptions{Activation: ac}, 1, nil
+	case "CONCATENATION":
+		return &tflitefile.ConcatenationOptions{Axis: i32(a, "axis", 0), Activation: ac}, 1, nil
+	case "SOFTMAX":
+		return &tflitefile.SoftmaxOptions{Beta: a.Float("beta", 1)}, 1, nil
+	case "RESHAPE":
+		var s []int32
+		for _, d := range a.Ints("new_shape") {
+			s = append(s, int32(d))
+		}
+		return &tflitefile.ReshapeOptions{NewShape: s}, 1, nil
+	case "MEAN":
+		return &tflitefile.ReducerOptions{KeepDims: flag(a, "keep_dims")}, 1, nil
+	case "RESIZE_BILINEAR":
+		v := int32(1)
+		if flag(a, "half_pixel_centers") {
+			v = 3
+		}
+		return &tflitefile.ResizeBilinearOptions{AlignCorners: flag(a, "align_corners"), HalfPixelCenters: flag(a, "half_pixel_centers")}, v, nil
+	case "RESIZE_NEAREST_NEIGHBOR":
+		v := int32(1)
+		if flag(a, "half_pixel_centers") || flag(a, "align_corners") {
+			v = 3
+		}
+		return &tflitefile.ResizeNearestNeighborOptions{AlignCorners: flag(a, "align_corners"), HalfPixelCenters: flag(a, "half_pixel_centers")}, v, nil
+	case "LEAKY_RELU":
+		return &tflitefile.LeakyReluOptions{Alpha: a.Float("alpha", 0.2)}, 1, nil
+	case "MIRROR_PAD":
+		m := tflitefile.Reflect
+		if a.String("mode", "REFLECT") == "SYMMETRIC" {
+			m = tflitefile.Symmetric
+		}
+		return &tflitefile.MirrorPadOptions{Mode: m}, 1, nil
+	case "BATCH_MATMUL":
+		return &tflitefile.BatchMatMulOptions{AdjX: flag(a, "adj_x"), AdjY: flag(a, "adj_y")}, 1, nil
+	case "DEPTH_TO_SPACE":
+		return &tflitefile.DepthToSpaceOptions{BlockSize: i32(a, "block_size", 2)}, 1, nil
+	case "PAD":
+		return &tflitefile.PadOptions{}, 1, nil
+	case "PADV2":
+		return &tflitefile.PadV2Options{}, 1, nil
+	case "TRANSPOSE":
+		return &tflitefile.TransposeOptions{}, 1, nil
+	case "SLICE":
+		return &tflitefile.SliceOptions{}, 1, nil
+	case "SQUARED_DIFFERENCE":
+		return &tflitefile.SquaredDifferenceOptions{}, 1, nil
+	case "MAXIMUM", "MINIMUM":
+		return &tflitefile.MaximumMinimumOptions{}, 1, nil
+	case "HARD_SWISH":
+		return &tflitefile.HardSwishOptions{}, 1, nil
+	}
+	return nil, 1, nil
+}
+
+// Model converts g. Every value becomes a tensor; constants get buffers.
+// Metadata entries of g are stored as model metadata (name -> value).
+func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
+	m := tflitefile.NewModel()
+	m.Description = description
+	sg := m.Main()
+	sg.Name = g.Name
+	if sg.Name == "" {
+		sg.Name = "main"
+	}
+	idx := map[*ir.Value]int32{}
+	tensor := func(v *ir.Value) (int32, error) {
+		if v == nil {
+			return -1, nil
+		}
+		if i, ok := idx[v]; ok {
+			return i, nil
+		}
+		t := &tflitefile.Tensor{Name: v.Name}
+		for _, d := range v.Shape {
+			if d < 0 {
+				return 0, fmt.Errorf("tensor %q has unknown shape %v", v.Name, v.Shape)
+			}
+			t.Shape = append(t.Shape, int32(d))
+		}
+		switch v.DType {
+		case ir.Float32:
+			t.Type = tflitefile.Float32
+		case ir.Int32:
+			t.Type = tflitefile.Int32
+		default:
+			return 0, fmt.Errorf("tensor %q has type %v, not float32 or int32", v.Name, v.DType)
+		}
+		if c := v.Const; c != nil {
+			if c.Len() != ir.NumElements(v.Shape) {
+				return 0, fmt.Errorf("constant %q: %d values for shape %v", v.Name, c.Len(), v.Shape)
+			}
+			switch v.DType {
+			case ir.Float32:
+				t.Buffer = m.AddBuffer(tflitefile.Float32Bytes(c.Floats()))
+			case ir.Int32:
+				iv := c.Ints()
+				d := make([]int32, len(iv))
+				for k, x := range iv {
+					if x > math.MaxInt32 || x < math.MinInt32 {
+						return 0, fmt.Errorf("constant %q: %d does not fit int32", v.Name, x)
+					}
+					d[k] = int32(x)
+				}
+				t.Buffer = m.AddBuffer(tflitefile.Int32Bytes(d))
+			}
+		}
+		i := sg.AddTensor(t)
+		idx[v] = i
+		return i, nil
+	}
+	for _, v := range g.Inputs {
+		i, err := tensor(v)
+		if err != nil {
+			return nil, err
+		}
+		sg.Inputs = append(sg.Inputs, i)
+	}
+	for _, n := range g.Nodes {
+		if !strings.HasPrefix(n.Op, "tfl.") {
+			return nil, fmt.Errorf("%v: not lowered to a TFLite op", n)
+		}
+		code, ok := codes[OpName(n.Op)]
+		if !ok {
+			return nil, fmt.Errorf("%v: no TFLite builtin code for %s", n, OpName(n.Op))
+		}
+		opts, version, err := options(n)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", n, err)
+		}
+		op := &tflitefile.Operator{Op: code, Version: version, Options: opts}
+		for _, v := range n.Inputs {
+			i, err := tensor(v)
+			if err != nil {
+				return nil, err
+			}
+			op.Inputs = append(op.Inputs, i)
+		}
+		for _, v := range n.Outputs {
+			i, err := tensor(v)
+			if err != nil {
+				return nil, err
+			}
+			op.Outputs = append(op.Outputs, i)
+		}
+		sg.AddOperator(op)
+	}
+	for _, v := range g.Outputs {
+		i, err := tensor(v)
+		if err != nil {
+			return nil, err
+		}
+		sg.Outputs = append(sg.Outputs, i)
+	}
+	for _, k := range sortedKeys(g.Metadata) {
+		m.SetMetadata(k, []byte(g.Metadata[k]))
+	}
+	return m, m.Validate()
+}
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,52 @@
+// Package quantize turns an FP32 TFLite model into a fully INT8 one by
+// post-training quantization, and measures what that costs.
+//
+// The pass works on converter/tflitefile models and knows nothing about
+// ONNX, so it applies to any FP32 .tflite of the image-to-image family the
+// converter produces. It follows the rules TFLite's INT8 kernels and
+// XNNPACK's QS8 path require:
+//
+//   - weights: symmetric int8 in [-127, 127], zero point 0, one scale per
+//     output channel (quantized_dimension 0 for CONV_2D and TRANSPOSE_CONV,
+//     3 for DEPTHWISE_CONV_2D); all-zero channels get a floor scale;
+//   - bias: int32 with scale input_scale × weight_scale[c]; a weight scale is
+//     raised where the bias would not fit;
+//   - activations: asymmetric int8 whose range includes 0;
+//   - fixed outputs: TANH (1/128, 0), LOGISTIC and SOFTMAX (float32(1/256),
+//     -128);
+//   - ops that move data without rescaling it (RESHAPE, TRANSPOSE,
+//     CONCATENATION, PAD, PADV2, MIRROR_PAD, RESIZE_*, MAX_POOL_2D,
+//     AVERAGE_POOL_2D, DEPTH_TO_SPACE, SPACE_TO_DEPTH, SQUEEZE, SLICE,
+//     MAXIMUM, MINIMUM) get one shared scale and zero point on their inputs
+//     and output; where that is impossible a requantizing QUANTIZE is
+//     inserted, never a silent mismatch;
+//   - operator versions are raised to the versions TFLite gives their INT8
+//     kernels.
+//
+// Ranges for activations come from calibration (Calibrate): the FP32 model
+// runs through the TFLite runtime on a copy whose intermediate tensors are
+// all outputs, and minmax, percentile or MSE picks each range. Ops without
+// an INT8 kernel, or named in Options.FloatOps, stay float islands behind
+// DEQUANTIZE/QUANTIZE pairs. Compare and LayerErrors measure the INT8 model
+// against the FP32 one (the quality gate), and UndelegatedOps lists the ops
+// XNNPACK 2.9 cannot take.
+//
+// # Int8 input and output
+//
+// With IOInt8 the model's input is int8 with PixelInput's parameters
+// (scale 2/255, zero point 0): a caller feeds pixel-128 for 8-bit RGB
+// pixels, which is 1/255 (half a step) below the float model's
+// pixel/127.5-1; the pass folds that constant into the bias of the
+// convolutions that read the input (exact behind MIRROR_PAD or VALID
+// padding, off at the border for SAME). The output keeps its own int8
+// parameters (TANH: 1/128, 0); read them from the tensor. Measured on the
+// test generator, the fold and the half step are both below int8 noise:
+// 46.4 to 46.7 dB either way.
+//
+// # Command line
+//
+// Flags holds the settings of tflite-quantize and of onnx2tflite --int8:
+// --calib DIR, --calib-count, --gate DIR, --gate-count, --calib-method,
+// --calib-percentile, --calib-seed, --io, --min-psnr, --report and
+// --float-ops (operator names or "layernorm").
+package quantize

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/animed/animed/daemon/config"
+	"github.com/animed/animed/daemon/durable"
+	"github.com/animed/animed/daemon/pipeline"
+	"github.com/animed/animed/internal/imageio"
+	"github.com/animed/animed/internal/stylize"
+	"github.com/animed/animed/internal/tflite"
+)
+
+// convertCommand styles one photo: the same decode, model and encode as the
+// daemon, and the same durable write.
+func convertCommand(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("convert", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	model := fs.String("model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
+	maxSide := fs.Int("max-side", config.DefaultMaxSide, "long side of the result in pixels")
+	quality := fs.Int("quality", config.DefaultQuality, "JPEG quality, 1-100")
+	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
+	maxPixels := fs.Int64("max-pixels", config.DefaultMaxPixels, "refuse images whose header declares more pixels than this")
+	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
+	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
+	delegate := fs.String("delegate", "", "TFLite external delegate plugin (.so); implies --backend auto unless --backend is given")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png).\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "animed convert: "+format+"\n", a...)
+		return code
+	}
+	if fs.NArg() != 2 {
+		return fail(2, "want IN and OUT, got %d arguments", fs.NArg())
+	}
+	in, out := fs.Arg(0), fs.Arg(1)
+	format, err := imageio.FormatFromName(out)
+	if err != nil {
+		return fail(2, "%v", err)
+	}
+	switch {
+	case *maxSide < 16:
+		return fail(2, "--max-side %d: must be at least 16", *maxSide)
+	case *quality < 1 || *quality > 100:
+		return fail(2, "--quality %d: must be between 1 and 100", *quality)
+	case *threads < 1:
+		return fail(2, "--threads %d: must be at least 1", *threads)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	data, err := imageio.ReadFile(in, *maxBytes)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	switch *backendName {
+	case "auto", "xnnpack", "cpu":
+	case "external":
+		if *delegate == "" {
+			return fail(2, "--backend external needs --delegate PATH")
+		}
+	default:
+		return fail(2, "--backend %q: must be auto, xnnpack, cpu or external", *backendName)
+	}
+	if *delegate != "" && !fs.Changed("backend") {
+		*backendName = "auto"
+	}
+	opts := stylize.Options{Threads: *threads, Backend: tflite.Backend(*backendName)}
+	if *backendName == "auto" || *backendName == "external" {
+		log := newLogger(stderr, "text")
+		cache := ""
+		if dir, err := os.UserCacheDir(); err == nil {
+			cache = filepath.Join(dir, "animed")
+			if err := os.MkdirAll(cache, 0o755); err != nil {
+				cache = ""
+			}
+		}
+		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: *backendName, Delegate: *delegate,
+			Threads: *threads, StateDir: cache}, log)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		opts = stylize.Options{Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate}
+	}
+	s, name, err := loadStylizer(*model, opts)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	defer s.Close()
+	r, err := pipeline.Render(ctx, s, data, format, pipeline.Options{
+		Quality: *quality, MaxSide: *maxSide, MaxPixels: *maxPixels, ModelName: name})
+	if err != nil {
+		return fail(1, "%s: %v", in, err)
+	}
+	dir, base := filepath.Split(out)
+	if dir == "" {
+		dir = "."
+	}
+	err = durable.WriteFile(dir, base, 0o644, func(w io.Writer) error {
+		_, err := w.Write(r.Data)
+		return err
+	})
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	fmt.Fprintf(stdout, "%s -> %s (%dx%d, decode %v, model %v, encode %v)\n", in, out, r.Width, r.Height,
+		r.Decode.Round(100_000), r.Infer.Round(100_000), r.Encode.Round(100_000))
+	return 0
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/animed/animed/internal/stylize"
+	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/models"
+)
+
+// loadStylizer loads the model at path (the embedded default when path is
+// "") and builds its interpreter. It returns the model's name for logs and
+// result comments.
+func loadStylizer(path string, o stylize.Options) (*stylize.Stylizer, string, error) {
+	var (
+		data []byte
+		name string
+		err  error
+	)
+	if path == "" {
+		data, name = models.Default(), models.DefaultName()
+	} else {
+		data, err = os.ReadFile(path)
+		name = filepath.Base(path)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("--model: load model %s: %w", name, err)
+	}
+	// From the bytes, so that a model with constant upsampling sizes can
+	// be rewritten for each photo size (stylize.ModeRewrite).
+	s, err := stylize.NewFromData(data, o)
+	if err != nil {
+		return nil, "", fmt.Errorf("--model: model %s: %w", name, err)
+	}
+	return s, name, nil
+}
+
+// checkModel loads the model file at path (nothing for the embedded
+// default) to reject a file that is no model before anything else starts.
+func checkModel(path string) error {
+	if path == "" {
+		return nil
+	}
+	m, err := tflite.LoadModel(path)
+	if err != nil {
+		return fmt.Errorf("--model: load model %s: %w", filepath.Base(path), err)
+	}
+	return m.Close()
+}

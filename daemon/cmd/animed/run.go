@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/animed/animed/daemon/config"
+	"github.com/animed/animed/daemon/journal"
+	"github.com/animed/animed/daemon/metrics"
+	"github.com/animed/animed/daemon/pipeline"
+	"github.com/animed/animed/daemon/watch"
+	"github.com/animed/animed/hw/backend"
+	"github.com/animed/animed/internal/imageio"
+	"github.com/animed/animed/internal/sdnotify"
+	"github.com/animed/animed/internal/stylize"
+	"github.com/animed/animed/internal/tflite"
+)
+
+// lifecycle lets a service manager follow the daemon: Ready once the first
+// scan is about to run, Progress after every model invocation (one per
+// tile: a watchdog fed from here never trips on a long photo), Busy around
+// each photo, Reloading on SIGHUP and Stopping on the way out. Under systemd
+// they speak sd_notify (internal/sdnotify); elsewhere they cost nothing.
+type lifecycle struct {
+	Ready     func(status string)
+	Progress  func()
+	Busy      func(busy bool)
+	Reloading func()
+	Stopping  func()
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) int {
+	loadConfig := func() (*config.Config, *pflag.FlagSet, error) {
+		var c config.Config
+		fs := c.FlagSet()
+		fs.SetOutput(io.Discard)
+		if err := config.Load(fs, args, os.LookupEnv); err != nil {
+			return nil, fs, err
+		}
+		return &c, fs, c.Validate()
+	}
+	cfg, fs, err := loadConfig()
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(stdout, "Usage: animed run --watch DIR --out DIR [flags]\n\n"+
+			"Watches DIR for photos and writes each one, styled, to the --out folder.\n"+
+			"Every flag can also be set in the environment (--max-side: %s) or in the\n"+
+			"--config file as \"max-side = 1024\"; the command line wins over the\n"+
+			"environment, which wins over the file.\n\nFlags:\n%s", config.EnvName("max-side"), fs.FlagUsages())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "animed run: %v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, cfg.LogFormat)
+	n := sdnotify.New(log)
+	wd := n.Watchdog()
+	wdCtx, stopWD := context.WithCancel(context.Background())
+	defer stopWD()
+	go wd.Run(wdCtx)
+	lc := lifecycle{
+		Ready:    func(s string) { n.Status(s); n.Ready() },
+		Progress: wd.Advance,
+		Busy: func(busy bool) {
+			if busy {
+				wd.Begin()
+			} else {
+				wd.End()
+			}
+		},
+		Reloading: func() { n.Reloading() },
+		Stopping:  func() { n.Stopping() },
+	}
+	m := metrics.New()
+	if cfg.Metrics != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics)
+		if err != nil {
+			fmt.Fprintf(stderr, "animed run: --metrics %s: cannot listen (%v)\n", cfg.Metrics, err)
+			return 2
+		}
+		srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var running *config.Config // the configuration before a reload
+	for {
+		// The model and its backend are part of the configuration: a file
+		// that is not a usable model, or a --backend external plugin that
+		// fails its self-test, stops the start (or the reload) here.
+		var (
+			stylizer  *stylize.Stylizer
+			modelName string
+		)
+		err := checkModel(cfg.Model)
+		if err == nil {
+			var d backend.Decision
+			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
+				Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
+			if err != nil {
+				err = fmt.Errorf("--backend %s: %w", cfg.Backend, err)
+			}
+			if err == nil {
+				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
+					Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate,
+					Logger: log, Progress: lc.Progress})
+			}
+		}
+		if err != nil {
+			if running == nil {
+				fmt.Fprintf(stderr, "animed run: %v\n", err)
+				return 2
+			}
+			log.Error("reload: keeping the running configuration", "err", err)
+			cfg, running = running, nil
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			defer stylizer.Close()
+			done <- serve(ctx, cfg, stylizer, modelName, log, m, lc)
+		}()
+		var sig os.Signal
+		select {
+		case err := <-done:
+			cancel()
+			if err != nil {
+				log.Error("stopped", "err", err)
+				return 1
+			}
+			return 0
+		case sig = <-sigs:
+		}
+		if sig == syscall.SIGHUP {
+			log.Info("SIGHUP: reloading the configuration")
+			lc.Reloading()
+		} else {
+			log.Info("stopping", "signal", sig.String())
+			lc.Stopping()
+		}
+		cancel()
+		if err := <-done; err != nil {
+			log.Error("stopped", "err", err)
+			return 1
+		}
+		if sig != syscall.SIGHUP {
+			log.Info("stopped cleanly")
+			return 0
+		}
+		next, _, err := loadConfig()
+		if err != nil {
+			log.Error("reload: keeping the running configuration", "err", err)
+			continue
+		}
+		running = cfg
+		if next.Metrics != cfg.Metrics {
+			log.Warn("reload: a new --metrics address takes effect at the next start", "metrics", cfg.Metrics)
+			next.Metrics = cfg.Metrics
+		}
+		if next.LogFormat != cfg.LogFormat {
+			log = newLogger(stderr, next.LogFormat)
+		}
+		cfg = next
+	}
+}
+
+// serve runs one generation of the daemon with cfg until ctx is done:
+// journal -> recovery -> watcher -> pipeline, styling with s.
+func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+	h, w := s.InputSize()
+	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
+		"threads", cfg.Threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
+
+	j, err := journal.Open(cfg.State)
+	if err != nil {
+		return err
+	}
+	format, _ := imageio.ParseFormat(cfg.Format) // validated
+	p := pipeline.New(pipeline.Options{
+		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
+		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
+		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
+		Logger: log, Metrics: m, Busy: lc.Busy,
+	}, j, s)
+	if err := p.Recover(); err != nil {
+		return fmt.Errorf("recover after restart: %w", err)
+	}
+	wt, err := watch.New(watch.Options{Dir: cfg.Watch, Settle: cfg.Settle, Poll: cfg.Poll, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("animed running", "version", versionString(), "watch", cfg.Watch, "out", cfg.Out,
+		"done", cfg.Done, "failed", cfg.Failed, "state", cfg.State, "format", cfg.Format,
+		"max_side", cfg.MaxSide, "settle", cfg.Settle, "mode", wt.Mode())
+	lc.Ready(fmt.Sprintf("watching %s", cfg.Watch))
+	return p.Run(ctx, wt)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

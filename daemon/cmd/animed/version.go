@@ -1,0 +1,19 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/models"
+)
+
+func versionCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "animed version: takes no arguments")
+		return 2
+	}
+	fmt.Fprintf(stdout, "animed %s\nTensorFlow Lite %s\ndefault model %s (sha256 %s)\n",
+		versionString(), tflite.Version(), models.DefaultName(), models.DefaultSHA256()[:16])
+	return 0
+}

@@ -1,0 +1,298 @@
+// Package config holds the settings of `animed run`: the flags, their
+// defaults, how the environment and the config file override them, and the
+// start-up validation that fails with one clear sentence.
+//
+// Every flag --some-flag can also be set as ANIMED_SOME_FLAG in the
+// environment or as "some-flag = value" in the file named by --config.
+// The command line wins over the environment, which wins over the file.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// EnvPrefix prefixes the environment variable of each flag.
+const EnvPrefix = "ANIMED_"
+
+// Config is the validated configuration of the daemon.
+type Config struct {
+	Watch     string        // drop folder
+	Out       string        // results
+	Done      string        // originals after success (default Watch/done)
+	Failed    string        // originals that could not be processed (default Watch/failed)
+	State     string        // journal (default Watch/.animed)
+	Model     string        // TFLite model file; "" = the embedded default
+	Threads   int           // TFLite threads
+	MaxSide   int           // long side of the result, pixels
+	Format    string        // "jpg" or "png"
+	Quality   int           // JPEG quality
+	Poll      time.Duration // polling interval; 0 = fsnotify (auto-poll on network filesystems)
+	Settle    time.Duration // a file must be unchanged this long before it is taken
+	MaxPixels int64         // refuse images whose header declares more pixels
+	MaxBytes  int64         // refuse files larger than this
+	Metrics   string        // address for /metrics and /healthz; "" = off
+	LogFormat string        // "text" or "json"
+	File      string        // the config file that was read, if any
+
+	// Backend and Delegate select the inference backend (see hw/); they
+	// are passed through to internal/tflite.
+	Backend  string
+	Delegate string
+}
+
+// Defaults that --help shows.
+const (
+	DefaultMaxSide   = 1024
+	DefaultQuality   = 90
+	DefaultSettle    = time.Second
+	DefaultMaxPixels = 50_000_000
+	DefaultMaxBytes  = 100 << 20
+)
+
+// FlagSet returns the flags of `animed run` bound to c, with defaults set.
+// Callers may add flags before parsing; they take part in the environment
+// and config-file lookup like the built-in ones.
+func (c *Config) FlagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&c.Watch, "watch", "", "drop folder to watch for photos (required)")
+	fs.StringVar(&c.Out, "out", "", "folder for the results (required)")
+	fs.StringVar(&c.Done, "done", "", "folder for originals after success (default WATCH/done)")
+	fs.StringVar(&c.Failed, "failed", "", "folder for originals that could not be processed, each with NAME.EXT.error.txt (default WATCH/failed)")
+	fs.StringVar(&c.State, "state", "", "folder for the crash-safety journal (default WATCH/.animed)")
+	fs.StringVar(&c.Model, "model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
+	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
+	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
+	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
+	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")
+	fs.DurationVar(&c.Poll, "poll", 0, "poll the drop folder at this interval instead of using inotify (0 = inotify; polling is switched on automatically on NFS/CIFS/FUSE)")
+	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "take a file only after its size and mtime stayed unchanged this long")
+	fs.Int64Var(&c.MaxPixels, "max-pixels", DefaultMaxPixels, "refuse images whose header declares more pixels than this")
+	fs.Int64Var(&c.MaxBytes, "max-bytes", DefaultMaxBytes, "refuse files larger than this many bytes")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
+	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
+	fs.StringVar(&c.File, "config", "", "config file with one \"flag = value\" per line")
+	return fs
+}
+
+// Load parses args (without the subcommand) into a Config: defaults, then
+// the config file, then the environment, then the command line. getenv is
+// os.LookupEnv outside tests. Load does not validate; call Validate.
+// It returns pflag.ErrHelp when --help was asked for.
+func Load(fs *pflag.FlagSet, args []string, getenv func(string) (string, bool)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	onCmdLine := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { onCmdLine[f.Name] = true })
+
+	// The config file may itself come from the environment.
+	file := fs.Lookup("config").Value.String()
+	if !onCmdLine["config"] {
+		if v, ok := getenv(EnvName("config")); ok {
+			file = v
+			if err := fs.Set("config", v); err != nil {
+				return err
+			}
+		}
+	}
+	if file != "" {
+		values, err := ReadFile(file)
+		if err != nil {
+			return err
+		}
+		for _, kv := range values {
+			f := fs.Lookup(kv.Key)
+			if f == nil || kv.Key == "config" || kv.Key == "help" {
+				return fmt.Errorf("config file %s line %d: unknown setting %q", file, kv.Line, kv.Key)
+			}
+			if onCmdLine[kv.Key] {
+				continue
+			}
+			if err := fs.Set(kv.Key, kv.Value); err != nil {
+				return fmt.Errorf("config file %s line %d: %s = %q: %v", file, kv.Line, kv.Key, kv.Value, err)
+			}
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || onCmdLine[f.Name] || f.Name == "config" || f.Name == "help" {
+			return
+		}
+		if v, ok := getenv(EnvName(f.Name)); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("environment %s=%q: %v", EnvName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+// EnvName is the environment variable for a flag: max-side -> ANIMED_MAX_SIDE.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Setting is one "key = value" line of a config file.
+type Setting struct {
+	Key, Value string
+	Line       int
+}
+
+// ReadFile reads a config file: one "flag = value" per line; blank lines and
+// lines starting with '#' are ignored, as is " # comment" after an unquoted
+// value; values may be quoted.
+func ReadFile(path string) ([]Setting, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	s, err := Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("config file %s %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse parses config-file text (see ReadFile).
+func Parse(r io.Reader) ([]Setting, error) {
+	var out []Setting
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: want \"flag = value\", got %q", n, line)
+		}
+		k = strings.TrimPrefix(strings.TrimSpace(k), "--")
+		if i := strings.Index(v, " #"); i >= 0 && !strings.ContainsAny(strings.TrimSpace(v)[:1], "\"'") {
+			v = v[:i] // a trailing comment
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		if k == "" {
+			return nil, fmt.Errorf("line %d: missing flag name", n)
+		}
+		out = append(out, Setting{Key: k, Value: v, Line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return out, nil
+}
+
+// Validate checks the configuration, fills in the folder defaults, makes
+// the paths absolute and creates the output folders. The error is one
+// sentence naming the setting at fault.
+func (c *Config) Validate() error {
+	if c.Watch == "" {
+		return errors.New("--watch is required: name the drop folder")
+	}
+	if c.Out == "" {
+		return errors.New("--out is required: name the folder for the results")
+	}
+	var err error
+	if c.Watch, err = filepath.Abs(c.Watch); err != nil {
+		return fmt.Errorf("--watch %s: %v", c.Watch, err)
+	}
+	st, err := os.Stat(c.Watch)
+	if err != nil {
+		return fmt.Errorf("--watch %s: the drop folder does not exist or cannot be read (%v)", c.Watch, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--watch %s: not a folder", c.Watch)
+	}
+	if c.Done == "" {
+		c.Done = filepath.Join(c.Watch, "done")
+	}
+	if c.Failed == "" {
+		c.Failed = filepath.Join(c.Watch, "failed")
+	}
+	if c.State == "" {
+		c.State = filepath.Join(c.Watch, ".animed")
+	}
+	dirs := []struct {
+		flag string
+		path *string
+	}{{"out", &c.Out}, {"done", &c.Done}, {"failed", &c.Failed}, {"state", &c.State}}
+	seen := map[string]string{c.Watch: "watch"}
+	for _, d := range dirs {
+		if *d.path, err = filepath.Abs(*d.path); err != nil {
+			return fmt.Errorf("--%s %s: %v", d.flag, *d.path, err)
+		}
+		if other, dup := seen[*d.path]; dup {
+			return fmt.Errorf("--%s %s: the same folder as --%s; each folder needs its own path", d.flag, *d.path, other)
+		}
+		seen[*d.path] = d.flag
+		if err := os.MkdirAll(*d.path, 0o755); err != nil {
+			return fmt.Errorf("--%s %s: cannot create the folder (%v)", d.flag, *d.path, errors.Unwrap(err))
+		}
+		if st, err := os.Stat(*d.path); err != nil || !st.IsDir() {
+			return fmt.Errorf("--%s %s: not a folder", d.flag, *d.path)
+		}
+	}
+	if c.Model != "" {
+		if st, err := os.Stat(c.Model); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("--model %s: no such model file", c.Model)
+		}
+	}
+	switch {
+	case c.Threads < 1:
+		return fmt.Errorf("--threads %d: must be at least 1", c.Threads)
+	case c.MaxSide < 16 || c.MaxSide > 16384:
+		return fmt.Errorf("--max-side %d: must be between 16 and 16384 pixels", c.MaxSide)
+	case c.Format != "jpg" && c.Format != "jpeg" && c.Format != "png":
+		return fmt.Errorf("--format %q: must be jpg or png", c.Format)
+	case c.Quality < 1 || c.Quality > 100:
+		return fmt.Errorf("--quality %d: must be between 1 and 100", c.Quality)
+	case c.Poll < 0:
+		return fmt.Errorf("--poll %s: must not be negative", c.Poll)
+	case c.Poll > 0 && c.Poll < 10*time.Millisecond:
+		return fmt.Errorf("--poll %s: must be at least 10ms", c.Poll)
+	case c.Settle < 0:
+		return fmt.Errorf("--settle %s: must not be negative", c.Settle)
+	case c.MaxPixels < 1:
+		return fmt.Errorf("--max-pixels %d: must be positive", c.MaxPixels)
+	case c.MaxBytes < 1:
+		return fmt.Errorf("--max-bytes %d: must be positive", c.MaxBytes)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("--log-format %q: must be text or json", c.LogFormat)
+	case c.Backend != "auto" && c.Backend != "xnnpack" && c.Backend != "cpu" && c.Backend != "external":
+		return fmt.Errorf("--backend %q: must be auto, xnnpack, cpu or external", c.Backend)
+	case c.Backend == "external" && c.Delegate == "":
+		return fmt.Errorf("--backend external needs --delegate PATH")
+	}
+	if c.Delegate != "" {
+		if st, err := os.Stat(c.Delegate); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("--delegate %s: no such plugin file", c.Delegate)
+		}
+	}
+	if c.Metrics != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			return fmt.Errorf("--metrics %q: want HOST:PORT, e.g. 127.0.0.1:9120", c.Metrics)
+		}
+	}
+	return nil
+}

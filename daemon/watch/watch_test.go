@@ -1,0 +1,143 @@
+package watch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestIgnored(t *testing.T) {
+	tests := map[string]bool{
+		"photo.jpg": false, "IMG_0001.JPG": false, "a.b.png": false,
+		".hidden.jpg": true, "~lock.jpg": true, "x.jpg.tmp": true, "x.jpg.PART": true,
+		"x.jpg.filepart": true, "": true,
+	}
+	for name, want := range tests {
+		if got := Ignored(name); got != want {
+			t.Errorf("Ignored(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func startWatcher(t *testing.T, o Options) (*Watcher, context.CancelFunc) {
+	t.Helper()
+	w, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return w, cancel
+}
+
+func next(t *testing.T, w *Watcher, within time.Duration) (string, bool) {
+	t.Helper()
+	select {
+	case n := <-w.Ready():
+		return n, true
+	case <-time.After(within):
+		return "", false
+	}
+}
+
+func TestSettleWaitsForTheWriter(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		poll time.Duration
+	}{{"inotify", 0}, {"poll", 50 * time.Millisecond}} {
+		t.Run(mode.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "before.jpg"), []byte("x"), 0o644) // found by the start-up scan
+			os.Mkdir(filepath.Join(dir, "done"), 0o755)
+			os.WriteFile(filepath.Join(dir, ".hidden.jpg"), []byte("x"), 0o644)
+			w, _ := startWatcher(t, Options{Dir: dir, Settle: 300 * time.Millisecond, Poll: mode.poll})
+			if w.Mode() != mode.name {
+				t.Fatalf("mode %s, want %s", w.Mode(), mode.name)
+			}
+			if n, ok := next(t, w, 3*time.Second); !ok || n != "before.jpg" {
+				t.Fatalf("first ready %q %v, want before.jpg", n, ok)
+			}
+
+			// A slow writer: a chunk every 100ms for 1s. Not ready until it stops.
+			f, _ := os.Create(filepath.Join(dir, "slow.jpg"))
+			start := time.Now()
+			for i := 0; i < 10; i++ {
+				f.Write([]byte("chunk"))
+				time.Sleep(100 * time.Millisecond)
+				select {
+				case n := <-w.Ready():
+					t.Fatalf("%s ready while being written", n)
+				default:
+				}
+			}
+			f.Close()
+			n, ok := next(t, w, 3*time.Second)
+			if !ok || n != "slow.jpg" {
+				t.Fatalf("ready %q %v, want slow.jpg", n, ok)
+			}
+			if el := time.Since(start); el < time.Second {
+				t.Fatalf("taken after %v, before the writer finished", el)
+			}
+			// Not sent again until Done; nothing else (folders, hidden) at all.
+			if n, ok := next(t, w, 700*time.Millisecond); ok {
+				t.Fatalf("unexpected %q", n)
+			}
+		})
+	}
+}
+
+func TestQueueIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 50; i++ {
+		os.WriteFile(filepath.Join(dir, "p"+string(rune('a'+i%26))+string(rune('a'+i/26))+".jpg"), []byte("x"), 0o644)
+	}
+	w, _ := startWatcher(t, Options{Dir: dir, Settle: 10 * time.Millisecond, Queue: 4})
+	time.Sleep(500 * time.Millisecond)
+	if q := w.Queued(); q != 4 {
+		t.Fatalf("queued %d, want the bound 4", q)
+	}
+	seen := map[string]bool{}
+	for len(seen) < 50 {
+		n, ok := next(t, w, 3*time.Second)
+		if !ok {
+			t.Fatalf("only %d of 50 ready", len(seen))
+		}
+		if seen[n] {
+			t.Fatalf("%s sent twice", n)
+		}
+		seen[n] = true
+		os.Remove(filepath.Join(dir, n))
+		w.Done(n)
+	}
+}
+
+func TestFilesystemName(t *testing.T) {
+	tests := []struct {
+		magic  int64
+		name   string
+		remote bool
+	}{
+		{0x6969, "nfs", true},
+		{0xFF534D42, "cifs", true},
+		{0xFE534D42, "smb2", true},
+		{0x65735546, "fuse", true},
+		{0xEF53, "0xef53", false},        // ext4
+		{0x01021994, "0x1021994", false}, // tmpfs
+	}
+	for _, tt := range tests {
+		if name, remote := filesystemName(tt.magic); name != tt.name || remote != tt.remote {
+			t.Errorf("filesystemName(%#x) = %s, %v; want %s, %v", tt.magic, name, remote, tt.name, tt.remote)
+		}
+	}
+}
+
+func TestRemoteFilesystem(t *testing.T) {
+	name, remote, err := RemoteFilesystem(t.TempDir())
+	if err != nil || remote {
+		t.Fatalf("temp dir: %s remote=%v err=%v", name, remote, err)
+	}
+}

@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"testing"
+
+	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/models"
+)
+
+// Hot paths of the photo pipeline at the daemon's working size, named for
+// benchstat: go test -run '^$' -bench . -count 6 ./internal/bench | benchstat -
+
+const benchW, benchH = 1024, 768
+
+func benchImage() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, benchW, benchH))
+	FromTensor(Pattern(benchH, benchW, 3), img)
+	return img
+}
+
+func BenchmarkPreprocess(b *testing.B) {
+	img := benchImage()
+	b.Run("path=float", func(b *testing.B) {
+		dst := make([]float32, benchW*benchH*3)
+		b.SetBytes(benchW * benchH * 4)
+		for b.Loop() {
+			ToTensor(img, dst)
+		}
+	})
+	b.Run("path=int8lut", func(b *testing.B) {
+		q := NewQuantizer(1/127.5, 0, 1/128.0, 0)
+		dst := make([]int8, benchW*benchH*3)
+		b.SetBytes(benchW * benchH * 4)
+		for b.Loop() {
+			q.ToInt8(img, dst)
+		}
+	})
+}
+
+func BenchmarkPostprocess(b *testing.B) {
+	out := image.NewRGBA(image.Rect(0, 0, benchW, benchH))
+	b.Run("path=float", func(b *testing.B) {
+		src := Pattern(benchH, benchW, 3)
+		b.SetBytes(benchW * benchH * 4)
+		for b.Loop() {
+			FromTensor(src, out)
+		}
+	})
+	b.Run("path=int8lut", func(b *testing.B) {
+		q := NewQuantizer(1/127.5, 0, 1/128.0, 0)
+		src := make([]int8, benchW*benchH*3)
+		q.ToInt8(benchImage(), src)
+		b.SetBytes(benchW * benchH * 4)
+		for b.Loop() {
+			q.FromInt8(src, out)
+		}
+	})
+}
+
+// BenchmarkQuantize is the float <-> int8 conversion the runtime does at
+// the I/O of a model with float ends fed to int8 tensors.
+func BenchmarkQuantize(b *testing.B) {
+	m, err := tflite.NewModel(models.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer it.Close()
+	if err := it.ResizeInput(0, []int{1, benchH, benchW, 3}); err != nil {
+		b.Skipf("default model is not resizable to %dx%d: %v", benchW, benchH, err)
+	}
+	src := Pattern(benchH, benchW, 3)
+	b.Run(fmt.Sprintf("op=set/type=%s", it.Input(0).Type()), func(b *testing.B) {
+		b.SetBytes(int64(len(src)) * 4)
+		for b.Loop() {
+			if err := it.Input(0).SetFloat32(src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("op=read/type=%s", it.Output(0).Type()), func(b *testing.B) {
+		b.SetBytes(int64(len(src)) * 4)
+		for b.Loop() {
+			if err := it.Output(0).ReadFloat32(src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkInvoke times the embedded default model at square sizes on both
+// backends, 2 threads.
+func BenchmarkInvoke(b *testing.B) {
+	for _, be := range []tflite.Backend{tflite.BackendXNNPACK, tflite.BackendCPU} {
+		for _, size := range []int{256, 512} {
+			b.Run(fmt.Sprintf("model=default/size=%d/backend=%s", size, be), func(b *testing.B) {
+				m, err := tflite.NewModel(models.Default())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Close()
+				it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 2, Backend: be})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer it.Close()
+				if err := it.ResizeInput(0, []int{1, size, size, 3}); err != nil {
+					b.Fatal(err)
+				}
+				if err := it.Input(0).SetFloat32(Pattern(size, size, 3)); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if err := it.Invoke(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkJPEG(b *testing.B) {
+	img := benchImage()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.Run("op=decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=encode", func(b *testing.B) {
+		var out bytes.Buffer
+		for b.Loop() {
+			out.Reset()
+			if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: 90}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

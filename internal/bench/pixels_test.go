@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/animed/animed/internal/testmodel"
+	"github.com/animed/animed/internal/tflite"
+)
+
+// allBytes is a 256x1 image whose red, green and blue run through every
+// byte value.
+func allBytes() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 256, 1))
+	for x := range 256 {
+		img.Pix[4*x], img.Pix[4*x+1], img.Pix[4*x+2], img.Pix[4*x+3] = uint8(x), uint8(255-x), uint8(x*7), 255
+	}
+	return img
+}
+
+func TestToFromTensorRoundTrip(t *testing.T) {
+	img := allBytes()
+	f := make([]float32, 256*3)
+	ToTensor(img, f)
+	if f[0] != -1 || f[3*255] != 1 || f[1] != 1 {
+		t.Errorf("ends: %v %v %v, want -1, 1, 1", f[0], f[3*255], f[1])
+	}
+	back := image.NewRGBA(img.Bounds())
+	FromTensor(f, back)
+	for i := range img.Pix {
+		if img.Pix[i] != back.Pix[i] {
+			t.Fatalf("byte %d: %d -> %d", i, img.Pix[i], back.Pix[i])
+		}
+	}
+	// Out-of-range values clamp.
+	back = image.NewRGBA(image.Rect(0, 0, 1, 1))
+	FromTensor([]float32{-3, 3, float32(math.Inf(1))}, back)
+	if back.Pix[0] != 0 || back.Pix[1] != 255 || back.Pix[2] != 255 {
+		t.Errorf("clamped %v", back.Pix[:3])
+	}
+}
+
+// The LUT path must give exactly what the runtime's float path gives:
+// SetFloat32 quantizing ToTensor's floats, ReadFloat32 then FromTensor.
+func TestQuantizerMatchesRuntime(t *testing.T) {
+	m, err := tflite.NewModel(testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true, H: 1, W: 256}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1, Backend: tflite.BackendCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	in, out := it.Input(0), it.Output(0)
+	if in.Type() != tflite.Int8 || out.Type() != tflite.Int8 {
+		t.Fatalf("I/O types %s, %s, want int8", in.Type(), out.Type())
+	}
+	is, iz := in.Quant()
+	os, oz := out.Quant()
+	q := NewQuantizer(is, iz, os, oz)
+	img := allBytes()
+	f := make([]float32, 256*3)
+	ToTensor(img, f)
+	if err := in.SetFloat32(f); err != nil {
+		t.Fatal(err)
+	}
+	lut := make([]int8, 256*3)
+	q.ToInt8(img, lut)
+	for i, v := range in.Int8s() {
+		if lut[i] != v {
+			t.Fatalf("input %d (byte %d): LUT %d, runtime %d", i, img.Pix[i/3*4+i%3], lut[i], v)
+		}
+	}
+	if err := it.Invoke(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.ReadFloat32(f); err != nil {
+		t.Fatal(err)
+	}
+	want, got := image.NewRGBA(img.Bounds()), image.NewRGBA(img.Bounds())
+	FromTensor(f, want)
+	q.FromInt8(out.Int8s(), got)
+	for i := range want.Pix {
+		if want.Pix[i] != got.Pix[i] {
+			t.Fatalf("output byte %d: LUT %d, float path %d", i, got.Pix[i], want.Pix[i])
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func reportRow(model string, size int, medianMs float64) Row {
+	return Row{Model: model, Stats: Stats{H: size, W: size}, Results: []ChildResult{{Measurement: Measurement{Latency: Latency{Runs: 3, Median: medianMs}}}}}
+}
+
+func TestGoals(t *testing.T) {
+	rep := &Report{Rows: []Row{reportRow("teacher", 256, 3000), reportRow("fp32", 256, 30), reportRow("int8", 256, 15), reportRow("int8", 512, 60)}}
+	in := ReportInput{Models: rep, Teacher: "teacher", StudentFP32: "fp32", StudentInt8: "int8",
+		Torch: &TorchResult{Available: true, Latency: Latency{Median: 300}},
+		E2E:   &E2EResult{PeakRSSKB: 100 * 1024, PhotosPerSec: 5}}
+	want := map[string]string{
+		"student INT8 ≤ 20 ms at 256²":           "yes", // 15 ms
+		"≥ 100x the teacher INT8 TFLite at 256²": "yes", // 200x
+		"≥ 30x the PyTorch teacher at 256²":      "no",  // 20x
+		"INT8 ≥ 2x student FP32 at 256²":         "yes", // exactly 2x
+		"daemon RSS ≤ 80 MB on 1024x768 photos":  "no",  // 100 MB
+		"≥ 4 photos/s end to end":                "yes",
+	}
+	goals := Goals(in)
+	if len(goals) != len(want) {
+		t.Fatalf("%d goals, want %d", len(goals), len(want))
+	}
+	for _, g := range goals {
+		if g.Met != want[g.Name] {
+			t.Errorf("%s: met %q (%s), want %q", g.Name, g.Met, g.Measured, want[g.Name])
+		}
+	}
+	if !strings.Contains(goals[1].Measured, "200x") || !strings.Contains(goals[2].Measured, "20x") {
+		t.Errorf("ratios: %q, %q", goals[1].Measured, goals[2].Measured)
+	}
+	// The daemon's own numbers win over the in-process pipeline's.
+	in.Daemon = &DaemonResult{PeakRSSKB: 70 * 1024, SteadyPhotosPerS: 3}
+	if g := Goals(in); g[4].Met != "yes" || g[5].Met != "no" || !strings.Contains(g[4].Measured, "animed run") {
+		t.Errorf("with the daemon: %+v", g[4:])
+	}
+	// Missing pieces are "not measured", with the reason.
+	in = ReportInput{Models: rep, StudentInt8: "int8", Torch: &TorchResult{Reason: "port not found"}}
+	for _, g := range Goals(in)[1:] {
+		if g.Met != "not measured" {
+			t.Errorf("%s: %q, want not measured", g.Name, g.Met)
+		}
+	}
+	if g := Goals(in)[2]; g.Measured != "port not found" {
+		t.Errorf("torch goal says %q", g.Measured)
+	}
+
+	var b bytes.Buffer
+	in.Missing = map[string]string{"e2e": "no e2e here"}
+	if err := WriteReport(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"## Goals", "| int8 | 512² |", "Not measured: port not found", "Not measured: no e2e here"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("report lacks %q:\n%s", s, b.String())
+		}
+	}
+}
+
+func TestComputeRatios(t *testing.T) {
+	rows := []Row{reportRow("a", 256, 100), reportRow("b", 256, 25), reportRow("b", 512, 80)}
+	rows[0].Stats.FileBytes, rows[1].Stats.FileBytes, rows[2].Stats.FileBytes = 1000, 250, 250
+	rows[0].Stats.MACs, rows[1].Stats.MACs = 0, 5 // base without MACs: ratio 0, not Inf
+	computeRatios(rows)
+	if r := rows[1].Ratios; r.Speedup != 4 || r.File != 0.25 || r.MACs != 0 || r.Base != "a at 256²" {
+		t.Errorf("b at 256: %+v, want speed-up 4, file 0.25, MACs 0, base a", r)
+	}
+	if r := rows[2].Ratios; r.Speedup != 1 || r.Base != "b at 512²" {
+		t.Errorf("b at 512 (first of its size): %+v", r)
+	}
+}

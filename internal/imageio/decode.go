@@ -1,0 +1,172 @@
+package imageio
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/gif"  // GIF decoder (first frame)
+	_ "image/jpeg" // JPEG decoder
+	_ "image/png"  // PNG decoder
+
+	_ "golang.org/x/image/webp" // WebP decoder
+)
+
+// ErrTooManyPixels is returned by Decode when the header declares more
+// pixels than allowed, before any pixel is decoded.
+var ErrTooManyPixels = errors.New("too many pixels")
+
+// ErrUnknownFormat is returned by Decode for data that is not a JPEG, PNG,
+// WebP or GIF image.
+var ErrUnknownFormat = errors.New("not a JPEG, PNG, WebP or GIF image")
+
+// DecodeOptions limits and shapes what Decode returns.
+type DecodeOptions struct {
+	// MaxPixels refuses images whose header declares more pixels
+	// (width*height); <= 0 means no limit.
+	MaxPixels int64
+	// MaxSide scales the image down (keeping the aspect ratio) so its
+	// long side is at most MaxSide pixels; <= 0 keeps the size.
+	MaxSide int
+}
+
+// Photo is a decoded photo, upright and ready for a model.
+type Photo struct {
+	// RGB holds the opaque pixels (alpha composited on white), with the
+	// EXIF orientation applied and the long side capped.
+	RGB *image.RGBA
+	// Alpha holds the original transparency at RGB's size, or nil when
+	// the image is opaque.
+	Alpha *image.Alpha
+	// Format is the decoder's name: "jpeg", "png", "webp" or "gif".
+	Format string
+	// Width and Height are the stored size, before orientation and scaling.
+	Width, Height int
+	// Orientation is the EXIF orientation (1-8) that was applied.
+	Orientation int
+}
+
+// Header is what Decode learns from an image header without decoding it.
+type Header struct {
+	Format        string
+	Width, Height int
+}
+
+// DecodeHeader reads only the header of an encoded image.
+func DecodeHeader(data []byte) (Header, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		if errors.Is(err, image.ErrFormat) {
+			return Header{}, ErrUnknownFormat
+		}
+		return Header{}, fmt.Errorf("read header: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return Header{}, fmt.Errorf("read header: %s declares %dx%d pixels", format, cfg.Width, cfg.Height)
+	}
+	return Header{Format: format, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// Decode decodes an encoded photo. The pixel limit is checked against the
+// header first; only then are the pixels decoded.
+func Decode(data []byte, o DecodeOptions) (*Photo, error) {
+	h, err := DecodeHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	if n := int64(h.Width) * int64(h.Height); o.MaxPixels > 0 && n > o.MaxPixels {
+		return nil, fmt.Errorf("%s header declares %dx%d = %d pixels, limit %d: %w",
+			h.Format, h.Width, h.Height, n, o.MaxPixels, ErrTooManyPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
+	}
+	p := &Photo{Format: h.Format, Width: h.Width, Height: h.Height,
+		Orientation: Orientation(h.Format, data)}
+	b := img.Bounds()
+	sw, sh := scaledSize(b.Dx(), b.Dy(), o.MaxSide)
+	opaque := isOpaque(img)
+	rgb := toRGBA(img, sw, sh)
+	img = nil // let the decoded pixels go before the next allocations
+	alpha := flattenOnWhite(rgb, opaque)
+	p.RGB = orientRGBA(rgb, p.Orientation)
+	if alpha != nil {
+		p.Alpha = orientAlpha(alpha, p.Orientation)
+	}
+	return p, nil
+}
+
+// scaledSize caps the long side of w x h at maxSide, keeping the aspect
+// ratio and at least one pixel per side.
+func scaledSize(w, h, maxSide int) (int, int) {
+	if maxSide <= 0 || (w <= maxSide && h <= maxSide) {
+		return w, h
+	}
+	if w >= h {
+		return maxSide, max(1, int(int64(h)*int64(maxSide)/int64(w)))
+	}
+	return max(1, int(int64(w)*int64(maxSide)/int64(h))), maxSide
+}
+
+func isOpaque(img image.Image) bool {
+	if o, ok := img.(interface{ Opaque() bool }); ok {
+		return o.Opaque()
+	}
+	return false
+}
+
+// flattenOnWhite composites the premultiplied pixels of m on white in
+// place and returns the alpha channel it removed, or nil when every pixel
+// was opaque.
+func flattenOnWhite(m *image.RGBA, opaque bool) *image.Alpha {
+	if opaque {
+		return nil
+	}
+	var alpha *image.Alpha
+	b := m.Bounds()
+	for y := 0; y < b.Dy(); y++ {
+		row := m.Pix[y*m.Stride : y*m.Stride+4*b.Dx()]
+		for x := 0; x < len(row); x += 4 {
+			a := row[x+3]
+			if a == 0xFF {
+				continue
+			}
+			if alpha == nil {
+				alpha = image.NewAlpha(b)
+				for i := range alpha.Pix {
+					alpha.Pix[i] = 0xFF
+				}
+			}
+			alpha.Pix[y*alpha.Stride+x/4] = a
+			w := 0xFF - a // premultiplied "over white": c + (1-a)*255
+			row[x] += w
+			row[x+1] += w
+			row[x+2] += w
+			row[x+3] = 0xFF
+		}
+	}
+	return alpha
+}
+
+// WithAlpha puts an alpha channel (as returned in Photo.Alpha) back onto
+// opaque pixels of the same size. It returns rgb itself when alpha is nil.
+func WithAlpha(rgb *image.RGBA, alpha *image.Alpha) image.Image {
+	if alpha == nil {
+		return rgb
+	}
+	b := rgb.Bounds()
+	out := image.NewNRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := rgb.RGBAAt(x, y)
+			a := uint8(0xFF)
+			if (image.Point{x, y}).In(alpha.Bounds()) {
+				a = alpha.AlphaAt(x, y).A
+			}
+			out.SetNRGBA(x, y, color.NRGBA{c.R, c.G, c.B, a})
+		}
+	}
+	return out
+}

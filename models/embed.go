@@ -1,11 +1,11 @@
 // Package models holds the models that ship inside the animed binary.
 //
 // The default model is AnimeGAN-Tiny, fully INT8, at the fixed path
-// models/animegan_tiny_int8.tflite. Until the distilled model lands, a small
-// generated stand-in (internal/testmodel) stands at that path: it runs like
-// the real one but only perturbs colours; DefaultName tells which it is.
-// The distillation recipe lives in models/distill and the model card in
-// models/MODEL_CARD.md.
+// models/animegan_tiny_int8.tflite: distilled from AnimeGANv2 (Hayao) by the
+// recipe in models/distill and converted by `make model`; see
+// models/MODEL_CARD.md (non-commercial licence inherited from the teacher).
+// The generated stand-in (internal/testmodel/cmd/standin) can still be written
+// elsewhere for tests.
 package models
 
 import (
@@ -14,13 +14,11 @@ import (
 	"encoding/hex"
 )
 
-//go:generate go run ../internal/testmodel/cmd/standin animegan_tiny_int8.tflite
-
 //go:embed animegan_tiny_int8.tflite
 var defaultModel []byte
 
 // defaultName names the embedded default model in logs and result files.
-const defaultName = "animegan-tiny-int8 (stand-in)"
+const defaultName = "animegan-tiny-int8"
 
 // Default returns the embedded default model's .tflite bytes. Callers must
 // not modify the slice.

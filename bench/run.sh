@@ -127,7 +127,7 @@ for f in models/distill/eval.py models/distill/evaluate.py; do
 done
 
 log "Go benchmarks of the hot paths"
-if ! timeout 120 "$GO" test -run '^$' -bench . -count 1 ./internal/bench/ 2>/dev/null | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' >"$TMP/gobench.txt"; then
+if ! timeout 240 "$GO" test -run '^$' -bench . -benchtime 5x -count 1 ./internal/bench/ 2>/dev/null | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' >"$TMP/gobench.txt"; then
 	echo "(go test -bench failed)" >"$TMP/gobench.txt"
 fi
 

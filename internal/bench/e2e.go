@@ -17,6 +17,7 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -80,6 +81,11 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 	// return the preparation's memory and reset VmHWM (Linux >= 4.0).
 	debug.FreeOSMemory()
 	resetPeakRSS()
+	// A model whose upsampling sizes are constants runs at the photo's size
+	// once they are rewritten, as the daemon does (internal/stylize).
+	if scaled, err := tflitefile.ScaleInput(data, o.Height, o.Width); err == nil {
+		data = scaled
+	}
 	m, err := tflite.NewModel(data)
 	if err != nil {
 		return E2EResult{}, fmt.Errorf("e2e: %w", err)

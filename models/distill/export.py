@@ -22,8 +22,10 @@ from student import AnimeGANTiny  # noqa: E402
 
 
 def load_student(ckpt):
-    m = AnimeGANTiny()
+    """The checkpoint's student; its activation slope (0: ReLU) is stored
+    beside the weights (checkpoints without one used LeakyReLU 0.2)."""
     st = torch.load(ckpt, map_location="cpu")
+    m = AnimeGANTiny(slope=st.get("slope", 0.2) if "model" in st else 0.2)
     m.load_state_dict(st["model"] if "model" in st else st)
     return m.eval()
 

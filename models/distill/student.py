@@ -24,24 +24,41 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SLOPE = 0.2
+class Act(nn.Module):
+    """The model's one activation: LeakyReLU(slope), or ReLU when slope is 0.
+
+    The shipped model uses ReLU: TFLite 2.9's XNNPACK delegate has no INT8
+    LeakyReLU, so each one ran on TFLite's reference kernel (~4 ns per element,
+    most of the INT8 model's time), while a ReLU folds into the convolution
+    before it. Training starts with slope 0.2 and anneals it to 0 ("relu" phase
+    of train.py); one instance is shared by all layers so the slope is set once.
+    """
+
+    def __init__(self, slope=0.2):
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, x):
+        return F.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
 
 
 class DownDS(nn.Module):
     """Depthwise-separable stride-2 down-sampling."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, act):
         super().__init__()
         self.dw = nn.Conv2d(cin, cin, 3, 2, 1, groups=cin)
         self.pw = nn.Conv2d(cin, cout, 1)
+        self.act = act
 
     def forward(self, x):
-        return F.leaky_relu(self.pw(self.dw(x)), SLOPE)
+        return self.act(self.pw(self.dw(x)))
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, c, mid):
+    def __init__(self, c, mid, act):
         super().__init__()
+        self.act = act
         self.expand = nn.Conv2d(c, mid, 1)
         self.dw = nn.Conv2d(mid, mid, 3, 1, 1, groups=mid)
         self.project = nn.Conv2d(mid, c, 1)
@@ -49,37 +66,39 @@ class Bottleneck(nn.Module):
         nn.init.zeros_(self.project.bias)
 
     def forward(self, x):
-        y = F.leaky_relu(self.expand(x), SLOPE)
-        y = F.leaky_relu(self.dw(y), SLOPE)
+        y = self.act(self.expand(x))
+        y = self.act(self.dw(y))
         return x + self.project(y)
 
 
 class Up(nn.Module):
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, act):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, 3, 1, 1)
+        self.act = act
 
     def forward(self, x):
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        return F.leaky_relu(self.conv(x), SLOPE)
+        return self.act(self.conv(x))
 
 
 class AnimeGANTiny(nn.Module):
-    def __init__(self, ch=(16, 32, 128), blocks=4, mid=192):
+    def __init__(self, ch=(16, 32, 128), blocks=4, mid=192, slope=0.2):
         super().__init__()
         c1, c2, c3 = ch
+        self.act = Act(slope)
         self.stem = nn.Conv2d(3, c1, 7, 1, 3)
-        self.down1 = DownDS(c1, c2)
-        self.down2 = DownDS(c2, c3)
-        self.body = nn.ModuleList([Bottleneck(c3, mid) for _ in range(blocks)])
-        self.up1 = Up(c3, c2)
-        self.up2 = Up(c2, c1)
+        self.down1 = DownDS(c1, c2, self.act)
+        self.down2 = DownDS(c2, c3, self.act)
+        self.body = nn.ModuleList([Bottleneck(c3, mid, self.act) for _ in range(blocks)])
+        self.up1 = Up(c3, c2, self.act)
+        self.up2 = Up(c2, c1, self.act)
         self.out = nn.Conv2d(c1, 3, 7, 1, 3)
         self.widths = {"down2": c3, "body": c3, "up1": c2, "up2": c1}
 
     def forward(self, x, feats=False):
         f = {}
-        x = F.leaky_relu(self.stem(x), SLOPE)
+        x = self.act(self.stem(x))
         x = self.down1(x)
         x = self.down2(x)
         f["down2"] = x

@@ -38,7 +38,8 @@ from teacher import DEFAULT_PATH, Teacher  # noqa: E402
 from tflite_runner import TFLiteModel  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PHASES = [("recon", 0.07), ("mimic", 0.20), ("style", 0.33), ("finetune", 0.15)]
+PHASES = [("recon", 0.07), ("mimic", 0.20), ("style", 0.20), ("relu", 0.25), ("finetune", 0.15)]
+ANNEAL = 0.5  # share of the relu phase over which the LeakyReLU slope goes 0.2 -> 0
 MIMIC = {"down2": "B", "body": "C"}  # student feature -> teacher feature (both 128 @ 1/4)
 
 
@@ -63,21 +64,24 @@ def crop_for(path, size, rng):
     return im.crop((l, t, l + size, t + size))
 
 
-def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, min_n=4):
-    """Caches teacher output + features for one crop per photo until the deadline
-    (but at least min_n). The output comes from the TFLite teacher itself (3-4x
-    faster than the port here) when tfl is given; the features from the port's
-    encoder (float)."""
+def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, min_n=4, rounds=1):
+    """Caches teacher output + features for random crops of the photos until the
+    deadline (but at least min_n): one crop per photo per round, round 0 first.
+    The output comes from the TFLite teacher itself when tfl is given, else from
+    the int8-emulating port (35 dB from TFLite, 2.4x faster here); the features
+    always from the port's encoder."""
     os.makedirs(cache, exist_ok=True)
     done = 0
-    for i, p in enumerate(photos):
-        f = os.path.join(cache, f"{tag}{i:04d}.npz")
+    jobs = [(r, i, p) for r in range(rounds) for i, p in enumerate(photos)]
+    for r, i, p in jobs:
+        name = f"{tag}{i:04d}.npz" if r == 0 else f"{tag}-r{r}-{i:04d}.npz"
+        f = os.path.join(cache, name)
         if os.path.exists(f):
             done += 1
             continue
         if time.time() > deadline and done >= min_n:
             break
-        rng = random.Random(f"{seed}:{p}")
+        rng = random.Random(f"{seed}:{p}" if r == 0 else f"{seed}:{r}:{p}")
         x = data.to_tensor(crop_for(p, size, rng))
         with torch.no_grad():
             if tfl is not None:
@@ -100,10 +104,11 @@ class Cached:
         self.items = []
         for n in names:
             z = np.load(os.path.join(cache, n))
+            # half precision in memory (a thousand crops ~ 2.5 GB); float32 per batch
             photo = torch.from_numpy(z["photo"].astype(np.float32) / 127.5 - 1).permute(2, 0, 1)
-            item = {"photo": photo, "out": torch.from_numpy(z["out"].astype(np.float32))}
+            item = {"photo": photo.half(), "out": torch.from_numpy(z["out"])}
             for k in MIMIC.values():
-                item[k] = torch.from_numpy(z[k].astype(np.float32))
+                item[k] = torch.from_numpy(z[k])
             self.items.append(item)
         if not self.items:
             raise RuntimeError(f"no cached teacher targets '{tag}*' in {cache}")
@@ -120,7 +125,7 @@ class Cached:
                 r = size // v.shape[-1]
                 c = v[:, t // r:(t + crop) // r, l // r:(l + crop) // r]
                 out[k].append(torch.flip(c, [2]) if flip else c)
-        return {k: torch.stack(v) for k, v in out.items()}
+        return {k: torch.stack(v).float() for k, v in out.items()}
 
 
 # ---------------------------------------------------------------- losses
@@ -143,13 +148,31 @@ def encoder(teacher, x):
     return feats
 
 
+def ssim_loss(y, t):
+    """1 - SSIM on luma (differentiable; the same window as data.ssim, the metric)."""
+    def luma(x):
+        x = (x.clamp(-1, 1) + 1) / 2
+        return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    x, z = luma(y), luma(t)
+    g = torch.exp(-((torch.arange(11, dtype=torch.float32, device=y.device) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    w = (g[:, None] * g[None, :]).view(1, 1, 11, 11)
+    f = lambda v: F.conv2d(v, w)
+    mx, mz = f(x), f(z)
+    sxx, szz, sxz = f(x * x) - mx * mx, f(z * z) - mz * mz, f(x * z) - mx * mz
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    m = ((2 * mx * mz + c1) * (2 * sxz + c2)) / ((mx * mx + mz * mz + c1) * (sxx + szz + c2))
+    return 1 - m.mean()
+
+
 def style_loss(teacher, y, t, w):
     l1 = F.l1_loss(y, t)
     fy, ft = encoder(teacher, y), encoder(teacher, t)
     perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
     sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
-    total = w["l1"] * l1 + w["perc"] * perc + w["gram"] * sty
-    return total, {"l1": l1.item(), "perc": perc.item(), "gram": sty.item()}
+    ss = ssim_loss(y, t)
+    total = w["l1"] * l1 + w["perc"] * perc + w["gram"] * sty + w["ssim"] * ss
+    return total, {"l1": l1.item(), "perc": perc.item(), "gram": sty.item(), "ssim": ss.item()}
 
 
 # ---------------------------------------------------------------- evaluation
@@ -159,8 +182,8 @@ def evaluate(model, held, device):
     ps = []
     with torch.no_grad():
         for it in held.items:
-            y = model(it["photo"].unsqueeze(0).to(device)).cpu()
-            ps.append(data.psnr(y, it["out"].unsqueeze(0)))
+            y = model(it["photo"].float().unsqueeze(0).to(device)).cpu()
+            ps.append(data.psnr(y, it["out"].float().unsqueeze(0)))
     model.train()
     return float(np.mean(ps))
 
@@ -184,7 +207,18 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a few steps on a few small crops (CI)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--min-steps", type=int, default=0, help="steps per phase even past the budget")
+    ap.add_argument("--targets", choices=("port", "tflite"), default="port",
+                    help="teacher outputs from the int8-emulating PyTorch port (faster) or the TFLite teacher")
+    ap.add_argument("--target-rounds", type=int, default=3, help="crops per training photo at most")
+    ap.add_argument("--target-share", type=float, default=0.2, help="share of the budget for targets")
+    ap.add_argument("--init", help="start from this checkpoint's weights (a new run only)")
+    ap.add_argument("--phases", default=",".join(n for n, _ in PHASES), help="phases to run, in order")
+    ap.add_argument("--w-ssim", type=float, default=0.2, help="weight of 1-SSIM in style/fine-tune")
+    ap.add_argument("--ema", type=float, default=0.998, help="weight EMA decay (0: off); EMA weights are scored and exported")
     a = ap.parse_args()
+    phases = [(n, w) for n, w in PHASES if n in a.phases.split(",")]
+    if not phases:
+        ap.error(f"--phases: none of {a.phases!r} is one of {[n for n, _ in PHASES]}")
 
     if a.smoke:
         a.size, a.crop, a.batch, a.held = 64, 32, 2, 2
@@ -216,13 +250,18 @@ def main():
                f"({remaining() / 60:.1f} left), {len(train_p)} train / {len(held_p)} held-out photos")
 
     # targets: held-out ones first (cheap, few), then training crops
+    # held-out targets always from the TFLite teacher itself (what evaluation scores against)
     tfl = TFLiteModel(a.teacher, threads=a.threads)
     if tfl.input_shape()[1:3] != (a.size, a.size):  # its resizes have fixed output sizes
         tfl.close()
         tfl = None
     make_targets(teacher, tfl, held_p[:a.held], cache, a.size, float("inf"), a.run, a.seed, "held")
-    tdead = time.time() + max(0.0, 0.25 * budget - used_before - (time.time() - t_start))
-    n = make_targets(teacher, tfl, train_p, cache, a.size, tdead, a.run, a.seed, "train")
+    if tfl is not None and a.targets == "port":
+        tfl.close()
+        tfl = None
+    tdead = time.time() + max(0.0, a.target_share * budget - used_before - (time.time() - t_start))
+    n = make_targets(teacher, tfl, train_p, cache, a.size, tdead, a.run, a.seed, "train",
+                     rounds=a.target_rounds)
     if tfl is not None:
         tfl.close()
     train = Cached(cache, "train")
@@ -231,20 +270,33 @@ def main():
 
     model = AnimeGANTiny().to(device)
     adapters = nn.ModuleDict({k: nn.Conv2d(model.widths[k], 128, 1) for k in MIMIC}).to(device)
+    if a.init and not state:
+        ini = torch.load(a.init, map_location="cpu")
+        model.load_state_dict(ini["model"])
+        adapters.load_state_dict(ini["adapters"])
+        model.act.slope = ini.get("slope", 0.2)
+        log(a.run, f"initialised from {a.init} (step {ini.get('step', '?')}, slope {model.act.slope})")
+    ema = AnimeGANTiny().to(device)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    ema.act.slope = model.act.slope
     params = list(model.parameters()) + list(adapters.parameters())
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.5, 0.999))
-    phase_i, phase_used, step, best = 0, 0.0, 0, -1.0
+    phase_i, phase_used, step, best, best_slope = 0, 0.0, 0, -1.0, None
     history = []
     if state:
         model.load_state_dict(state["model"])
         adapters.load_state_dict(state["adapters"])
         opt.load_state_dict(state["opt"])
+        ema.load_state_dict(state.get("ema", state["model"]))
+        model.act.slope = ema.act.slope = state.get("slope", 0.2)
         phase_i, phase_used, step, best = state["phase"], state["phase_used"], state["step"], state["best"]
+        best_slope = state.get("best_slope", 0.2)
         history = state.get("history", [])
-        log(a.run, f"resumed at phase {phase_i} ({PHASES[min(phase_i, len(PHASES) - 1)][0]}), step {step}")
+        log(a.run, f"resumed at phase {phase_i} ({phases[min(phase_i, len(phases) - 1)][0]}), step {step}")
     log(a.run, f"student: {count_params(model)} params, {count_macs(model, 256, 256) / 1e9:.2f} GMACs at 256^2")
 
-    weights = {"l1": 1.0, "perc": 0.05, "gram": 0.5}
+    weights = {"l1": 1.0, "perc": 0.05, "gram": 0.5, "ssim": a.w_ssim}
     teacher.to(device)
     # The teacher's LayerNorm epsilon (1e-12) makes the encoder's gradients explode on
     # flat images; as a loss network it uses 1e-3 (the targets are computed already).
@@ -253,22 +305,38 @@ def main():
             m.eps = 1e-3
 
     def save(tag="last"):
-        st = {"model": model.state_dict(), "adapters": adapters.state_dict(), "opt": opt.state_dict(),
-              "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "history": history,
+        # best.pt holds the EMA weights as "model" (what export.py and evaluate.py load)
+        st = {"model": (ema if tag == "best" else model).state_dict(), "ema": ema.state_dict(),
+              "slope": model.act.slope, "adapters": adapters.state_dict(), "opt": opt.state_dict(),
+              "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "best_slope": best_slope, "history": history,
               "used": budget - remaining(), "args": vars(a)}
         torch.save(st, os.path.join(a.run, tag + ".pt.tmp"))
         os.replace(os.path.join(a.run, tag + ".pt.tmp"), os.path.join(a.run, tag + ".pt"))
 
     # the training phases share what is left of the budget in proportion to their weights
     left_total = remaining()
-    shares = [w for _, w in PHASES]
-    while phase_i < len(PHASES):
-        name, _ = PHASES[phase_i]
+    shares = [w for _, w in phases]
+    relu_run = any(n == "relu" for n, _ in phases)
+
+    def better(score):
+        """Whether the current EMA weights should become best.pt (what gets
+        exported): in a run with a relu phase only ReLU weights count, and the
+        first ReLU score replaces any LeakyReLU best."""
+        if phases[min(phase_i, len(phases) - 1)][0] == "recon":
+            return False
+        if relu_run:
+            if model.act.slope != 0:
+                return False
+            if best_slope != 0:
+                return True
+        return score > best
+    while phase_i < len(phases):
+        name, _ = phases[phase_i]
         rest = sum(shares[phase_i:])
         phase_len = left_total * shares[phase_i] / rest + phase_used if left_total > 0 else 0
         p0 = time.time() - phase_used
         last_ck = time.time()
-        base_lr = a.lr * {"style": 0.25, "finetune": 0.1}.get(name, 1.0)
+        base_lr = a.lr * {"style": 0.25, "relu": 0.25, "finetune": 0.1}.get(name, 1.0)
         agg = {}
         log(a.run, f"phase {name}: {phase_len / 60:.1f} min")
         phase_steps = 0
@@ -277,6 +345,8 @@ def main():
             frac = (time.time() - p0) / max(phase_len, 1e-6)
             for g in opt.param_groups:
                 g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+            if name == "relu":
+                model.act.slope = ema.act.slope = 0.2 * max(0.0, 1 - frac / ANNEAL)
             if name == "finetune":
                 b = train.batch(max(1, a.batch // 4), a.size, rng)
             else:
@@ -299,12 +369,16 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
+            with torch.no_grad():
+                d = a.ema if (a.ema > 0 and name != "recon") else 0.0
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(d).add_(pm.detach(), alpha=1 - d)
             step += 1
             for k, v in parts.items():
                 agg.setdefault(k, []).append(v)
             if time.time() - last_ck > (20 if a.smoke else 180):
                 phase_used = time.time() - p0
-                score = evaluate(model, held, device)
+                score = evaluate(ema, held, device)
                 summ = {k: float(np.mean(v)) for k, v in agg.items()}
                 history.append({"step": step, "phase": name, "held_psnr": score, **summ})
                 log(a.run, f"{name} step {step}: " + " ".join(f"{k} {v:.4f}" for k, v in summ.items()) +
@@ -314,22 +388,27 @@ def main():
                     # diverged: back to the best weights with half the learning rate
                     bst = torch.load(os.path.join(a.run, "best.pt"), map_location="cpu")
                     model.load_state_dict(bst["model"])
+                    ema.load_state_dict(bst["model"])
                     adapters.load_state_dict(bst["adapters"])
                     opt.state.clear()
                     base_lr *= 0.5
                     log(a.run, f"held-out PSNR fell to {score:.2f} dB: restored best.pt, lr x0.5")
-                if score > best and name != "recon":
-                    best = score
+                # best.pt is what gets exported: once the slope anneals, only ReLU models count
+                if better(score):
+                    best, best_slope = score, model.act.slope
                     save("best")
                 save()
                 last_ck = time.time()
-        score = evaluate(model, held, device)
+        score = evaluate(ema, held, device)
         summ = {k: float(np.mean(v)) for k, v in agg.items()}
         history.append({"step": step, "phase": name, "held_psnr": score, **summ})
         log(a.run, f"phase {name} done at step {step}: " + " ".join(f"{k} {v:.4f}" for k, v in summ.items()) +
             f" | held-out PSNR vs teacher {score:.2f} dB")
-        if score > best and name != "recon":
-            best = score
+        if name == "relu":
+            model.act.slope = ema.act.slope = 0.0
+            score = evaluate(ema, held, device)
+        if better(score):
+            best, best_slope = score, model.act.slope
             save("best")
         phase_i += 1
         phase_used = 0.0

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"testing"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/models"
 )
@@ -64,19 +65,7 @@ func BenchmarkPostprocess(b *testing.B) {
 // BenchmarkQuantize is the float <-> int8 conversion the runtime does at
 // the I/O of a model with float ends fed to int8 tensors.
 func BenchmarkQuantize(b *testing.B) {
-	m, err := tflite.NewModel(models.Default())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer it.Close()
-	if err := it.ResizeInput(0, []int{1, benchH, benchW, 3}); err != nil {
-		b.Skipf("default model is not resizable to %dx%d: %v", benchW, benchH, err)
-	}
+	it := defaultAt(b, benchH, benchW, tflite.BackendXNNPACK, 1)
 	src := Pattern(benchH, benchW, 3)
 	b.Run(fmt.Sprintf("op=set/type=%s", it.Input(0).Type()), func(b *testing.B) {
 		b.SetBytes(int64(len(src)) * 4)
@@ -102,19 +91,7 @@ func BenchmarkInvoke(b *testing.B) {
 	for _, be := range []tflite.Backend{tflite.BackendXNNPACK, tflite.BackendCPU} {
 		for _, size := range []int{256, 512} {
 			b.Run(fmt.Sprintf("model=default/size=%d/backend=%s", size, be), func(b *testing.B) {
-				m, err := tflite.NewModel(models.Default())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer m.Close()
-				it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 2, Backend: be})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer it.Close()
-				if err := it.ResizeInput(0, []int{1, size, size, 3}); err != nil {
-					b.Fatal(err)
-				}
+				it := defaultAt(b, size, size, be, 2)
 				if err := it.Input(0).SetFloat32(Pattern(size, size, 3)); err != nil {
 					b.Fatal(err)
 				}
@@ -152,4 +129,25 @@ func BenchmarkJPEG(b *testing.B) {
 			}
 		}
 	})
+}
+
+// defaultAt is an interpreter for the embedded default model at h x w, its
+// constant resize sizes rewritten as animed does for each photo.
+func defaultAt(b *testing.B, h, w int, be tflite.Backend, threads int) *tflite.Interpreter {
+	b.Helper()
+	data, err := tflitefile.ScaleInput(models.Default(), h, w)
+	if err != nil {
+		b.Fatalf("rescale the default model to %dx%d: %v", w, h, err)
+	}
+	m, err := tflite.NewModel(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: threads, Backend: be})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { it.Close() })
+	return it
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/models"
 )
@@ -53,6 +54,7 @@ func ChildMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	model := fs.String("model", DefaultModel, "model path or "+DefaultModel)
 	size := fs.Int("size", 0, "input side (0: native)")
+	rescale := fs.Bool("rescale", false, "rewrite the model's constant resize sizes for -size (tflitefile.ScaleInput)")
 	threads := fs.Int("threads", 0, "threads")
 	backend := fs.String("backend", string(tflite.BackendXNNPACK), "backend")
 	runs := fs.Int("runs", 0, "max timed runs")
@@ -64,6 +66,12 @@ func ChildMain(ctx context.Context, args []string, stdout io.Writer) error {
 	data, err := readModel(*model)
 	if err != nil {
 		return err
+	}
+	if *rescale && *size > 0 {
+		if data, err = tflitefile.ScaleInput(data, *size, *size); err != nil {
+			return fmt.Errorf("rescale %s to %d²: %w", *model, *size, err)
+		}
+		*size = 0
 	}
 	if *warmup == 0 {
 		*warmup = -1 // Limits: 0 means the default
@@ -121,15 +129,20 @@ func statusKB(r io.Reader, key string) int64 {
 type childJob struct {
 	model   string
 	size    int
+	rescale bool
 	threads int
 	backend tflite.Backend
 	lim     Limits
 }
 
 func (j childJob) args() []string {
-	return []string{"-model", j.model, "-size", strconv.Itoa(j.size), "-threads", strconv.Itoa(j.threads),
+	a := []string{"-model", j.model, "-size", strconv.Itoa(j.size), "-threads", strconv.Itoa(j.threads),
 		"-backend", string(j.backend), "-runs", strconv.Itoa(j.lim.MaxRuns),
 		"-max-time", j.lim.MaxTime.String(), "-warmup", strconv.Itoa(j.lim.Warmup)}
+	if j.rescale {
+		a = append(a, "-rescale")
+	}
+	return a
 }
 
 // runChild runs one measurement in a fresh process started as

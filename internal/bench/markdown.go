@@ -31,13 +31,19 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 	row(&b, sep)
 	var notes []string
+	rescaled := false
 	for _, r := range rep.Rows {
 		macs := HumanCount(r.Stats.MACs)
 		if r.StatsErr != "" {
 			macs = "n/a"
 			notes = append(notes, fmt.Sprintf("%s at %d²: MACs not counted: %s", r.Model, r.Stats.H, r.StatsErr))
 		}
-		cells := []string{r.Model, fmt.Sprintf("%d²", r.Stats.H), HumanCount(r.Stats.Params),
+		input := fmt.Sprintf("%d²", r.Stats.H)
+		if r.Rescaled {
+			input += " ‡"
+			rescaled = true
+		}
+		cells := []string{r.Model, input, HumanCount(r.Stats.Params),
 			HumanBytes(int64(r.Stats.FileBytes)), macs}
 		load := ""
 		var rssCells []string
@@ -68,6 +74,10 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			notes = append(notes, fmt.Sprintf("%s = the model embedded in animed: %s", DefaultModel, rep.DefaultName))
 			break
 		}
+	}
+	if rescaled {
+		notes = append(notes, "‡ the model's constant resize sizes were rewritten for this input size "+
+			"(tflitefile.ScaleInput), as animed does for each photo")
 	}
 	for _, s := range rep.Skipped {
 		notes = append(notes, "skipped: "+s)

@@ -218,8 +218,16 @@ func WriteReport(w io.Writer, in ReportInput) error {
 		b.WriteString("Not measured: " + in.Missing["quality"] + "\n")
 	}
 
-	if in.GoBench != "" {
-		b.WriteString("\n## Go benchmarks (hot paths)\n\n```\n" + strings.TrimSpace(in.GoBench) + "\n```\n")
+	if in.GoBench != "" || in.Missing["gobench"] != "" {
+		b.WriteString("\n## Go benchmarks (hot paths)\n\n")
+		if in.Missing["gobench"] != "" {
+			b.WriteString("Not measured: " + in.Missing["gobench"] + "\n")
+		}
+		if in.GoBench != "" {
+			b.WriteString("`go test -run '^$' -bench . -benchtime 3x ./internal/bench ./internal/stylize ./internal/imageio` " +
+				"(benchstat-friendly; each row's name says the model, size and backend):\n\n```\n" +
+				strings.TrimSpace(in.GoBench) + "\n```\n")
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/models"
 )
@@ -19,9 +21,13 @@ import (
 // Options configure Run.
 type Options struct {
 	// Models are model paths or DefaultModel; default: just DefaultModel.
+	// A name may end in @N (e.g. teacher.tflite@256) to measure that model
+	// at that one size only.
 	Models []string
-	// Sizes are square input sides; default 256, 512, 1024. A model that
-	// is not resizable runs only at its own size.
+	// Sizes are square input sides; default 256, 512, 1024. A resizable
+	// model is resized to each; a rescalable one (constant resize sizes,
+	// see tflitefile.ScaleInput) is rewritten for each, as animed does; any
+	// other runs only at its own size.
 	Sizes []int
 	// Threads for TFLite; <= 0: one per CPU this process may use.
 	Threads int
@@ -64,6 +70,8 @@ type Row struct {
 	// StatsErr says why MACs could not be counted at this size.
 	StatsErr  string `json:"stats_error,omitempty"`
 	Resizable bool   `json:"resizable"`
+	// Rescaled: the model was rewritten for this size (tflitefile.ScaleInput).
+	Rescaled bool `json:"rescaled,omitempty"`
 	// Results holds one measurement per backend, in Options.Backends order.
 	Results []ChildResult `json:"results"`
 	// Ratios compare this row with the first row of the same size.
@@ -150,7 +158,11 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 			fmt.Fprintf(o.Progress, "bench: "+format+"\n", args...)
 		}
 	}
-	for _, name := range o.Models {
+	for _, spec := range o.Models {
+		name, only, err := splitModelSpec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 		data, err := readModel(name)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
@@ -163,21 +175,25 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", name, err)
 		}
+		rescalable := !resizable && isRescalable(data)
 		sizes := o.Sizes
-		if !resizable {
-			sizes = []int{native.NativeH}
+		if only > 0 {
+			sizes = []int{only}
+		}
+		if !resizable && !rescalable {
 			if native.NativeH != native.NativeW {
 				return nil, fmt.Errorf("bench: %s: fixed input %dx%d is not square", name, native.NativeW, native.NativeH)
 			}
-			for _, s := range o.Sizes {
+			for _, s := range sizes {
 				if s != native.NativeH {
 					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s at %d² (fixed input size %d²)", label(name), s, native.NativeH))
 				}
 			}
+			sizes = []int{native.NativeH}
 		}
 		for _, size := range sizes {
-			row := Row{Model: label(name), Resizable: resizable}
-			st, err := ModelStats(data, size, size)
+			row := Row{Model: label(name), Resizable: resizable, Rescaled: rescalable && size != native.NativeH}
+			st, err := statsAt(data, size, row.Rescaled)
 			if err != nil {
 				row.StatsErr = err.Error()
 				st = native
@@ -186,8 +202,8 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 			row.Stats = st
 			for _, b := range o.Backends {
 				progress("%s at %d², %s, %d threads: up to %d runs or %s", row.Model, size, b, o.Threads, lim.MaxRuns, lim.MaxTime)
-				job := childJob{model: name, size: size, threads: o.Threads, backend: b, lim: lim}
-				if !resizable {
+				job := childJob{model: name, size: size, rescale: row.Rescaled, threads: o.Threads, backend: b, lim: lim}
+				if !resizable && !row.Rescaled {
 					job.size = 0
 				}
 				res, err := runChild(ctx, o.Child, o.ChildEnv, job)
@@ -226,6 +242,41 @@ func label(name string) string {
 		return DefaultModel
 	}
 	return filepath.Base(name)
+}
+
+// splitModelSpec splits "PATH@N" into PATH and N (0 without a suffix).
+func splitModelSpec(spec string) (string, int, error) {
+	i := strings.LastIndexByte(spec, '@')
+	if i < 0 {
+		return spec, 0, nil
+	}
+	n, err := strconv.Atoi(spec[i+1:])
+	if err != nil || n <= 0 {
+		return "", 0, fmt.Errorf("model %q: want PATH or PATH@SIZE", spec)
+	}
+	return spec[:i], n, nil
+}
+
+// isRescalable reports whether tflitefile.ScaleInput can rewrite the model
+// for other input sizes (constant RESIZE/TRANSPOSE_CONV sizes).
+func isRescalable(data []byte) bool {
+	m, err := tflitefile.Parse(data)
+	if err != nil {
+		return false
+	}
+	return tflitefile.Scalable(m) == nil
+}
+
+// statsAt counts the model's MACs at size² (rewriting it first when rescaled).
+func statsAt(data []byte, size int, rescaled bool) (Stats, error) {
+	if !rescaled {
+		return ModelStats(data, size, size)
+	}
+	scaled, err := tflitefile.ScaleInput(data, size, size)
+	if err != nil {
+		return Stats{}, err
+	}
+	return ModelStats(scaled, 0, 0)
 }
 
 func isResizable(data []byte) (bool, error) {

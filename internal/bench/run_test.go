@@ -233,3 +233,44 @@ func TestStatusKB(t *testing.T) {
 		t.Errorf("own VmHWM = %d, want > 0", got)
 	}
 }
+
+// TestRescaledRows measures the embedded default model (constant resize
+// sizes: rescalable, not resizable) at two sizes; each child rewrites the
+// model, so the MACs follow the size and every row is marked rescaled.
+// A "@N" suffix limits a model to one size.
+func TestRescaledRows(t *testing.T) {
+	o := testOptions(t, DefaultModel, DefaultModel+"@64")
+	o.Sizes = []int{64, 128}
+	o.Backends = []tflite.Backend{tflite.BackendXNNPACK}
+	o.Runs = 1
+	rep, err := MeasureAll(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, fmt.Sprintf("%s@%d rescaled=%v", r.Model, r.Stats.H, r.Rescaled))
+		if len(r.Results) != 1 || r.Results[0].Latency.Runs < 1 {
+			t.Errorf("%s at %d²: results %+v", r.Model, r.Stats.H, r.Results)
+		}
+	}
+	want := []string{"default@64 rescaled=true", "default@128 rescaled=true", "default@64 rescaled=true"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("rows %v, want %v", got, want)
+	}
+	if m64, m128 := rep.Rows[0].Stats.MACs, rep.Rows[1].Stats.MACs; m64 <= 0 || m128 != 4*m64 {
+		t.Errorf("MACs at 64² %d and 128² %d: want a 4x ratio", m64, m128)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "128² ‡") || !strings.Contains(md.String(), "rewritten for this input size") {
+		t.Errorf("markdown does not mark the rescaled rows:\n%s", md.String())
+	}
+	for _, bad := range []string{"m.tflite@", "m.tflite@0", "m.tflite@x"} {
+		if _, _, err := splitModelSpec(bad); err == nil {
+			t.Errorf("splitModelSpec(%q) accepted", bad)
+		}
+	}
+}

@@ -21,8 +21,8 @@ func benchCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	models := fs.StringSlice("models", []string{bench.DefaultModel}, "models to measure: "+bench.DefaultModel+" (the embedded model) or .tflite paths")
-	sizes := fs.IntSlice("sizes", []int{256, 512, 1024}, "square input sides; a fixed-size model runs at its own size only")
+	models := fs.StringSlice("models", []string{bench.DefaultModel}, "models to measure: "+bench.DefaultModel+" (the embedded model) or .tflite paths; PATH@N measures that model at N² only")
+	sizes := fs.IntSlice("sizes", []int{256, 512, 1024}, "square input sides; models with constant resize sizes are rewritten for each (as animed run does), other fixed-size models run at their own size only")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
 	runs := fs.Int("runs", 20, "at most this many timed runs per measurement (each measurement also stops after 10s)")
 	asJSON := fs.Bool("json", false, "write JSON instead of Markdown tables")

@@ -35,6 +35,7 @@ type Config struct {
 	State     string        // journal (default Watch/.animed)
 	Model     string        // TFLite model file; "" = the embedded default
 	Threads   int           // TFLite threads
+	Tile      int           // largest model input in pixels; larger photos go through tiles (stylize.Options.MaxWholePixels)
 	MaxSide   int           // long side of the result, pixels
 	Format    string        // "jpg" or "png"
 	Quality   int           // JPEG quality
@@ -59,6 +60,10 @@ const (
 	DefaultSettle    = time.Second
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
+	// DefaultTile bounds memory: the INT8 student takes ~1 KB per input
+	// pixel in XNNPACK (the 7x7 convolutions' indirection buffers), so a
+	// 256x256 tile keeps the daemon near 100 MB whatever the photo size.
+	DefaultTile = 1 << 16
 )
 
 // FlagSet returns the flags of `animed run` bound to c, with defaults set.
@@ -74,6 +79,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.State, "state", "", "folder for the crash-safety journal (default WATCH/.animed)")
 	fs.StringVar(&c.Model, "model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
 	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
+	fs.IntVar(&c.Tile, "tile-pixels", DefaultTile, "largest piece of a photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: faster and more memory, ~1 KB per pixel)")
 	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
 	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")
@@ -261,6 +267,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Threads < 1:
 		return fmt.Errorf("--threads %d: must be at least 1", c.Threads)
+	case c.Tile < 64*64 || c.Tile > 1<<26:
+		return fmt.Errorf("--tile-pixels %d: must be between 4096 (64x64) and 67108864", c.Tile)
 	case c.MaxSide < 16 || c.MaxSide > 16384:
 		return fmt.Errorf("--max-side %d: must be between 16 and 16384 pixels", c.MaxSide)
 	case c.Format != "jpg" && c.Format != "jpeg" && c.Format != "png":

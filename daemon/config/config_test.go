@@ -92,3 +92,32 @@ func TestShippedExample(t *testing.T) {
 		t.Fatalf("loaded %+v", c)
 	}
 }
+
+func TestValidateRanges(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string // "" = valid
+	}{
+		{nil, ""},
+		{[]string{"--tile-pixels", "262144"}, ""},
+		{[]string{"--tile-pixels", "4095"}, "--tile-pixels 4095"},
+		{[]string{"--tile-pixels", "0"}, "--tile-pixels 0"},
+		{[]string{"--threads", "0"}, "--threads 0"},
+		{[]string{"--max-side", "8"}, "--max-side 8"},
+		{[]string{"--quality", "101"}, "--quality 101"},
+	} {
+		dir := t.TempDir()
+		var c Config
+		args := append([]string{"--watch", dir, "--out", filepath.Join(dir, "out")}, tt.args...)
+		if err := Load(c.FlagSet(), args, func(string) (string, bool) { return "", false }); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%v: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%v: error %v, want one about %q", tt.args, err, tt.want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	maxSide := fs.Int("max-side", config.DefaultMaxSide, "long side of the result in pixels")
 	quality := fs.Int("quality", config.DefaultQuality, "JPEG quality, 1-100")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
+	tile := fs.Int("tile-pixels", config.DefaultTile, "largest piece of the photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: faster and more memory)")
 	maxPixels := fs.Int64("max-pixels", config.DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
 	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
@@ -63,6 +64,8 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		return fail(2, "--quality %d: must be between 1 and 100", *quality)
 	case *threads < 1:
 		return fail(2, "--threads %d: must be at least 1", *threads)
+	case *tile < 64*64 || *tile > 1<<26:
+		return fail(2, "--tile-pixels %d: must be between 4096 (64x64) and 67108864", *tile)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,6 +103,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		opts = stylize.Options{Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate}
 	}
+	opts.MaxWholePixels = *tile
 	s, name, err := loadStylizer(*model, opts)
 	if err != nil {
 		return fail(1, "%v", err)

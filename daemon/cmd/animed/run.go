@@ -118,7 +118,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			if err == nil {
 				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
 					Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate,
-					Logger: log, Progress: lc.Progress})
+					MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
 			}
 		}
 		if err != nil {

@@ -5,7 +5,8 @@
 #
 # Environment: THREADS (default: all CPUs), ANIMED_SHARED (default ../shared),
 # BENCH_RUNS (max timed runs per cell, default 20), QUALITY_PHOTOS (default 8),
-# TORCH_PORT_DIR (folder of the PyTorch teacher port, default models/distill).
+# TORCH_PORT_DIR (folder of the PyTorch teacher port, default models/distill),
+# TILE_VARIANTS (--tile-pixels values of extra daemon runs, default "32768 262144").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,8 @@ log "model table through: ${BENCH[*]}"
 
 notes=()
 missing=()
+variants=()
+TILE_VARIANTS=${TILE_VARIANTS:-32768 262144}
 load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" -v n="$(nproc)" 'BEGIN{exit !(l > n/2)}'; then
 	notes+=(--note "The machine was busy when the run started (load average $load on $(nproc) CPUs): latencies are noisy and pessimistic; re-run on an idle machine for publishable numbers.")
@@ -95,6 +98,13 @@ if $have_animed && "$BIN/animed" run --help >/dev/null 2>&1; then
 		: >"$TMP/daemon.json"
 		missing+=(--missing "daemon=the animed run measurement failed or ran past 3 minutes (see make bench's output)")
 	fi
+	# the memory/speed knob: smaller and larger model pieces than the default
+	for tile in $TILE_VARIANTS; do
+		log "  again with --tile-pixels $tile"
+		timeout 180 "$BIN/benchmodel" daemon --animed "$BIN/animed" "${photos[@]}" --count 20 --threads "$THREADS" \
+			--arg=--tile-pixels="$tile" --json >"$TMP/daemon-$tile.json" || : >"$TMP/daemon-$tile.json"
+		variants+=(--daemon-variant-json "$TMP/daemon-$tile.json")
+	done
 else
 	: >"$TMP/daemon.json"
 	missing+=(--missing "daemon=no animed binary with the run command yet (daemon/cmd/animed)")
@@ -139,7 +149,7 @@ grep -E '^(Benchmark|goos|goarch|cpu|pkg)' "$TMP/gobench.raw" >"$TMP/gobench.txt
 elapsed=$(($(date +%s) - start))
 notes+=(--note "make bench took ${elapsed} s with THREADS=$THREADS. Reproduce: \`make bench\` (see bench/run.sh for the knobs).")
 "$BIN/benchmodel" report --models-json "$TMP/models.json" --torch-json "$TMP/torch.json" \
-	--e2e-json "$TMP/e2e.json" --daemon-json "$TMP/daemon.json" --quality-json "$TMP/quality.json" --gobench "$TMP/gobench.txt" \
+	--e2e-json "$TMP/e2e.json" --daemon-json "$TMP/daemon.json" "${variants[@]}" --quality-json "$TMP/quality.json" --gobench "$TMP/gobench.txt" \
 	"${sheet[@]}" "${labels[@]}" "${notes[@]}" "${missing[@]}" >"$OUT/REPORT.md.tmp"
 mv "$OUT/REPORT.md.tmp" "$OUT/REPORT.md"
 log "wrote $OUT/REPORT.md in ${elapsed} s"

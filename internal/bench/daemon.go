@@ -29,7 +29,9 @@ type DaemonOptions struct {
 
 // DaemonResult is what the daemon did with the dropped photos.
 type DaemonResult struct {
-	Photos int `json:"photos"`
+	// Args are the extra `animed run` flags of this run (DaemonOptions.Args).
+	Args   []string `json:"args,omitempty"`
+	Photos int      `json:"photos"`
 	// WallS runs from the daemon's start to the last result on disk
 	// (start-up, settle wait and the start-up scan included).
 	WallS float64 `json:"wall_s"`
@@ -165,7 +167,7 @@ func Daemon(ctx context.Context, o DaemonOptions) (DaemonResult, error) {
 		peak = h
 	}
 	stop()
-	res := DaemonResult{Photos: len(o.Inputs), WallS: last.Sub(start).Seconds(), PeakRSSKB: peak, Stages: map[string]Latency{}}
+	res := DaemonResult{Args: o.Args, Photos: len(o.Inputs), WallS: last.Sub(start).Seconds(), PeakRSSKB: peak, Stages: map[string]Latency{}}
 	if len(o.Inputs) > 1 && last.After(first) {
 		res.SteadyPhotosPerS = float64(len(o.Inputs)-1) / last.Sub(first).Seconds()
 	}
@@ -200,6 +202,28 @@ func pidStatusKB(pid int, key string) int64 {
 	}
 	defer f.Close()
 	return statusKB(f, key)
+}
+
+// WriteDaemonVariantsMarkdown writes one row per daemon run (the default
+// configuration first, then runs with other flags): the memory/speed
+// trade-off a user can pick from.
+func WriteDaemonVariantsMarkdown(w io.Writer, runs []DaemonResult) error {
+	var b strings.Builder
+	row(&b, []string{"`animed run` flags", "photos/s once busy", "infer median ms", "peak RSS MB"})
+	row(&b, []string{"---", "---:", "---:", "---:"})
+	for _, r := range runs {
+		flags := "(defaults)"
+		if len(r.Args) > 0 {
+			flags = "`" + strings.Join(r.Args, " ") + "`"
+		}
+		infer := ""
+		if s, ok := r.Stages["infer_ms"]; ok {
+			infer = ms(s.Median)
+		}
+		row(&b, []string{flags, fmt.Sprintf("%.2f", r.SteadyPhotosPerS), infer, fmt.Sprintf("%.1f", float64(r.PeakRSSKB)/1024)})
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // WriteDaemonMarkdown writes the daemon run as Markdown.

@@ -26,6 +26,9 @@ type ReportInput struct {
 	Torch   *TorchResult
 	E2E     *E2EResult
 	Daemon  *DaemonResult // `animed run` itself, once the daemon has landed
+	// DaemonVariants are further `animed run` measurements with other
+	// flags (e.g. --tile-pixels), shown beside Daemon.
+	DaemonVariants []DaemonResult
 	Quality *QualityResult
 	// Labels of the rows in Models that the goals refer to ("" = absent).
 	Teacher, StudentFP32, StudentInt8 string
@@ -201,6 +204,12 @@ func WriteReport(w io.Writer, in ReportInput) error {
 	if in.Daemon != nil {
 		if err := WriteDaemonMarkdown(&b, *in.Daemon); err != nil {
 			return err
+		}
+		if len(in.DaemonVariants) > 0 {
+			b.WriteString("\nThe same photos with other settings (each a fresh daemon; `--tile-pixels` is the memory/speed knob):\n\n")
+			if err := WriteDaemonVariantsMarkdown(&b, append([]DaemonResult{*in.Daemon}, in.DaemonVariants...)); err != nil {
+				return err
+			}
 		}
 	} else {
 		b.WriteString("Not measured: " + in.Missing["daemon"] + "\n")

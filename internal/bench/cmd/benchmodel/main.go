@@ -4,8 +4,8 @@
 //
 //	benchmodel [--models default,PATH...] [--sizes 256,512,1024] [--threads N] [--runs N] [--max-time D] [--json]
 //	benchmodel e2e [--model default|PATH] [--photos DIR] [--threads N] [--count N] [--max-time D] [--json]
-//	benchmodel daemon --animed BIN [--photos DIR] [--count N] [--threads N] [--json]
-//	benchmodel report --models-json F [--torch-json F] [--e2e-json F] [--daemon-json F] [--quality-json F] [--sheet PNG] [--gobench F] [--teacher L] [--fp32 L] [--int8 L] [--note TEXT]... [--missing KEY=WHY]...
+//	benchmodel daemon --animed BIN [--photos DIR] [--count N] [--threads N] [--arg FLAG]... [--json]
+//	benchmodel report --models-json F [--torch-json F] [--e2e-json F] [--daemon-json F] [--daemon-variant-json F]... [--quality-json F] [--sheet PNG] [--gobench F] [--teacher L] [--fp32 L] [--int8 L] [--note TEXT]... [--missing KEY=WHY]...
 //	benchmodel quality --teacher PATH --models A,B [--labels "a,b"] --photos DIR [--max-photos N] [--sheet PNG] [--json]
 package main
 
@@ -180,6 +180,16 @@ func report(args []string) error {
 	qualityJSON := fs.String("quality-json", "", "output of `benchmodel quality --json`")
 	gobench := fs.String("gobench", "", "`go test -bench` output")
 	in := bench.ReportInput{Missing: map[string]string{}}
+	fs.Func("daemon-variant-json", "output of `benchmodel daemon --json --arg ...` (repeatable)", func(s string) error {
+		r, err := loadJSON[bench.DaemonResult](s)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			in.DaemonVariants = append(in.DaemonVariants, *r)
+		}
+		return nil
+	})
 	fs.StringVar(&in.Sheet, "sheet", "", "contact sheet, relative to the report")
 	fs.StringVar(&in.Teacher, "teacher", "", "row label of the teacher")
 	fs.StringVar(&in.StudentFP32, "fp32", "", "row label of the FP32 student")
@@ -247,6 +257,10 @@ func daemon(ctx context.Context, args []string) error {
 	photos := fs.String("photos", "", "folder of source photos (held-out split); empty: generated pictures")
 	count := fs.Int("count", 20, "photos to drop")
 	fs.IntVar(&o.Threads, "threads", 0, "--threads of animed run (0: its default)")
+	fs.Func("arg", "an extra `animed run` flag, e.g. --arg=--tile-pixels=32768 (repeatable)", func(s string) error {
+		o.Args = append(o.Args, s)
+		return nil
+	})
 	asJSON := fs.Bool("json", false, "write JSON")
 	fs.Parse(args)
 	var src []string

@@ -22,14 +22,14 @@ type TorchResult struct {
 
 // ReportInput gathers the measurements of one `make bench` run.
 type ReportInput struct {
-	Models  *Report
-	Torch   *TorchResult
-	E2E     *E2EResult
-	Daemon  *DaemonResult // `animed run` itself, once the daemon has landed
+	Models *Report
+	Torch  *TorchResult
+	E2E    *E2EResult
+	Daemon *DaemonResult // `animed run` itself, once the daemon has landed
 	// DaemonVariants are further `animed run` measurements with other
 	// flags (e.g. --tile-pixels), shown beside Daemon.
 	DaemonVariants []DaemonResult
-	Quality *QualityResult
+	Quality        *QualityResult
 	// Labels of the rows in Models that the goals refer to ("" = absent).
 	Teacher, StudentFP32, StudentInt8 string
 	Sheet                             string // contact sheet file name, relative to the report

@@ -4,25 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/animed/animed/internal/fsmagic"
 )
-
-// magics maps statfs f_type values to filesystem names (linux/magic.h).
-var magics = map[int64]string{
-	0xEF53: "ext4", 0x01021994: "tmpfs", 0x858458f6: "ramfs", 0x9123683E: "btrfs",
-	0x58465342: "xfs", 0xF2F52010: "f2fs", 0x4d44: "vfat", 0x2011BAB0: "exfat",
-	0x5346544e: "ntfs", 0x73717368: "squashfs", 0x794c7630: "overlay", 0x2fc12fc1: "zfs",
-	0x6969: "nfs", 0xFF534D42: "cifs", 0xFE534D42: "smb2", 0x65735546: "fuse",
-	0x01021997: "9p", 0x564c: "ncp", 0x6B414653: "afs", 0x00C36400: "ceph",
-	0x47504653: "gpfs", 0x19830326: "fhgfs", 0x24051905: "ubifs", 0x28cd3d45: "cramfs",
-	0x9fa0: "proc", 0x62656572: "sysfs",
-}
-
-// networkFS are served by another machine: inotify sees only local changes.
-var networkFS = map[string]bool{
-	"nfs": true, "nfs4": true, "cifs": true, "smb2": true, "smb3": true, "smbfs": true,
-	"9p": true, "ncp": true, "afs": true, "ceph": true, "glusterfs": true, "gpfs": true,
-	"fhgfs": true, "beegfs": true, "lustre": true, "sshfs": true, "davfs": true,
-}
 
 func probeWatch(f rootFS, o Options) (func(*Report), error) {
 	p := o.WatchDir
@@ -51,16 +35,15 @@ func probeWatch(f rootFS, o Options) (func(*Report), error) {
 		// statfs names the filesystem even where mountinfo is hidden.
 		if magic, err := statfsMagic(existingParent(p)); err == nil {
 			fsi.Magic = fmt.Sprintf("%#x", magic)
-			if name, ok := magics[magic]; ok && (fsi.Type == "" || !sameFamily(fsi.Type, name)) {
+			if name := fsmagic.Name(magic); name != "" && (fsi.Type == "" || !sameFamily(fsi.Type, name)) {
 				fsi.Type = name
 			}
 		} else if problem == nil {
 			problem = err
 		}
 	}
-	base := strings.SplitN(fsi.Type, ".", 2)[0] // fuse.sshfs -> fuse
-	fsi.Network = networkFS[fsi.Type] || networkFS[base] || networkFS[strings.TrimPrefix(fsi.Type, "fuse.")]
-	fsi.Events = fsi.Type != "" && !fsi.Network && base != "fuse" && base != "fuseblk"
+	fsi.Network = fsmagic.Network(fsi.Type)
+	fsi.Events = fsi.Type != "" && !fsmagic.Remote(fsi.Type)
 	return func(r *Report) { r.Watch = &fsi }, problem
 }
 

@@ -125,8 +125,9 @@ func TestFilesystemName(t *testing.T) {
 		{0xFF534D42, "cifs", true},
 		{0xFE534D42, "smb2", true},
 		{0x65735546, "fuse", true},
-		{0xEF53, "0xef53", false},        // ext4
-		{0x01021994, "0x1021994", false}, // tmpfs
+		{0xEF53, "ext4", false},
+		{0x01021994, "tmpfs", false},
+		{0x12345678, "0x12345678", false}, // unknown
 	}
 	for _, tt := range tests {
 		if name, remote := filesystemName(tt.magic); name != tt.name || remote != tt.remote {

@@ -191,7 +191,9 @@ func WriteReport(w io.Writer, in ReportInput) error {
 		b.WriteString("\nSame run, same threads; warm-up pass excluded; RSS is the Python process's ru_maxrss (interpreter and torch included).\n")
 	}
 
-	b.WriteString("\n## End to end: 1024x768 JPEG in → JPEG out\n\n### In process (stage by stage)\n\n")
+	b.WriteString("\n## End to end: 1024x768 JPEG in → JPEG out\n\n### In process, whole photo in one model run (stage by stage)\n\n" +
+		"The model runs once per photo at 1024x768 (no tiles): the fastest way and the most memory " +
+		"(the daemon below bounds memory with tiles, `--tile-pixels`).\n\n")
 	if in.E2E != nil {
 		if err := WriteE2EMarkdown(&b, *in.E2E); err != nil {
 			return err

@@ -3,17 +3,19 @@
 Built for the product's INT8 path: fully convolutional at any H, W that are
 multiples of 4; no normalisation layers (nothing per-image at inference, so INT8
 stays accurate and tiles join without seams); only ops XNNPACK 2.9 runs in INT8:
-Conv (zero padding), depthwise Conv, Add, LeakyReLU, bilinear Resize
-(half_pixel) and a final Tanh.
+Conv (zero padding) with the activation fused, depthwise Conv, Add, bilinear
+Resize (half_pixel); the final Tanh is the one op left to TFLite's kernels.
 
-    stem   7x7 conv 3->16, LReLU                                  (1/1)
-    down1  3x3/2 depthwise 16 + 1x1 16->32, LReLU                  (1/2)
-    down2  3x3/2 depthwise 32 + 1x1 32->128, LReLU                 (1/4)
-    body   4 x residual bottleneck at 128: 1x1 128->192, LReLU,
-           3x3 depthwise 192, LReLU, 1x1 192->128, add skip        (1/4)
-    up1    bilinear x2 + 3x3 conv 128->32, LReLU                   (1/2)
-    up2    bilinear x2 + 3x3 conv 32->16, LReLU                    (1/1)
+    stem   7x7 conv 3->16, act                                    (1/1)
+    down1  3x3/2 depthwise 16 + 1x1 16->32, act                    (1/2)
+    down2  3x3/2 depthwise 32 + 1x1 32->128, act                   (1/4)
+    body   4 x residual bottleneck at 128: 1x1 128->192, act,
+           3x3 depthwise 192, act, 1x1 192->128, add skip          (1/4)
+    up1    bilinear x2 + 3x3 conv 128->32, act                     (1/2)
+    up2    bilinear x2 + 3x3 conv 32->16, act                      (1/1)
     out    7x7 conv 16->3, tanh
+
+act is ReLU in the shipped model (LeakyReLU 0.2 while training starts; see Act).
 
 Most parameters sit in the body at 1/4 resolution where they cost few MACs;
 the full-resolution layers are kept at 16 channels because they dominate the

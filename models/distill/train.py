@@ -283,6 +283,7 @@ def main():
     params = list(model.parameters()) + list(adapters.parameters())
     opt = torch.optim.Adam(params, lr=a.lr, betas=(0.5, 0.999))
     phase_i, phase_used, step, best, best_slope = 0, 0.0, 0, -1.0, None
+    ema_synced = False
     history = []
     if state:
         model.load_state_dict(state["model"])
@@ -292,6 +293,7 @@ def main():
         model.act.slope = ema.act.slope = state.get("slope", 0.2)
         phase_i, phase_used, step, best = state["phase"], state["phase_used"], state["step"], state["best"]
         best_slope = state.get("best_slope", 0.2)
+        ema_synced = state.get("ema_synced", False)
         history = state.get("history", [])
         log(a.run, f"resumed at phase {phase_i} ({phases[min(phase_i, len(phases) - 1)][0]}), step {step}")
     log(a.run, f"student: {count_params(model)} params, {count_macs(model, 256, 256) / 1e9:.2f} GMACs at 256^2")
@@ -308,7 +310,7 @@ def main():
         # best.pt holds the EMA weights as "model" (what export.py and evaluate.py load)
         st = {"model": (ema if tag == "best" else model).state_dict(), "ema": ema.state_dict(),
               "slope": model.act.slope, "adapters": adapters.state_dict(), "opt": opt.state_dict(),
-              "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "best_slope": best_slope, "history": history,
+              "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "best_slope": best_slope, "ema_synced": ema_synced, "history": history,
               "used": budget - remaining(), "args": vars(a)}
         torch.save(st, os.path.join(a.run, tag + ".pt.tmp"))
         os.replace(os.path.join(a.run, tag + ".pt.tmp"), os.path.join(a.run, tag + ".pt"))
@@ -347,6 +349,11 @@ def main():
                 g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
             if name == "relu":
                 model.act.slope = ema.act.slope = 0.2 * max(0.0, 1 - frac / ANNEAL)
+                if model.act.slope == 0 and not ema_synced:
+                    # the average of weights trained for other slopes is no
+                    # ReLU model (it scored 9 dB below the raw weights): restart it
+                    ema.load_state_dict(model.state_dict())
+                    ema_synced = True
             if name == "finetune":
                 b = train.batch(max(1, a.batch // 4), a.size, rng)
             else:

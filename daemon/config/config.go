@@ -60,10 +60,11 @@ const (
 	DefaultSettle    = time.Second
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
-	// DefaultTile bounds memory: the INT8 student takes ~1 KB per input
-	// pixel in XNNPACK (the 7x7 convolutions' indirection buffers), so a
-	// 256x256 tile keeps the daemon near 100 MB whatever the photo size.
-	DefaultTile = 1 << 16
+	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
+	// pixel in XNNPACK (mostly the 7x7 convolutions' indirection buffers),
+	// so 181x181 tiles keep the daemon near 75 MB whatever the photo size,
+	// at the speed of larger tiles (see internal/stylize.Options).
+	DefaultTile = 1 << 15
 )
 
 // FlagSet returns the flags of `animed run` bound to c, with defaults set.
@@ -79,7 +80,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.State, "state", "", "folder for the crash-safety journal (default WATCH/.animed)")
 	fs.StringVar(&c.Model, "model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
 	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
-	fs.IntVar(&c.Tile, "tile-pixels", DefaultTile, "largest piece of a photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: faster and more memory, ~1 KB per pixel)")
+	fs.IntVar(&c.Tile, "tile-pixels", DefaultTile, "largest piece of a photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: a little faster, ~1.5 KB more memory per pixel)")
 	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
 	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")

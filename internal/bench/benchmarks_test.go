@@ -95,6 +95,10 @@ func BenchmarkInvoke(b *testing.B) {
 				if err := it.Input(0).SetFloat32(Pattern(size, size, 3)); err != nil {
 					b.Fatal(err)
 				}
+				// warm-up: the first run sets XNNPACK up (packs weights, plans buffers)
+				if err := it.Invoke(); err != nil {
+					b.Fatal(err)
+				}
 				for b.Loop() {
 					if err := it.Invoke(); err != nil {
 						b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // kept, since photos from one camera usually share a size; it is closed
 // before another is built, so at most one is alive.
 func (s *Stylizer) interpreter(h, w int) (*tflite.Interpreter, error) {
-	if s.mode != ModeRewrite || (h == s.inH && w == s.inW) {
+	if s.mode != ModeRewrite {
 		if h != s.curH || w != s.curW {
 			if err := s.it.ResizeInput(0, []int{1, h, w, 3}); err != nil {
 				return nil, fmt.Errorf("stylize: resize input to %dx%d: %w", w, h, err)
@@ -75,9 +75,11 @@ func probeRewrite(data []byte, h0, w0 int) error {
 	return it.Close()
 }
 
-func (s *Stylizer) log() *slog.Logger {
-	if s.o.Logger == nil {
+func (s *Stylizer) log() *slog.Logger { return s.o.logger() }
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return s.o.Logger
+	return o.Logger
 }

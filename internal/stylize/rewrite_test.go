@@ -7,6 +7,7 @@ import (
 
 	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/models"
 )
 
 // upsampling builds a small generator like AnimeGAN-Tiny's shape at
@@ -299,5 +300,23 @@ func TestRewriteFallsBackToTiles(t *testing.T) {
 	}
 	if calls != 1 || s.rwH != 80 || s.rwW != 96 {
 		t.Errorf("96x80: %d invocations at %dx%d, want 1 at 96x80", calls, s.rwW, s.rwH)
+	}
+}
+
+// TestRewriteStartsSmall: in ModeRewrite the stylizer holds one interpreter,
+// built at a quarter of the converted size, so that loading the model costs
+// megabytes (XNNPACK's buffers grow with the input) and the first photo's
+// size replaces it.
+func TestRewriteStartsSmall(t *testing.T) {
+	s, err := NewFromData(models.Default(), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeRewrite || s.it != nil || s.rw == nil || s.rwH != 64 || s.rwW != 64 {
+		t.Fatalf("mode %s, native interpreter %v, rewritten %dx%d: want one 64x64 rewritten interpreter", s.Mode(), s.it != nil, s.rwW, s.rwH)
+	}
+	if s.Backend() != tflite.BackendXNNPACK {
+		t.Errorf("backend %s, want xnnpack", s.Backend())
 	}
 }

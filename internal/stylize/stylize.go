@@ -34,11 +34,12 @@ type Options struct {
 
 	// MaxWholePixels is the largest input (height*width) a resizable
 	// model runs on in one piece: TFLite's memory grows with it (XNNPACK's
-	// indirection buffers for the shipped model's 7x7 convolutions take
-	// about 0.8 KB a pixel). Larger photos are split into the fewest
-	// overlapping tiles under it. Default 1<<16 (65536, e.g. 256x256):
-	// measured on a 1024x768 photo with the shipped model, 1<<19 peaked at
-	// 512 MB RSS and took 2.3 s in the model, 1<<16 at 121 MB and 1.1 s.
+	// buffers for the shipped model take about 1.5 KB a pixel, most of it
+	// indirection buffers for its 7x7 convolutions). Larger photos are
+	// split into the fewest overlapping tiles under it. Default 1<<15
+	// (32768, e.g. 181x181): `animed run` on 1024x768 photos with the
+	// shipped model, 2 threads, measured 2.9 photos/s at 75 MB peak RSS;
+	// 1<<14: 2.8/s at 54 MB, 1<<16: 2.7/s at 124 MB, 1<<18: 3.2/s at 258 MB.
 	MaxWholePixels int
 	// Progress, when set, is called after every model invocation (one per
 	// tile), e.g. to feed a watchdog on slow boards.
@@ -93,7 +94,7 @@ func NewFromData(data []byte, o Options) (*Stylizer, error) {
 
 func build(m *tflite.Model, data []byte, o Options) (*Stylizer, error) {
 	if o.MaxWholePixels <= 0 {
-		o.MaxWholePixels = 1 << 16
+		o.MaxWholePixels = 1 << 15
 	}
 	o.MaxWholePixels = max(o.MaxWholePixels, 64*64)
 	d, err := tflite.Describe(m)
@@ -117,30 +118,59 @@ func build(m *tflite.Model, data []byte, o Options) (*Stylizer, error) {
 			return nil, fmt.Errorf("stylize: tensor %s is %s, want float32, int8 or uint8: %w", t.Name, t.Type, ErrModelShape)
 		}
 	}
-	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: o.Threads, Backend: o.Backend,
-		ExternalDelegate: o.ExternalDelegate, Logger: o.Logger})
+	mode := ModeTiles
+	switch {
+	case d.Resizable:
+		mode = ModeNative
+	case data != nil:
+		if err := probeRewrite(data, in[1], in[2]); err != nil {
+			o.logger().Info("model runs in tiles of its size", "input", fmt.Sprintf("%dx%d", in[2], in[1]), "not_rewritable", err)
+			break
+		}
+		mode = ModeRewrite
+	}
+	opts := tflite.Options{Threads: o.Threads, Backend: o.Backend, ExternalDelegate: o.ExternalDelegate, Logger: o.Logger}
+	s := &Stylizer{o: o, resizable: mode != ModeTiles, mode: mode, inH: in[1], inW: in[2], curH: in[1], curW: in[2]}
+	if mode == ModeRewrite {
+		// One interpreter at a time, and the first one small: XNNPACK's
+		// buffers grow with the input (the default model takes ~100 MB at
+		// its native 256x256), and each photo's size replaces it anyway.
+		h, w := in[1], in[2]
+		if h%16 == 0 && w%16 == 0 {
+			h, w = h/4, w/4
+		}
+		it, err := rewritten(data, h, w, opts)
+		if err != nil && (h != in[1] || w != in[2]) {
+			h, w = in[1], in[2]
+			it, err = rewritten(data, h, w, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+		s.data, s.rw, s.rwH, s.rwW = data, it, h, w
+		return s, nil
+	}
+	it, err := tflite.NewInterpreter(m, opts)
 	if err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
-	s := &Stylizer{o: o, it: it, resizable: d.Resizable, mode: ModeTiles, inH: in[1], inW: in[2], curH: in[1], curW: in[2]}
-	switch {
-	case d.Resizable:
-		s.mode = ModeNative
-	case data != nil:
-		if err := probeRewrite(data, in[1], in[2]); err != nil {
-			s.log().Info("model runs in tiles of its size", "input", fmt.Sprintf("%dx%d", in[2], in[1]), "not_rewritable", err)
-			break
-		}
-		s.mode, s.resizable, s.data = ModeRewrite, true, data
-	}
+	s.it = it
 	return s, nil
 }
 
+// active is the interpreter that ran (or will run) last.
+func (s *Stylizer) active() *tflite.Interpreter {
+	if s.it != nil {
+		return s.it
+	}
+	return s.rw
+}
+
 // Backend is the backend the interpreter really uses.
-func (s *Stylizer) Backend() tflite.Backend { return s.it.Backend() }
+func (s *Stylizer) Backend() tflite.Backend { return s.active().Backend() }
 
 // FallbackReason says why the requested backend was not used, or "".
-func (s *Stylizer) FallbackReason() string { return s.it.FallbackReason() }
+func (s *Stylizer) FallbackReason() string { return s.active().FallbackReason() }
 
 // Resizable reports whether the model runs at any size, natively or by
 // rewrite (else it is tiled).
@@ -157,6 +187,9 @@ func (s *Stylizer) Close() error {
 	if s.rw != nil {
 		s.rw.Close()
 		s.rw = nil
+	}
+	if s.it == nil {
+		return nil
 	}
 	return s.it.Close()
 }

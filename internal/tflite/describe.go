@@ -23,8 +23,8 @@ type Description struct {
 }
 
 // Describe returns the model's tensors and whether it is resizable. It
-// builds a CPU interpreter with one thread and resizes its inputs to twice
-// their height and width; it does not run the model.
+// builds a CPU interpreter with one thread and resizes its inputs to half
+// (or twice) their height and width; it does not run the model.
 func Describe(m *Model) (Description, error) {
 	it, err := NewInterpreter(m, Options{Backend: BackendCPU, Threads: 1})
 	if err != nil {
@@ -46,9 +46,22 @@ func resizable(it *Interpreter, d Description) bool {
 	if len(d.Inputs) == 0 || len(d.Outputs) == 0 {
 		return false
 	}
-	// Twice the size, rounded up to a multiple of 4, so strided models
-	// still divide evenly.
-	grow := func(n int) int { return (2*n + 3) / 4 * 4 }
+	// Half the size when it divides evenly (cheap: resizing a model up
+	// can make TFLite's CPU kernels touch a hundred megabytes), else twice
+	// the size rounded up to a multiple of 4, so strided models still
+	// divide evenly.
+	half := true
+	for _, in := range d.Inputs {
+		if len(in.Shape) != 4 || in.Shape[1]%8 != 0 || in.Shape[2]%8 != 0 || in.Shape[1] < 16 || in.Shape[2] < 16 {
+			half = false
+		}
+	}
+	grow := func(n int) int {
+		if half {
+			return n / 2
+		}
+		return (2*n + 3) / 4 * 4
+	}
 	for i, in := range d.Inputs {
 		if len(in.Shape) != 4 || in.Shape[1] < 1 || in.Shape[2] < 1 {
 			return false

@@ -73,13 +73,14 @@ def psnr(a, b):
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
-def ssim(a, b):
-    """Mean SSIM (Gaussian window 11, sigma 1.5) on luma of tensors in [-1, 1]."""
+def ssim_tensor(a, b):
+    """Mean SSIM (Gaussian window 11, sigma 1.5) on luma of tensors in [-1, 1],
+    as a differentiable tensor on their device (train.py's SSIM loss)."""
     def luma(x):
         x = (x.clamp(-1, 1) + 1) / 2
         return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
     x, y = luma(a.float()), luma(b.float())
-    g = torch.exp(-((torch.arange(11, dtype=torch.float32) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = torch.exp(-((torch.arange(11, dtype=torch.float32, device=x.device) - 5) ** 2) / (2 * 1.5 ** 2))
     g = (g / g.sum())
     w = (g[:, None] * g[None, :]).view(1, 1, 11, 11)
     f = lambda t: F.conv2d(t, w)
@@ -87,4 +88,9 @@ def ssim(a, b):
     sxx, syy, sxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    return m.mean().item()
+    return m.mean()
+
+
+def ssim(a, b):
+    """Mean SSIM (Gaussian window 11, sigma 1.5) on luma of tensors in [-1, 1]."""
+    return ssim_tensor(a, b).item()

@@ -110,6 +110,7 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 		name string
 		run  func(*ir.Graph) error
 	}{
+		{"check inputs", pass.CheckInputs},
 		{"expand variadic ops", pass.ExpandVariadic},
 		{"fold constants", pass.FoldConstants},
 		{"remove identities", pass.RemoveIdentity},

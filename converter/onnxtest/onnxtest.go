@@ -35,6 +35,12 @@ func (b *Builder) Input(name string, dims ...int) string {
 	return name
 }
 
+// OutputShaped marks a value as a graph output with a declared float32
+// shape, as exporters record it.
+func (b *Builder) OutputShaped(name string, dims ...int) {
+	b.g.Output = append(b.g.Output, valueInfo(name, onnx.TensorProto_FLOAT, dims))
+}
+
 // Output marks values as graph outputs (shape left unknown).
 func (b *Builder) Output(names ...string) {
 	for _, n := range names {

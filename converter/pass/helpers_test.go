@@ -21,7 +21,7 @@ func load(t *testing.T, b *onnxtest.Builder) *ir.Graph {
 // prepare runs the ONNX-level passes in pipeline order.
 func prepare(t *testing.T, g *ir.Graph) *ir.Graph {
 	t.Helper()
-	for _, p := range []func(*ir.Graph) error{pass.ExpandVariadic, pass.FoldConstants, pass.RemoveIdentity, pass.FoldConstants,
+	for _, p := range []func(*ir.Graph) error{pass.CheckInputs, pass.ExpandVariadic, pass.FoldConstants, pass.RemoveIdentity, pass.FoldConstants,
 		pass.FoldBatchNorm, pass.RecognizeNorms, pass.RecognizePixelShuffle, pass.InferShapes} {
 		if err := p(g); err != nil {
 			t.Fatal(err)

@@ -159,10 +159,12 @@ func inferNode(n *ir.Node) error {
 			return nodeErr(n, "perm %v does not match rank %d", perm, len(xs))
 		}
 		s := make([]int, len(perm))
+		seen := make([]bool, len(xs))
 		for i, p := range perm {
-			if p < 0 || p >= len(xs) {
-				return nodeErr(n, "bad perm %v", perm)
+			if p < 0 || p >= len(xs) || seen[p] {
+				return nodeErr(n, "perm %v is not a permutation of %d dims", perm, len(xs))
 			}
+			seen[p] = true
 			s[i] = xs[p]
 		}
 		setOut(n, 0, x.DType, s)
@@ -405,6 +407,10 @@ func window(n *ir.Node, spatial []int) (windowParams, error) {
 	if len(p.kernel) != r {
 		return p, nodeErr(n, "kernel_shape %v does not match %d spatial dims", p.kernel, r)
 	}
+	if w := n.In(1); (n.Op == "Conv" || n.Op == "ConvTranspose") && w != nil && w.Shape != nil &&
+		(len(w.Shape) != r+2 || !slices.Equal(w.Shape[2:], p.kernel)) {
+		return p, nodeErr(n, "kernel_shape %v contradicts the weights %v", p.kernel, w.Shape)
+	}
 	p.strides = ints(a.Ints("strides"))
 	if p.strides == nil {
 		p.strides = slices.Repeat([]int{1}, r)
@@ -500,6 +506,16 @@ func inferConvTranspose(n *ir.Node) error {
 	group := int(n.Attrs.Int("group", 1))
 	s := []int{xs[0], ws[1] * group}
 	op := ints(n.Attrs.Ints("output_padding"))
+	if op != nil && len(op) != r {
+		return nodeErr(n, "output_padding %v does not match %d spatial dims", op, r)
+	}
+	for i, v := range op {
+		// ONNX also allows values below the dilation; TFLite's kernel
+		// crashes on values that reach the stride.
+		if v < 0 || v >= p.strides[i] {
+			return nodeErr(n, "output_padding %v must be smaller than the strides %v", op, p.strides)
+		}
+	}
 	if os := ints(n.Attrs.Ints("output_shape")); os != nil {
 		// Pads follow from the requested size; rewrite them so the
 		// lowering sees explicit pads.

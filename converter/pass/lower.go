@@ -83,6 +83,11 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 		dst.Metadata[fmt.Sprintf("input%d_layout", i)] = layout
 	}
 	for _, n := range src.Nodes {
+		if err := checkConstOperands(n, src.Opset); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range src.Nodes {
 		for _, o := range n.Outputs {
 			if o != nil && o.Shape == nil {
 				return nil, nodeErr(n, "output %q has an unknown shape (unsupported op or dynamic shape)", o.Name)

@@ -7,15 +7,24 @@ import (
 // TensorType is a tensor's element type (schema enum TensorType).
 type TensorType int8
 
-// Tensor element types.
+// Tensor element types (see SCHEMA.md).
 const (
-	Float32 TensorType = 0
-	Float16 TensorType = 1
-	Int32   TensorType = 2
-	Uint8   TensorType = 3
-	Int64   TensorType = 4
-	Int16   TensorType = 7
-	Int8    TensorType = 9
+	Float32    TensorType = 0
+	Float16    TensorType = 1
+	Int32      TensorType = 2
+	Uint8      TensorType = 3
+	Int64      TensorType = 4
+	String     TensorType = 5
+	Bool       TensorType = 6
+	Int16      TensorType = 7
+	Complex64  TensorType = 8
+	Int8       TensorType = 9
+	Float64    TensorType = 10
+	Complex128 TensorType = 11
+	Uint64     TensorType = 12
+	Resource   TensorType = 13
+	Variant    TensorType = 14
+	Uint32     TensorType = 15
 )
 
 func (t TensorType) String() string {
@@ -34,21 +43,42 @@ func (t TensorType) String() string {
 		return "int16"
 	case Int8:
 		return "int8"
+	case String:
+		return "string"
+	case Bool:
+		return "bool"
+	case Complex64:
+		return "complex64"
+	case Float64:
+		return "float64"
+	case Complex128:
+		return "complex128"
+	case Uint64:
+		return "uint64"
+	case Resource:
+		return "resource"
+	case Variant:
+		return "variant"
+	case Uint32:
+		return "uint32"
 	}
 	return fmt.Sprintf("type(%d)", int8(t))
 }
 
-// Size returns the size in bytes of one element, or 0 if unknown.
+// Size returns the size in bytes of one element, or 0 if it has none
+// (strings, resources, variants) or the type is unknown.
 func (t TensorType) Size() int {
 	switch t {
-	case Float32, Int32:
+	case Float32, Int32, Uint32:
 		return 4
 	case Float16, Int16:
 		return 2
-	case Uint8, Int8:
+	case Uint8, Int8, Bool:
 		return 1
-	case Int64:
+	case Int64, Float64, Complex64, Uint64:
 		return 8
+	case Complex128:
+		return 16
 	}
 	return 0
 }

@@ -13,7 +13,14 @@ var ErrNotTFLite = errors.New("not a TFLite model (no TFL3 identifier)")
 
 // Parse decodes a .tflite file. It copies what it keeps, so data may be
 // reused afterwards. Malformed input gives an error, never a panic.
-func Parse(data []byte) (m *Model, err error) {
+func Parse(data []byte) (*Model, error) { return parse(data, true) }
+
+// View decodes like Parse, but the buffers of the model it returns share
+// data instead of copying it: for reading a model's graph without keeping
+// or changing it.
+func View(data []byte) (*Model, error) { return parse(data, false) }
+
+func parse(data []byte, copyBuffers bool) (m *Model, err error) {
 	if len(data) < 8 {
 		return nil, fmt.Errorf("parse: %d bytes is too short for a model", len(data))
 	}
@@ -37,7 +44,11 @@ func Parse(data []byte) (m *Model, err error) {
 		codes = append(codes, opKey{op: op, custom: c.str(1), version: c.int32(2, 1)})
 	}
 	for _, bt := range root.tables(4) {
-		m.Buffers = append(m.Buffers, Buffer{Data: append([]byte(nil), bt.bytes(0)...)})
+		b := bt.bytes(0)
+		if copyBuffers {
+			b = append([]byte(nil), b...)
+		}
+		m.Buffers = append(m.Buffers, Buffer{Data: b})
 	}
 	for _, g := range root.tables(2) {
 		sg := &Subgraph{Name: g.str(4), Inputs: g.int32s(1), Outputs: g.int32s(2)}

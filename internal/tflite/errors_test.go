@@ -11,8 +11,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
 )
+
+// rewrite returns the default test model with its main graph changed.
+func rewrite(t *testing.T, change func(*tflitefile.Subgraph)) []byte {
+	t.Helper()
+	m, err := tflitefile.Parse(testmodel.MustBuild(testmodel.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(m.Main())
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
 
 func TestVersion(t *testing.T) {
 	if v := Version(); !strings.HasPrefix(v, "2.9") {
@@ -51,6 +67,14 @@ func TestNewModelRejectsBadBytes(t *testing.T) {
 		// would abort the process instead of failing.
 		{"tensor past 1 GiB", testmodel.MustBuild(testmodel.Config{H: 20000, W: 20000}), "byte limit"},
 		{"tensor dims in the billions", testmodel.MustBuild(testmodel.Config{H: 1 << 30, W: 1 << 30}), "byte limit"},
+		// Valid flatbuffers TFLite 2.9 accepts and then crashes on (a
+		// cycle) or loops on (an empty input).
+		{"cycle", rewrite(t, func(g *tflitefile.Subgraph) {
+			g.Operators[0].Inputs[0] = g.Operators[len(g.Operators)-1].Outputs[0]
+		}), "invalid graph: subgraph 0: operator 0 (CONV_2D) reads tensor"},
+		{"0x0 input", rewrite(t, func(g *tflitefile.Subgraph) {
+			g.Tensors[g.Inputs[0]].Shape = []int32{1, 0, 0, 3}
+		}), "has an empty shape [1 0 0 3]"},
 	}
 	if p, ok := sharedPath(teacherRel); ok {
 		data, err := os.ReadFile(p)

@@ -10,25 +10,27 @@ import (
 // input, a constant, a variable or the output of an earlier operator (so
 // the graph is acyclic and in execution order), no tensor is written
 // twice, every subgraph output is computed, and no dimension is negative
-// nor, on the main subgraph's inputs and outputs, zero. A model with a
+// nor, on the main subgraph's inputs, zero. A model with a
 // cycle crashes TFLite's CPU kernels; one with a 0x0 input makes it loop.
 // Call Validate first (Parse does): CheckGraph assumes indices in range.
 func (m *Model) CheckGraph() error {
 	for si, g := range m.Subgraphs {
-		ready := make([]bool, len(g.Tensors))
+		ready := make([]bool, len(g.Tensors))   // may be read
+		written := make([]bool, len(g.Tensors)) // may not be written
 		for ti, t := range g.Tensors {
 			for _, d := range t.Shape {
 				if d < 0 {
 					return fmt.Errorf("subgraph %d: tensor %d %q has a negative dimension in %v", si, ti, t.Name, t.Shape)
 				}
 			}
-			empty := slices.Contains(t.Shape, 0)
-			ready[ti] = t.IsVariable || empty || int(t.Buffer) < len(m.Buffers) && len(m.Buffers[t.Buffer].Data) > 0
+			constant := int(t.Buffer) < len(m.Buffers) && len(m.Buffers[t.Buffer].Data) > 0
+			written[ti] = constant
+			// An empty tensor holds nothing to compute.
+			ready[ti] = t.IsVariable || constant || slices.Contains(t.Shape, 0)
 		}
 		for _, i := range g.Inputs {
-			ready[i] = true
+			ready[i], written[i] = true, true
 		}
-		written := make([]bool, len(g.Tensors))
 		for oi, op := range g.Operators {
 			for _, i := range op.Inputs {
 				if i >= 0 && !ready[i] {
@@ -37,7 +39,7 @@ func (m *Model) CheckGraph() error {
 				}
 			}
 			for _, o := range op.Outputs {
-				if written[o] || ready[o] && !g.Tensors[o].IsVariable {
+				if written[o] {
 					return fmt.Errorf("subgraph %d: operator %d (%s) writes tensor %d %q, which is already an input, a constant or another operator's output",
 						si, oi, op.Op, o, g.Tensors[o].Name)
 				}
@@ -52,11 +54,9 @@ func (m *Model) CheckGraph() error {
 		if si != 0 {
 			continue
 		}
-		for _, io := range [][]int32{g.Inputs, g.Outputs} {
-			for _, i := range io {
-				if t := g.Tensors[i]; slices.Contains(t.Shape, 0) {
-					return fmt.Errorf("input/output tensor %d %q has an empty shape %v", i, t.Name, t.Shape)
-				}
+		for _, i := range g.Inputs {
+			if t := g.Tensors[i]; slices.Contains(t.Shape, 0) {
+				return fmt.Errorf("input tensor %d %q has an empty shape %v", i, t.Name, t.Shape)
 			}
 		}
 	}

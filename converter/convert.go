@@ -175,9 +175,8 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 // constant tensor.
 func Resizable(g *ir.Graph) (bool, string) {
 	for _, n := range g.Nodes {
-		switch emit.OpName(n.Op) {
-		case "RESHAPE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "TRANSPOSE_CONV", "SLICE":
-			return false, fmt.Sprintf("%s %q uses a constant size", emit.OpName(n.Op), n.Name)
+		if op, ok := tflitefile.OpByName(emit.OpName(n.Op)); ok && op.Info().ConstSize {
+			return false, fmt.Sprintf("%s %q uses a constant size", op, n.Name)
 		}
 	}
 	for _, v := range g.Inputs {

@@ -9,19 +9,6 @@ import (
 	"github.com/animed/animed/converter/tflitefile"
 )
 
-// XNNPACKOps are the builtin ops the XNNPACK delegate in TFLite 2.9 can
-// take (from its "failed to delegate" table; INT8 only where it has QS8
-// kernels). Every other op splits the graph and runs on the builtin
-// kernels.
-var XNNPACKOps = map[string]bool{
-	"ABS": true, "ADD": true, "AVERAGE_POOL_2D": true, "CEIL": true, "CONV_2D": true, "DEPTH_TO_SPACE": true,
-	"DEPTHWISE_CONV_2D": true, "DEQUANTIZE": true, "DIV": true, "ELU": true, "FLOOR": true, "FULLY_CONNECTED": true,
-	"HARD_SWISH": true, "LEAKY_RELU": true, "LOGISTIC": true, "MAXIMUM": true, "MINIMUM": true, "MAX_POOL_2D": true,
-	"MEAN": true, "MUL": true, "NEG": true, "PAD": true, "PRELU": true, "QUANTIZE": true, "RELU": true,
-	"RESHAPE": true, "RESIZE_BILINEAR": true, "ROUND": true, "SOFTMAX": true, "SQRT": true, "SQUARE": true,
-	"SQUARED_DIFFERENCE": true, "SUB": true, "TRANSPOSE_CONV": true,
-}
-
 // Summary describes a TFLite model: operator histogram, parameter count,
 // multiply-accumulates per inference, and the ops XNNPACK cannot take.
 type Summary struct {
@@ -121,7 +108,7 @@ func (s Summary) Write(w io.Writer) {
 // checks that matter for converted generators: MEAN only over the spatial
 // axes [1,2] of a 4-D tensor with keep_dims.
 func xnnpackTakes(m *tflitefile.Model, op *tflitefile.Operator) bool {
-	if !XNNPACKOps[op.Op.String()] {
+	if !op.Op.Info().XNNPACK {
 		return false
 	}
 	if op.Op != tflitefile.Mean {

@@ -13,22 +13,6 @@ import (
 	"github.com/animed/animed/converter/tflitefile"
 )
 
-var codes = map[string]tflitefile.BuiltinOp{
-	"ADD": tflitefile.Add, "MAX_POOL_2D": tflitefile.MaxPool2D, "AVERAGE_POOL_2D": tflitefile.AveragePool2D, "CONCATENATION": tflitefile.Concatenation, "CONV_2D": tflitefile.Conv2D,
-	"DEPTHWISE_CONV_2D": tflitefile.DepthwiseConv2D, "DEPTH_TO_SPACE": tflitefile.DepthToSpace,
-	"FULLY_CONNECTED": tflitefile.FullyConnected, "LOGISTIC": tflitefile.Logistic, "MUL": tflitefile.Mul,
-	"RELU": tflitefile.Relu, "RELU6": tflitefile.Relu6, "RELU_N1_TO_1": tflitefile.ReluN1To1,
-	"RESHAPE": tflitefile.Reshape, "RESIZE_BILINEAR": tflitefile.ResizeBilinear, "SOFTMAX": tflitefile.Softmax,
-	"TANH": tflitefile.Tanh, "PAD": tflitefile.Pad, "TRANSPOSE": tflitefile.Transpose, "MEAN": tflitefile.Mean,
-	"SUB": tflitefile.Sub, "DIV": tflitefile.Div, "EXP": tflitefile.Exp, "PRELU": tflitefile.PRelu,
-	"MAXIMUM": tflitefile.Maximum, "MINIMUM": tflitefile.Minimum, "PADV2": tflitefile.PadV2,
-	"SLICE": tflitefile.Slice, "TRANSPOSE_CONV": tflitefile.TransposeConv, "SQRT": tflitefile.Sqrt,
-	"RSQRT": tflitefile.Rsqrt, "RESIZE_NEAREST_NEIGHBOR": tflitefile.ResizeNearestNeighbor,
-	"LEAKY_RELU": tflitefile.LeakyRelu, "SQUARED_DIFFERENCE": tflitefile.SquaredDifference,
-	"MIRROR_PAD": tflitefile.MirrorPad, "ABS": tflitefile.Abs, "HARD_SWISH": tflitefile.HardSwish,
-	"BATCH_MATMUL": tflitefile.BatchMatMul, "NEG": tflitefile.Neg,
-}
-
 // OpName is the TFLite builtin name of an IR op ("tfl.CONV_2D" -> "CONV_2D").
 func OpName(op string) string { return strings.TrimPrefix(op, "tfl.") }
 
@@ -222,7 +206,7 @@ func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
 		if !strings.HasPrefix(n.Op, "tfl.") {
 			return nil, fmt.Errorf("%v: not lowered to a TFLite op", n)
 		}
-		code, ok := codes[OpName(n.Op)]
+		code, ok := tflitefile.OpByName(OpName(n.Op))
 		if !ok {
 			return nil, fmt.Errorf("%v: no TFLite builtin code for %s", n, OpName(n.Op))
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // TFLite-level ops in the IR are named "tfl." + the builtin operator name.
@@ -122,20 +123,16 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 	dst.RemoveDead()
 	for _, n := range dst.Nodes {
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs...) {
-			limit := 6 // most TFLite kernels
-			switch OpName(n.Op) {
-			case "TRANSPOSE", "SLICE", "CONCATENATION":
-				limit = 5
-			case "RESHAPE":
-				limit = 8
-			case "PAD", "PADV2", "MIRROR_PAD":
-				limit = 4
-			case "ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU":
-				// TFLite 2.9 broadcasts over at most 4 dims (and aborts
-				// beyond); equal shapes run flat at any rank.
-				if len(n.Inputs) == 2 && !slices.Equal(n.Inputs[0].Shape, n.Inputs[1].Shape) {
-					limit = 4
-				}
+			op, ok := tflitefile.OpByName(OpName(n.Op))
+			if !ok {
+				return nil, fmt.Errorf("internal: lowering emitted %s, which is not in the operator table", n.Op)
+			}
+			limit := op.Info().MaxRank
+			// TFLite 2.9 broadcasts over at most 4 dims (and aborts
+			// beyond); equal shapes run flat at any rank.
+			if op.Info().Broadcasting && op != tflitefile.Concatenation && len(n.Inputs) == 2 &&
+				!slices.Equal(n.Inputs[0].Shape, n.Inputs[1].Shape) {
+				limit = min(limit, 4)
 			}
 			if v != nil && len(v.Shape) > limit && !v.IsConst() {
 				return nil, fmt.Errorf("%s %q needs a rank-%d tensor %v; TFLite takes at most %d dims there", OpName(n.Op), n.Name, len(v.Shape), v.Shape, limit)

@@ -222,7 +222,7 @@ func (p *pass) domains() error {
 			p.dom[i] = domOther
 		case keep[op.Op] || norm[i]:
 			p.dom[i] = domFloat
-		case !int8Ops[op.Op] || op.Op == tfl.Quantize || op.Op == tfl.Dequantize:
+		case !op.Op.Info().Int8 || op.Op == tfl.Quantize || op.Op == tfl.Dequantize:
 			missing = append(missing, fmt.Sprintf("%s (operator %d, output %s)", op.Op, i, p.name(op.Outputs[0])))
 		default:
 			p.dom[i] = domInt8
@@ -372,7 +372,7 @@ func (p *pass) chooseParams() error {
 		}
 	}
 	for i, op := range g.Operators {
-		if p.dom[i] != domInt8 || !equalScaleOps[op.Op] {
+		if p.dom[i] != domInt8 || !op.Op.Info().EqualScale {
 			continue
 		}
 		out := op.Outputs[0]
@@ -398,7 +398,7 @@ func (p *pass) chooseParams() error {
 	// emitter inserts a requantize.
 	adopted := map[int32]Params{}
 	for i, op := range g.Operators {
-		if p.dom[i] != domInt8 || !equalScaleOps[op.Op] {
+		if p.dom[i] != domInt8 || !op.Op.Info().EqualScale {
 			continue
 		}
 		root := find(op.Outputs[0])
@@ -603,7 +603,7 @@ func (p *pass) emitInt8(nop, op *tfl.Operator, shift bool) error {
 			if err != nil {
 				return err
 			}
-			if equalScaleOps[op.Op] {
+			if op.Op.Info().EqualScale {
 				q = p.requantize(t, q, p.params[op.Outputs[0]])
 			}
 			nop.Inputs[k] = q

@@ -8,18 +8,6 @@ import (
 	tfl "github.com/animed/animed/converter/tflitefile"
 )
 
-// equalScaleOps move values without rescaling them: TFLite's INT8 kernels
-// for these ops assume (and do not always check) that every data input and
-// the output share one scale and zero point.
-var equalScaleOps = map[tfl.BuiltinOp]bool{
-	tfl.Reshape: true, tfl.Transpose: true, tfl.Concatenation: true,
-	tfl.Pad: true, tfl.PadV2: true, tfl.MirrorPad: true,
-	tfl.ResizeBilinear: true, tfl.ResizeNearestNeighbor: true,
-	tfl.MaxPool2D: true, tfl.AveragePool2D: true,
-	tfl.DepthToSpace: true, tfl.SpaceToDepth: true,
-	tfl.Squeeze: true, tfl.Slice: true, tfl.Maximum: true, tfl.Minimum: true,
-}
-
 // fixedOutput is the output quantization TFLite's INT8 kernels require.
 type fixedParams struct {
 	scale float32
@@ -30,22 +18,6 @@ var fixedOutput = map[tfl.BuiltinOp]fixedParams{
 	tfl.Tanh:     {1.0 / 128, 0},
 	tfl.Logistic: {float32(1.0 / 256), -128},
 	tfl.Softmax:  {float32(1.0 / 256), -128},
-}
-
-// int8Ops have INT8 kernels in TFLite 2.9's builtin op resolver.
-var int8Ops = map[tfl.BuiltinOp]bool{
-	tfl.Add: true, tfl.Sub: true, tfl.Mul: true,
-	tfl.Conv2D: true, tfl.DepthwiseConv2D: true, tfl.FullyConnected: true, tfl.TransposeConv: true,
-	tfl.AveragePool2D: true, tfl.MaxPool2D: true,
-	tfl.Concatenation: true, tfl.Reshape: true, tfl.Squeeze: true, tfl.Transpose: true, tfl.Slice: true,
-	tfl.Pad: true, tfl.PadV2: true, tfl.MirrorPad: true,
-	tfl.ResizeBilinear: true, tfl.ResizeNearestNeighbor: true,
-	tfl.DepthToSpace: true, tfl.SpaceToDepth: true,
-	tfl.Tanh: true, tfl.Logistic: true, tfl.Softmax: true,
-	tfl.Relu: true, tfl.Relu6: true, tfl.LeakyRelu: true, tfl.PRelu: true, tfl.HardSwish: true,
-	tfl.Mean: true, tfl.Sum: true, tfl.SquaredDifference: true, tfl.Rsqrt: true,
-	tfl.Maximum: true, tfl.Minimum: true, tfl.BatchMatMul: true,
-	tfl.Quantize: true, tfl.Dequantize: true,
 }
 
 // int8Version returns the operator version TFLite gives op's INT8 kernel
@@ -86,49 +58,23 @@ func int8Version(op *tfl.Operator, inScales []float32, outScale float32) int32 {
 }
 
 // weightRole says which inputs of op are weights (per-channel int8) and
-// bias (int32), and the weights' channel axis. ok is false for other ops.
+// bias (int32) (from the operator table), its data input, and the
+// weights' channel axis. ok is false for other ops (PRELU's slope is
+// quantized as an operand).
 func weightRole(op tfl.BuiltinOp) (weight, bias, input, axis int, perChannel, ok bool) {
+	i := op.Info()
 	switch op {
 	case tfl.Conv2D:
-		return 1, 2, 0, 0, true, true // OHWI
+		return i.Weights, i.Bias, 0, 0, true, true // OHWI
 	case tfl.DepthwiseConv2D:
-		return 1, 2, 0, 3, true, true // 1,H,W,C*M
+		return i.Weights, i.Bias, 0, 3, true, true // 1,H,W,C*M
 	case tfl.TransposeConv:
-		return 1, 3, 2, 0, true, true // OHWI; inputs: output_shape, weights, input, bias
+		return i.Weights, i.Bias, 2, 0, true, true // OHWI; inputs: output_shape, weights, input, bias
 	case tfl.FullyConnected:
-		return 1, 2, 0, 0, false, true // [O,I]; per-tensor for TFLite 2.9
+		return i.Weights, i.Bias, 0, 0, false, true // [O,I]; per-tensor for TFLite 2.9
 	}
 	return 0, 0, 0, 0, false, false
 }
-
-// XNNPACK 2.9 (TFLite 2.9.0 with delegate flag QS8): the operators the
-// delegate knows at all, from the library's own "failed to delegate" table,
-// and the subset it runs in signed INT8. The C API does not report what the
-// delegate took, so the INT8 subset was checked by timing chains of eight
-// of one operator (1x16x256x256, one thread) on XNNPACK against the builtin
-// kernels: ADD, DEPTHWISE_CONV_2D, PAD, LOGISTIC and fused RELU run in
-// XNNPACK (2-35x faster); LEAKY_RELU takes the same time on both (the
-// builtin reference kernel, ~4 ns per element), and an INT8 MUL makes the
-// delegate fail to prepare, so the whole model falls back to the builtin
-// kernels. Both are therefore left out.
-var (
-	xnnpackOps = map[tfl.BuiltinOp]bool{
-		tfl.Abs: true, tfl.Add: true, tfl.AveragePool2D: true, tfl.Conv2D: true,
-		tfl.DepthToSpace: true, tfl.DepthwiseConv2D: true, tfl.Dequantize: true, tfl.Div: true,
-		tfl.FullyConnected: true, tfl.HardSwish: true, tfl.LeakyRelu: true, tfl.Logistic: true,
-		tfl.Maximum: true, tfl.Minimum: true, tfl.MaxPool2D: true, tfl.Mean: true, tfl.Mul: true,
-		tfl.Pad: true, tfl.PRelu: true, tfl.Quantize: true, tfl.Relu: true, tfl.Relu6: true,
-		tfl.Reshape: true, tfl.ResizeBilinear: true, tfl.Softmax: true, tfl.Sqrt: true,
-		tfl.Square: true, tfl.SquaredDifference: true, tfl.Sub: true, tfl.TransposeConv: true,
-	}
-	xnnpackQS8Ops = map[tfl.BuiltinOp]bool{
-		tfl.Add: true, tfl.Conv2D: true, tfl.DepthwiseConv2D: true, tfl.DepthToSpace: true,
-		tfl.Dequantize: true, tfl.FullyConnected: true, tfl.Logistic: true,
-		tfl.Mean: true, tfl.Pad: true, tfl.PRelu: true, tfl.Quantize: true,
-		tfl.Relu: true, tfl.ResizeBilinear: true, tfl.Softmax: true, tfl.Sub: true,
-		tfl.TransposeConv: true, tfl.MaxPool2D: true, tfl.AveragePool2D: true, tfl.Reshape: true,
-	}
-)
 
 // Undelegated is one operator the XNNPACK delegate of TFLite 2.9 leaves to
 // the builtin kernels.
@@ -161,14 +107,14 @@ func UndelegatedOps(m *tfl.Model) []Undelegated {
 		if op.Op == tfl.Custom {
 			name = "CUSTOM(" + op.Custom + ")"
 		}
-		if !xnnpackOps[op.Op] {
+		if !op.Op.Info().XNNPACK {
 			out = append(out, Undelegated{i, name, "no XNNPACK kernel"})
 			continue
 		}
 		in, _ := typeOf(op.Inputs)
 		o, _ := typeOf(op.Outputs)
 		quant := in == tfl.Int8 || o == tfl.Int8 || in == tfl.Uint8 || o == tfl.Uint8
-		if quant && op.Op != tfl.Quantize && op.Op != tfl.Dequantize && !xnnpackQS8Ops[op.Op] {
+		if quant && op.Op != tfl.Quantize && op.Op != tfl.Dequantize && !op.Op.Info().XNNPACKInt8 {
 			out = append(out, Undelegated{i, name, "no XNNPACK QS8 (int8) kernel"})
 		}
 	}

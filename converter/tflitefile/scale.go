@@ -10,26 +10,6 @@ import (
 // another input size.
 var ErrNotScalable = errors.New("model cannot be rescaled")
 
-// sizeAgnostic lists the operators whose constants (weights, paddings,
-// permutations, axes) do not depend on the input's height and width, so
-// they run at any input size as they are.
-var sizeAgnostic = map[BuiltinOp]bool{
-	Add: true, AveragePool2D: true, Concatenation: true, Conv2D: true, DepthwiseConv2D: true,
-	DepthToSpace: true, Dequantize: true, Logistic: true, MaxPool2D: true, Mul: true, Relu: true,
-	ReluN1To1: true, Relu6: true, Softmax: true, SpaceToDepth: true, Tanh: true, Pad: true,
-	Transpose: true, Mean: true, Sub: true, Div: true, Exp: true, PRelu: true, Neg: true,
-	Maximum: true, Minimum: true, PadV2: true, Sum: true, Sqrt: true, Rsqrt: true, Pow: true,
-	Square: true, LeakyRelu: true, SquaredDifference: true, MirrorPad: true, Abs: true,
-	Quantize: true, HardSwish: true,
-}
-
-// elementwise lists the binary operators whose constant operand must not
-// have a spatial extent (it would no longer broadcast at another size).
-var elementwise = map[BuiltinOp]bool{
-	Add: true, Sub: true, Mul: true, Div: true, Maximum: true, Minimum: true, Pow: true,
-	SquaredDifference: true, PRelu: true, Concatenation: true,
-}
-
 // sizeUse is a constant tensor that holds output sizes: the [2] size of a
 // RESIZE_* op (dims H, W) or the [4] output_shape of a TRANSPOSE_CONV
 // (dims 1, 2).
@@ -108,10 +88,10 @@ func planScale(m *Model) (*scalePlan, error) {
 			}
 			t, n, hw, what = op.Inputs[0], 4, [2]int{1, 2}, "output_shape"
 		default:
-			if !sizeAgnostic[op.Op] {
+			if !op.Op.Info().SizeAgnostic {
 				return nil, fmt.Errorf("%w: operator %d (%s) may encode absolute sizes", ErrNotScalable, oi, op.Op)
 			}
-			if elementwise[op.Op] {
+			if op.Op.Info().Broadcasting {
 				for _, x := range op.Inputs {
 					if !isConst(x) {
 						continue

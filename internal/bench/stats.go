@@ -26,20 +26,10 @@ type Stats struct {
 	Ops map[string]int `json:"ops"`
 }
 
-// weightInputs lists, per op, the inputs that hold trainable weights and
-// biases (rather than shapes, axes or paddings).
-var weightInputs = map[tflitefile.BuiltinOp][]int{
-	tflitefile.Conv2D:          {1, 2},
-	tflitefile.DepthwiseConv2D: {1, 2},
-	tflitefile.TransposeConv:   {1, 3},
-	tflitefile.FullyConnected:  {1, 2},
-	tflitefile.PRelu:           {1},
-}
-
 // ModelStats parses a .tflite file and counts its parameters and its MACs
 // for an NHWC input of h x w (h or w <= 0: the size stored in the file).
 // Params counts the elements of constant tensors that are weights or
-// biases of the ops in weightInputs, plus constant float/int8 operands of
+// biases (tflitefile.OpInfo Weights, Bias), plus constant float/int8 operands of
 // other ops (scales, offsets); constant shapes, axes and paddings are not
 // parameters. Shapes at other sizes are inferred op by op; an op whose
 // output shape cannot be inferred gives an error naming it.
@@ -106,9 +96,9 @@ func countParams(m *tflitefile.Model, g *tflitefile.Subgraph) int64 {
 		n += elems(t.Shape)
 	}
 	for _, op := range g.Operators {
-		if idx, ok := weightInputs[op.Op]; ok {
-			for _, k := range idx {
-				if k < len(op.Inputs) {
+		if info := op.Op.Info(); info.Weights >= 0 {
+			for _, k := range []int{info.Weights, info.Bias} {
+				if k >= 0 && k < len(op.Inputs) {
 					add(op.Inputs[k])
 				}
 			}
@@ -344,7 +334,7 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 	case tflitefile.Relu, tflitefile.Relu6, tflitefile.LeakyRelu, tflitefile.Tanh,
 		tflitefile.Logistic, tflitefile.Quantize, tflitefile.Dequantize, tflitefile.Rsqrt,
 		tflitefile.Sqrt, tflitefile.HardSwish, tflitefile.PRelu, tflitefile.Abs, tflitefile.Exp,
-		tflitefile.Square, tflitefile.Softmax, opNeg, opElu, opReluN1To1:
+		tflitefile.Square, tflitefile.Softmax, tflitefile.Neg, tflitefile.Elu, tflitefile.ReluN1To1:
 		return slices.Clone(x), nil
 	case tflitefile.Pad, tflitefile.PadV2, tflitefile.MirrorPad:
 		p, ok := constInts(m, g, op.Inputs[1])
@@ -362,7 +352,7 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 			return nil, fmt.Errorf("size is not a constant [2]")
 		}
 		return []int{x[0], s[0], s[1], x[3]}, nil
-	case tflitefile.Mean, tflitefile.Sum, opReduceMax:
+	case tflitefile.Mean, tflitefile.Sum, tflitefile.ReduceMax:
 		axes, ok := constInts(m, g, op.Inputs[1])
 		if !ok {
 			return nil, fmt.Errorf("axes are not constant")
@@ -481,14 +471,6 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 	}
 	return nil, fmt.Errorf("cannot infer the output shape of %s", op.Op)
 }
-
-// Builtin codes not named by tflitefile.
-const (
-	opReluN1To1 tflitefile.BuiltinOp = 20
-	opNeg       tflitefile.BuiltinOp = 59
-	opElu       tflitefile.BuiltinOp = 111
-	opReduceMax tflitefile.BuiltinOp = 82
-)
 
 func reshape(x, s []int) ([]int, error) {
 	total := 1

@@ -95,7 +95,7 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 			s = append(s, int32(d))
 		}
 		return &tflitefile.ReshapeOptions{NewShape: s}, 1, nil
-	case "MEAN":
+	case "MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "REDUCE_MIN":
 		return &tflitefile.ReducerOptions{KeepDims: flag(a, "keep_dims")}, 1, nil
 	case "RESIZE_BILINEAR":
 		v := int32(1)

@@ -215,6 +215,10 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 		return act(a, out), nil
 	case "tfl.MEAN":
 		return mean(in(0), shape(0), ints(n.Inputs[1])), nil
+	case "tfl.SUM", "tfl.REDUCE_PROD", "tfl.REDUCE_MAX", "tfl.REDUCE_MIN":
+		return reduce(n.Op, in(0), shape(0), ints(n.Inputs[1])), nil
+	case "tfl.LOG":
+		return unary(in(0), f64(math.Log)), nil
 	case "tfl.SOFTMAX":
 		x := in(0)
 		c := shape(0)[len(shape(0))-1]

@@ -186,48 +186,6 @@ func sliceT(t *ir.Tensor, starts, ends, axes []int64) []float32 {
 	return out
 }
 
-func mean(x []float32, xs, axes []int) []float32 {
-	red := make([]bool, len(xs))
-	for _, a := range axes {
-		if a < 0 {
-			a += len(xs)
-		}
-		red[a] = true
-	}
-	os := slices.Clone(xs)
-	cnt := 1
-	for i := range os {
-		if red[i] {
-			cnt *= os[i]
-			os[i] = 1
-		}
-	}
-	sum := make([]float64, ir.NumElements(os))
-	ost := ir.Strides(os)
-	coord := make([]int, len(xs))
-	for k := range x {
-		off := 0
-		for i, c := range coord {
-			if !red[i] {
-				off += c * ost[i]
-			}
-		}
-		sum[off] += float64(x[k])
-		for i := len(xs) - 1; i >= 0; i-- {
-			coord[i]++
-			if coord[i] < xs[i] {
-				break
-			}
-			coord[i] = 0
-		}
-	}
-	out := make([]float32, len(sum))
-	for i, s := range sum {
-		out[i] = float32(s / float64(cnt))
-	}
-	return out
-}
-
 func resize(n *ir.Node, x []float32, xs, os []int) []float32 {
 	align := n.Attrs["align_corners"] == true
 	half := n.Attrs["half_pixel_centers"] == true

@@ -40,6 +40,9 @@ func inferNode(n *ir.Node) error {
 	if len(n.Inputs) == 0 || n.Inputs[0] == nil {
 		return errUnknown
 	}
+	if f, ok := families[n.Op]; ok && f.infer != nil {
+		return f.infer(n)
+	}
 	x := n.Inputs[0]
 	xs := x.Shape
 	a := n.Attrs

@@ -309,6 +309,9 @@ func (l *lowering) node(n *ir.Node) error {
 	if out == nil {
 		return nodeErr(n, "first output is unused")
 	}
+	if f, ok := families[n.Op]; ok && f.lower != nil {
+		return f.lower(l, n)
+	}
 	switch n.Op {
 	case "Conv":
 		return l.conv(n)

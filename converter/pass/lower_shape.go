@@ -31,6 +31,12 @@ func (l *lowering) concat(n *ir.Node) error {
 
 // reduce emits MEAN over logical axes of a lowered value.
 func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int64, keep bool) (*ir.Value, []int) {
+	return l.reduceWith("MEAN", name, e, axes, keep)
+}
+
+// reduceWith emits the TFLite reducer op (MEAN, SUM, REDUCE_MAX ...) over
+// logical axes of a lowered value and returns it with its layout.
+func (l *lowering) reduceWith(op, name string, e lowered, axes []int64, keep bool) (*ir.Value, []int) {
 	inv := ir.InversePerm(e.perm)
 	red := map[int]bool{}
 	var phys []int64
@@ -39,7 +45,7 @@ func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int
 		red[int(a)] = true
 	}
 	slices.Sort(phys)
-	if !l.opt.PlainMean && keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
+	if op == "MEAN" && !l.opt.PlainMean && keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
 		return l.channelMean(name, e, phys), slices.Clone(e.perm)
 	}
 	shape := slices.Clone(e.v.Shape)
@@ -65,7 +71,7 @@ func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int
 		}
 		shape, perm = s, q
 	}
-	out := l.emit("MEAN", name, []*ir.Value{e.v, l.int32Const("axes", []int{len(phys)}, phys)}, shape, ir.Attrs{"keep_dims": keep})
+	out := l.emit(op, name, []*ir.Value{e.v, l.int32Const("axes", []int{len(phys)}, phys)}, shape, ir.Attrs{"keep_dims": keep})
 	return out, perm
 }
 

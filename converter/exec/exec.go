@@ -219,6 +219,23 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 		return reduce(n.Op, in(0), shape(0), ints(n.Inputs[1])), nil
 	case "tfl.LOG":
 		return unary(in(0), f64(math.Log)), nil
+	case "tfl.FLOOR":
+		return unary(in(0), f64(math.Floor)), nil
+	case "tfl.CEIL":
+		return unary(in(0), f64(math.Ceil)), nil
+	case "tfl.ROUND":
+		return unary(in(0), f64(math.RoundToEven)), nil
+	case "tfl.SIN":
+		return unary(in(0), f64(math.Sin)), nil
+	case "tfl.COS":
+		return unary(in(0), f64(math.Cos)), nil
+	case "tfl.ELU":
+		return unary(in(0), func(v float32) float32 {
+			if v > 0 {
+				return v
+			}
+			return float32(math.Expm1(float64(v)))
+		}), nil
 	case "tfl.SOFTMAX":
 		x := in(0)
 		c := shape(0)[len(shape(0))-1]

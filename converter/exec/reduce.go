@@ -65,7 +65,7 @@ var reducers = map[string]struct {
 	init    float64
 	combine func(acc, v float64) float64
 }{
-	"tfl.SUM":         {0, func(a, v float64) float64 { return a + v }},
+	"tfl.SUM": {0, func(a, v float64) float64 { return a + v }},
 	// In float32, as TFLite multiplies: a product of many values keeps
 	// float32's rounding, which float64 would not reproduce.
 	"tfl.REDUCE_PROD": {1, func(a, v float64) float64 { return float64(float32(a) * float32(v)) }},

@@ -47,9 +47,8 @@ func inferNode(n *ir.Node) error {
 	xs := x.Shape
 	a := n.Attrs
 	switch n.Op {
-	case "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Sqrt", "Reciprocal", "Neg", "Exp", "Abs",
-		"Identity", "Dropout", "Softmax", "Floor", "Ceil", "Erf", "HardSigmoid", "HardSwish", "Elu",
-		"PRelu", "InstanceNormalization", "BatchNormalization", "Log", "Round", "Selu", "Softplus", "Not":
+	case "Clip", "Reciprocal", "Identity", "Dropout", "Softmax", "PRelu", "InstanceNormalization",
+		"BatchNormalization", "Not":
 		setOut(n, 0, x.DType, slices.Clone(xs))
 		if n.Op == "Dropout" && len(n.Outputs) > 1 {
 			setOut(n, 1, ir.Bool, slices.Clone(xs))

@@ -321,22 +321,6 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.pool(n)
 	case "DepthToSpace", OpPixelShuffle:
 		return l.depthToSpace(n)
-	case "Relu", "Sigmoid", "Tanh", "HardSwish", "Sqrt", "Exp", "Abs", "Neg", "LeakyRelu":
-		e, err := l.entry(n, 0)
-		if err != nil {
-			return err
-		}
-		op := map[string]string{"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH",
-			"Sqrt": "SQRT", "Exp": "EXP", "Abs": "ABS", "Neg": "NEG", "LeakyRelu": "LEAKY_RELU"}[n.Op]
-		attrs := ir.Attrs{}
-		if n.Op == "LeakyRelu" {
-			attrs["alpha"] = n.Attrs.Float("alpha", 0.01)
-		}
-		if n.Op == "Sqrt" && l.rsqrtFollows(n) {
-			return nil // lowered with the Div/Reciprocal reading it
-		}
-		l.set(n, l.emit(op, n.Name, []*ir.Value{e.v}, e.v.Shape, attrs), e.perm)
-		return nil
 	case "Clip":
 		return l.clip(n)
 	case "PRelu":
@@ -487,6 +471,9 @@ func (l *lowering) operand(n *ir.Node, i, r int, perm []int) (*ir.Value, error) 
 }
 
 func (l *lowering) binary(n *ir.Node) error {
+	if done, err := l.lowerHardSwishMul(n); done {
+		return err
+	}
 	out := n.Outputs[0]
 	r := out.Rank()
 	if n.In(0).IsConst() && n.In(1).IsConst() {

@@ -1,6 +1,7 @@
 package pass_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,8 +15,8 @@ func TestLowerRefusesWithReason(t *testing.T) {
 		build func(b *Builder, x string) string
 		want  string
 	}{
-		{"unsupported op", func(b *Builder, x string) string { return b.Node("Erf", []string{x}) },
-			`node "Erf_1" (Erf): operator Erf is not supported`},
+		{"unsupported op", func(b *Builder, x string) string { return b.Node("GlobalMaxPool", []string{x}) },
+			`node "GlobalMaxPool_1" (GlobalMaxPool): operator GlobalMaxPool is not supported`},
 		{"cubic resize", func(b *Builder, x string) string {
 			return b.Node("Resize", []string{x, "", b.Init("s", []int{4}, []float32{1, 1, 2, 2})}, A("mode", "cubic"))
 		}, `resize mode "cubic" is not supported`},
@@ -78,5 +79,34 @@ func TestLowerConvTransposeWithoutCrop(t *testing.T) {
 	}
 	if s := g.Nodes[0].Inputs[1].Shape; s[1] != 4 || s[2] != 4 {
 		t.Errorf("kernel %v, want 4x4", s)
+	}
+}
+
+// PyTorch exports Hardswish as x · HardSigmoid(x) (alpha 1/6) at opset
+// 13: one HARD_SWISH. A HardSigmoid read elsewhere too stays composed.
+func TestLowerHardSwishPattern(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		alpha float32
+		extra bool // the HardSigmoid output is also a graph output
+		want  []string
+	}{
+		{"hardswish", 1.0 / 6, false, []string{"tfl.HARD_SWISH"}},
+		{"other alpha", 0.2, false, []string{"tfl.MUL", "tfl.ADD", "tfl.MAXIMUM", "tfl.MINIMUM", "tfl.MUL"}},
+		{"shared", 1.0 / 6, true, []string{"tfl.MUL", "tfl.ADD", "tfl.MAXIMUM", "tfl.MINIMUM", "tfl.MUL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := New(13)
+			x := b.Input("x", 1, 4, 8, 8)
+			hs := b.Node("HardSigmoid", []string{x}, A("alpha", tc.alpha), A("beta", float32(0.5)))
+			b.Output(b.Node("Mul", []string{x, hs}))
+			if tc.extra {
+				b.Output(hs)
+			}
+			g := lower(t, load(t, b))
+			if got := ops(g); !slices.Equal(got, tc.want) {
+				t.Fatalf("ops = %v, want %v\n%s", got, tc.want, g.Dump())
+			}
+		})
 	}
 }

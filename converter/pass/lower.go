@@ -46,6 +46,9 @@ type lowering struct {
 	views    map[*ir.Value]map[string]*ir.Value // cached transposes per perm
 	consts   map[*ir.Value]map[string]*ir.Value
 	prod     map[*ir.Value]*ir.Node
+	// stats are the mean and 1/stddev (kept dims) of the last
+	// normalization emitted, for LayerNormalization's extra outputs.
+	stats [2]*ir.Value
 }
 
 // Lower turns an ONNX-level graph (after FoldConstants, RemoveIdentity,

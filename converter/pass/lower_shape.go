@@ -144,31 +144,33 @@ func (l *lowering) normalize(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	axes := n.Attrs.Ints("axes")
-	eps := n.Attrs.Float("epsilon", 1e-5)
-	if g := int(n.Attrs.Int("groups", 0)); g > 1 {
+	v, perm := l.normalized(n.Name, n.In(0), e, n.Attrs.Ints("axes"), n.Attrs.Float("epsilon", 1e-5), int(n.Attrs.Int("groups", 0)))
+	l.set(n, v, perm)
+	return nil
+}
+
+// normalized emits (x - mean) * rsqrt(var + eps) over the logical axes of
+// x (lowered as e), or, with groups > 1, over each group of channels and
+// H, W of an NCHW x. It returns the value and its layout.
+func (l *lowering) normalized(name string, x *ir.Value, e lowered, axes []int64, eps float32, groups int) (*ir.Value, []int) {
+	if groups > 1 {
 		// NHWC [N,H,W,C] -> [N,H*W,G,C/G]: each group is dims 1 and 3.
-		x := n.In(0)
 		nn, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 		in := l.get(x, nhwc)
-		gshape := []int{nn, h * w, g, c / g}
-		r := l.emit("RESHAPE", n.Name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
-		e = lowered{r, identity(4)}
-		axes = []int64{1, 3}
-		defer func() {
-			y := l.vals[n.Outputs[0]].v
-			back := permute(x.Shape, nhwc)
-			l.set(n, l.emit("RESHAPE", n.Name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc)
-		}()
+		gshape := []int{nn, h * w, groups, c / groups}
+		r := l.emit("RESHAPE", name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
+		y, _ := l.normalized(name+"_grouped", nil, lowered{r, identity(4)}, []int64{1, 3}, eps, 0)
+		back := permute(x.Shape, nhwc)
+		return l.emit("RESHAPE", name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc
 	}
-	m, _ := l.reduce(n.Name+"_mean", e, nil, axes, true)
-	d := l.emit("SUB", n.Name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
-	sq := l.emit("SQUARED_DIFFERENCE", n.Name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
-	v, _ := l.reduce(n.Name+"_var", lowered{sq, e.perm}, nil, axes, true)
-	ve := l.emit("ADD", n.Name+"_var_eps", []*ir.Value{v, l.dst.NewConst(n.Name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
-	r := l.emit("RSQRT", n.Name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
-	l.set(n, l.emit("MUL", n.Name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm)
-	return nil
+	m, _ := l.reduce(name+"_mean", e, nil, axes, true)
+	d := l.emit("SUB", name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	sq := l.emit("SQUARED_DIFFERENCE", name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	v, _ := l.reduce(name+"_var", lowered{sq, e.perm}, nil, axes, true)
+	ve := l.emit("ADD", name+"_var_eps", []*ir.Value{v, l.dst.NewConst(name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
+	r := l.emit("RSQRT", name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
+	l.stats = [2]*ir.Value{m, r}
+	return l.emit("MUL", name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm
 }
 
 func (l *lowering) softmax(n *ir.Node) error {

@@ -217,6 +217,33 @@ var graphs = []graph{
 		back := b.Node("Concat", []string{b.Ints("n1b", 1), b.Ints("c4b", 4), h, w}, A("axis", 0))
 		return b.Node("Relu", []string{b.Node("Reshape", []string{r, back})})
 	}), true},
+	// PyTorch 2 exports nn.LayerNorm as the native op (opset 17), here
+	// channels-last between transposes as in transformer blocks.
+	{"layer_norm_opset17", single(17, func(b *Builder, x string) string {
+		t := b.Node("Transpose", []string{x}, A("perm", []int{0, 2, 3, 1}))
+		ln := b.Node("LayerNormalization", []string{t, b.Rand("g", 0.5, 1.5, 4), b.Rand("bt", -0.5, 0.5, 4)}, A("axis", -1), A("epsilon", float32(1e-5)))
+		return b.Node("Transpose", []string{ln}, A("perm", []int{0, 3, 1, 2}))
+	}), true},
+	{"group_norm_opset18", single(18, func(b *Builder, x string) string {
+		c := conv(b, x, 4, 8, 3, A("pads", []int{1, 1, 1, 1}))
+		return b.Node("GroupNormalization", []string{c, b.Rand("g", 0.5, 1.5, 2), b.Rand("bt", -0.5, 0.5, 2)}, A("num_groups", 2))
+	}), true},
+	{"hardswish_opset13", single(13, func(b *Builder, x string) string {
+		c := conv(b, x, 4, 8, 3, A("pads", []int{1, 1, 1, 1}))
+		hs := b.Node("HardSigmoid", []string{c}, A("alpha", float32(1.0/6)), A("beta", float32(0.5)))
+		return b.Node("Mul", []string{c, hs})
+	}), true},
+	{"gelu_erf", single(13, func(b *Builder, x string) string {
+		c := conv(b, x, 4, 8, 3, A("pads", []int{1, 1, 1, 1}))
+		e := b.Node("Erf", []string{b.Node("Div", []string{c, b.Init("sqrt2", nil, []float32{1.4142135})})})
+		half := b.Node("Mul", []string{c, b.Init("half", nil, []float32{0.5})})
+		return b.Node("Mul", []string{half, b.Node("Add", []string{e, b.Init("one", nil, []float32{1})})})
+	}), true},
+	{"reductions", single(13, func(b *Builder, x string) string {
+		mx := b.Node("ReduceMax", []string{x}, A("axes", []int{1}))
+		sm := b.Node("ReduceSum", []string{x, b.Ints("ax", 1)})
+		return b.Node("Sub", []string{x, b.Node("Add", []string{mx, sm})})
+	}), true},
 }
 
 func ones(n int, v float32) []float32 {

@@ -1,0 +1,151 @@
+package pass
+
+import (
+	"slices"
+
+	"github.com/animed/animed/converter/ir"
+)
+
+// Native normalization operators (the exported patterns are recognized by
+// RecognizeNorms): LayerNormalization (opset 17: over axis..rank-1, then
+// scale and bias) and GroupNormalization (opset 18: over each of
+// num_groups channel groups and H, W, then a scale and bias per group).
+// Both lower like OpNormalize: MEAN, SUB, SQUARED_DIFFERENCE, MEAN, ADD,
+// RSQRT, MUL, then the affine MUL and ADD.
+func init() {
+	register(family{infer: inferNorm, lower: lowerLayerNorm}, "LayerNormalization")
+	register(family{infer: inferNorm, lower: lowerGroupNorm}, "GroupNormalization")
+}
+
+// inferNorm gives Y the input's shape, and LayerNormalization's optional
+// Mean and InvStdDev the input's shape with ones from axis on.
+func inferNorm(n *ir.Node) error {
+	x := n.In(0)
+	setOut(n, 0, x.DType, slices.Clone(x.Shape))
+	if n.Op == "LayerNormalization" {
+		ax, err := axis(n.Attrs.Int("axis", -1), x.Rank())
+		if err != nil {
+			return nodeErr(n, "%v", err)
+		}
+		s := slices.Clone(x.Shape)
+		for i := ax; i < len(s); i++ {
+			s[i] = 1
+		}
+		setOut(n, 1, x.DType, s)
+		setOut(n, 2, x.DType, slices.Clone(s))
+	}
+	return nil
+}
+
+func lowerLayerNorm(l *lowering, n *ir.Node) error {
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	x := n.In(0)
+	r := x.Rank()
+	ax, err := axis(n.Attrs.Int("axis", -1), r)
+	if err != nil {
+		return nodeErr(n, "%v", err)
+	}
+	if n.Attrs.Int("stash_type", 1) != 1 {
+		return nodeErr(n, "stash_type %d is not supported (float32 only)", n.Attrs.Int("stash_type", 1))
+	}
+	var axes []int64
+	for i := ax; i < r; i++ {
+		axes = append(axes, int64(i))
+	}
+	y, perm := l.normalized(n.Name+"_norm", x, e, axes, n.Attrs.Float("epsilon", 1e-5), 0)
+	for i, v := range l.stats {
+		if i+1 < len(n.Outputs) && n.Outputs[i+1] != nil {
+			l.vals[n.Outputs[i+1]] = lowered{v, perm}
+		}
+	}
+	// Scale and bias broadcast over the normalized dims [axis:].
+	return l.affineParams(n, y, perm, n.In(1), n.In(2), x.Shape[ax:])
+}
+
+func lowerGroupNorm(l *lowering, n *ir.Node) error {
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	x := n.In(0)
+	g := int(n.Attrs.Int("num_groups", 0))
+	if x.Rank() != 4 || g < 1 || x.Shape[1]%g != 0 {
+		return nodeErr(n, "needs an NCHW input whose %d channels divide into num_groups %d", x.Shape[1], g)
+	}
+	c := x.Shape[1]
+	var y *ir.Value
+	var perm []int
+	switch g {
+	case 1:
+		y, perm = l.normalized(n.Name+"_norm", x, e, []int64{1, 2, 3}, n.Attrs.Float("epsilon", 1e-5), 0)
+	case c:
+		y, perm = l.normalized(n.Name+"_norm", x, e, []int64{2, 3}, n.Attrs.Float("epsilon", 1e-5), 0)
+	default:
+		y, perm = l.normalized(n.Name+"_norm", x, e, nil, n.Attrs.Float("epsilon", 1e-5), g)
+	}
+	// Opset 18: scale and bias hold one value per group; spread them over
+	// the group's channels as [C,1,1].
+	perChannel := func(v *ir.Value) (*ir.Value, error) {
+		if v == nil {
+			return nil, nil
+		}
+		if !v.IsConst() || v.Const.Len() != g && v.Const.Len() != c {
+			return nil, nodeErr(n, "scale and bias must be constants of %d (or %d) values", g, c)
+		}
+		f := v.Const.Floats()
+		out := make([]float32, c)
+		for i := range out {
+			if len(f) == c {
+				out[i] = f[i]
+			} else {
+				out[i] = f[i/(c/g)]
+			}
+		}
+		return l.src.NewConst(v.Name+"_per_channel", ir.FloatTensor([]int{c, 1, 1}, out)), nil
+	}
+	scale, err := perChannel(n.In(1))
+	if err != nil {
+		return err
+	}
+	bias, err := perChannel(n.In(2))
+	if err != nil {
+		return err
+	}
+	return l.affineParams(n, y, perm, scale, bias, []int{c, 1, 1})
+}
+
+// affineParams finishes a normalization: y·scale + bias with constant
+// scale and bias (nil when absent) broadcast as params to the logical
+// output of n, whose lowered form is y in layout perm.
+func (l *lowering) affineParams(n *ir.Node, y *ir.Value, perm []int, scale, bias *ir.Value, params []int) error {
+	r := len(perm)
+	for _, p := range []struct {
+		v   *ir.Value
+		op  string
+		def float32
+	}{{scale, "MUL", 1}, {bias, "ADD", 0}} {
+		if p.v == nil {
+			continue
+		}
+		if !p.v.IsConst() {
+			return nodeErr(n, "input %q must be constant", p.v.Name)
+		}
+		if allEqual(p.v.Const.Floats(), p.def) {
+			continue
+		}
+		if _, err := ir.BroadcastShapes(params, p.v.Const.Shape); err != nil || len(p.v.Const.Shape) > r {
+			return nodeErr(n, "%q of shape %v does not broadcast to %v", p.v.Name, p.v.Const.Shape, params)
+		}
+		cv, err := l.broadcastConst(p.v, r, perm)
+		if err != nil {
+			return nodeErr(n, "%v", err)
+		}
+		y = l.emit(p.op, n.Name+"_"+p.op, []*ir.Value{y, cv}, slices.Clone(y.Shape), nil)
+	}
+	// The last op carries the node's name (tensor names follow ONNX).
+	l.set(n, y, perm)
+	return nil
+}

@@ -121,6 +121,8 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 		return &tflitefile.BatchMatMulOptions{AdjX: flag(a, "adj_x"), AdjY: flag(a, "adj_y")}, 1, nil
 	case "DEPTH_TO_SPACE":
 		return &tflitefile.DepthToSpaceOptions{BlockSize: i32(a, "block_size", 2)}, 1, nil
+	case "SPACE_TO_DEPTH":
+		return &tflitefile.SpaceToDepthOptions{BlockSize: i32(a, "block_size", 2)}, 1, nil
 	case "PAD":
 		return &tflitefile.PadOptions{}, 1, nil
 	case "PADV2":

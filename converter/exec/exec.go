@@ -128,12 +128,13 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 			}
 		}
 		return act(a, out), nil
-	case "tfl.ADD", "tfl.SUB", "tfl.MUL", "tfl.DIV", "tfl.MAXIMUM", "tfl.MINIMUM", "tfl.SQUARED_DIFFERENCE", "tfl.PRELU":
+	case "tfl.ADD", "tfl.SUB", "tfl.MUL", "tfl.DIV", "tfl.MAXIMUM", "tfl.MINIMUM", "tfl.SQUARED_DIFFERENCE", "tfl.PRELU", "tfl.POW":
 		f := map[string]func(x, y float32) float32{
 			"tfl.ADD": func(x, y float32) float32 { return x + y }, "tfl.SUB": func(x, y float32) float32 { return x - y },
 			"tfl.MUL": func(x, y float32) float32 { return x * y }, "tfl.DIV": func(x, y float32) float32 { return x / y },
 			"tfl.MAXIMUM": func(x, y float32) float32 { return max(x, y) }, "tfl.MINIMUM": func(x, y float32) float32 { return min(x, y) },
 			"tfl.SQUARED_DIFFERENCE": func(x, y float32) float32 { d := x - y; return d * d },
+			"tfl.POW":                func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
 			"tfl.PRELU": func(x, y float32) float32 {
 				if x >= 0 {
 					return x
@@ -261,6 +262,42 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 		return resize(n, in(0), shape(0), oshape), nil
 	case "tfl.BATCH_MATMUL":
 		return batchMatMul(in(0), shape(0), in(1), shape(1), oshape, a), nil
+	case "tfl.SPACE_TO_DEPTH":
+		bs := int(a.Int("block_size", 2))
+		s := shape(0)
+		h, w, c := s[1], s[2], s[3]
+		x := in(0)
+		out := make([]float32, len(x))
+		for b := range s[0] {
+			for y := range h {
+				for xx := range w {
+					for ch := range c {
+						oc := ((y%bs)*bs+xx%bs)*c + ch
+						out[((b*(h/bs)+y/bs)*(w/bs)+xx/bs)*c*bs*bs+oc] = x[((b*h+y)*w+xx)*c+ch]
+					}
+				}
+			}
+		}
+		return out, nil
+	case "tfl.LOG_SOFTMAX":
+		x := in(0)
+		c := shape(0)[len(shape(0))-1]
+		out := make([]float32, len(x))
+		for r := 0; r < len(x); r += c {
+			m := x[r]
+			for _, v := range x[r : r+c] {
+				m = max(m, v)
+			}
+			var sum float64
+			for _, v := range x[r : r+c] {
+				sum += math.Exp(float64(v - m))
+			}
+			ls := math.Log(sum)
+			for j := range c {
+				out[r+j] = float32(float64(x[r+j]-m) - ls)
+			}
+		}
+		return out, nil
 	case "tfl.DEPTH_TO_SPACE":
 		bs := int(a.Int("block_size", 2))
 		s := shape(0)

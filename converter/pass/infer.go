@@ -81,15 +81,8 @@ func inferNode(n *ir.Node) error {
 		return inferWindow(n)
 	case "ConvTranspose":
 		return inferConvTranspose(n)
-	case "GlobalAveragePool", "GlobalMaxPool":
-		if len(xs) < 3 {
-			return nodeErr(n, "input rank %d < 3", len(xs))
-		}
-		s := slices.Clone(xs)
-		for i := 2; i < len(s); i++ {
-			s[i] = 1
-		}
-		setOut(n, 0, x.DType, s)
+	case "GlobalAveragePool":
+		return inferGlobalPool(n)
 	case "Pad":
 		pads, _, ok := constInts(n.In(1))
 		if n.In(1) == nil {

@@ -490,27 +490,27 @@ func (l *lowering) binary(n *ir.Node) error {
 	op := map[string]string{"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "DIV", "Max": "MAXIMUM", "Min": "MINIMUM"}[n.Op]
 	switch n.Op {
 	case "Pow":
+		// Common constant exponents as cheaper ops (XNNPACK takes MUL and
+		// SQRT, not POW); anything else as POW.
 		e, ok := constScalar(n.In(1))
-		if !ok || n.In(0).IsConst() {
-			return nodeErr(n, "only a constant scalar exponent is supported")
+		if ok && !n.In(0).IsConst() && (e == 1 || e == 2 || e == 0.5 || e == -0.5) {
+			x, err := l.operand(n, 0, r, perm)
+			if err != nil {
+				return nodeErr(n, "%v", err)
+			}
+			switch e {
+			case 1:
+				l.set(n, x, perm)
+			case 2:
+				l.set(n, l.emit("MUL", n.Name, []*ir.Value{x, x}, shape, nil), perm)
+			case 0.5:
+				l.set(n, l.emit("SQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
+			case -0.5:
+				l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
+			}
+			return nil
 		}
-		x, err := l.operand(n, 0, r, perm)
-		if err != nil {
-			return nodeErr(n, "%v", err)
-		}
-		switch e {
-		case 1:
-			l.set(n, x, perm)
-		case 2:
-			l.set(n, l.emit("MUL", n.Name, []*ir.Value{x, x}, shape, nil), perm)
-		case 0.5:
-			l.set(n, l.emit("SQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
-		case -0.5:
-			l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
-		default:
-			return nodeErr(n, "exponent %g is not supported (only 1, 2, 0.5, -0.5)", e)
-		}
-		return nil
+		op = "POW"
 	case "Div":
 		if sq := opOf(l.prod, n.In(1), "Sqrt"); sq != nil && l.rsqrtFollows(sq) {
 			// a / sqrt(b) = a * rsqrt(b)

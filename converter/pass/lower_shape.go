@@ -173,7 +173,11 @@ func (l *lowering) normalized(name string, x *ir.Value, e lowered, axes []int64,
 	return l.emit("MUL", name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm
 }
 
-func (l *lowering) softmax(n *ir.Node) error {
+func (l *lowering) softmax(n *ir.Node) error { return l.softmaxLike(n, "SOFTMAX") }
+
+// softmaxLike lowers Softmax or LogSoftmax to op over the last physical
+// axis, moving the ONNX axis there.
+func (l *lowering) softmaxLike(n *ir.Node, op string) error {
 	e, err := l.entry(n, 0)
 	if err != nil {
 		return err
@@ -196,7 +200,11 @@ func (l *lowering) softmax(n *ir.Node) error {
 		perm = append(perm, ax)
 	}
 	x := l.get(n.In(0), perm)
-	l.set(n, l.emit("SOFTMAX", n.Name, []*ir.Value{x}, x.Shape, ir.Attrs{"beta": float32(1)}), perm)
+	attrs := ir.Attrs{}
+	if op == "SOFTMAX" {
+		attrs["beta"] = float32(1)
+	}
+	l.set(n, l.emit(op, n.Name, []*ir.Value{x}, x.Shape, attrs), perm)
 	return nil
 }
 

@@ -15,8 +15,8 @@ func TestLowerRefusesWithReason(t *testing.T) {
 		build func(b *Builder, x string) string
 		want  string
 	}{
-		{"unsupported op", func(b *Builder, x string) string { return b.Node("GlobalMaxPool", []string{x}) },
-			`node "GlobalMaxPool_1" (GlobalMaxPool): operator GlobalMaxPool is not supported`},
+		{"unsupported op", func(b *Builder, x string) string { return b.Node("Cast", []string{x}, A("to", 7)) },
+			`node "Cast_1" (Cast): operator Cast is not supported`},
 		{"cubic resize", func(b *Builder, x string) string {
 			return b.Node("Resize", []string{x, "", b.Init("s", []int{4}, []float32{1, 1, 2, 2})}, A("mode", "cubic"))
 		}, `resize mode "cubic" is not supported`},
@@ -27,9 +27,6 @@ func TestLowerRefusesWithReason(t *testing.T) {
 		{"edge pad", func(b *Builder, x string) string {
 			return b.Node("Pad", []string{x, b.Ints("p", 0, 0, 1, 1, 0, 0, 1, 1)}, A("mode", "edge"))
 		}, `pad mode "edge" is not supported`},
-		{"pow 3", func(b *Builder, x string) string {
-			return b.Node("Pow", []string{x, b.Init("e", nil, []float32{3})})
-		}, "exponent 3 is not supported"},
 		{"grouped conv transpose", func(b *Builder, x string) string {
 			return b.Node("ConvTranspose", []string{x, b.Rand("w", 0, 1, 4, 1, 3, 3)}, A("group", 4))
 		}, "group 4 is not supported"},
@@ -108,5 +105,25 @@ func TestLowerHardSwishPattern(t *testing.T) {
 				t.Fatalf("ops = %v, want %v\n%s", got, tc.want, g.Dump())
 			}
 		})
+	}
+}
+
+// Constant exponents 1, 2, 0.5, -0.5 become cheaper ops; others POW
+// (which refused exponent 3 before).
+func TestLowerPow(t *testing.T) {
+	for _, tc := range []struct {
+		exp  float32
+		want []string
+	}{
+		{2, []string{"tfl.MUL"}},
+		{0.5, []string{"tfl.SQRT"}},
+		{3, []string{"tfl.POW"}},
+	} {
+		b := New(13)
+		x := b.Input("x", 1, 4, 8, 8)
+		b.Output(b.Node("Pow", []string{x, b.Init("e", nil, []float32{tc.exp})}))
+		if got := ops(lower(t, load(t, b))); !slices.Equal(got, tc.want) {
+			t.Errorf("exponent %g: ops %v, want %v", tc.exp, got, tc.want)
+		}
 	}
 }

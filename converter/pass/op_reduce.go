@@ -4,7 +4,7 @@ import (
 	"github.com/animed/animed/converter/ir"
 )
 
-// Reductions other than ReduceMean: ReduceSum, ReduceMax, ReduceMin,
+// Reductions other than ReduceMean (and GlobalMaxPool, LogSoftmax): ReduceSum, ReduceMax, ReduceMin,
 // ReduceProd map to TFLite's SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD over
 // the physical axes; ReduceSumSquare, ReduceL1, ReduceL2, ReduceLogSum
 // and ReduceLogSumExp (max-shifted, as ONNX Runtime computes it) are
@@ -15,6 +15,37 @@ func init() {
 	register(family{infer: inferReduce, lower: lowerReduce},
 		"ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare",
 		"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp")
+	register(family{infer: inferGlobalPool, lower: lowerGlobalMaxPool}, "GlobalMaxPool")
+	register(family{infer: sameShape, lower: func(l *lowering, n *ir.Node) error { return l.softmaxLike(n, "LOG_SOFTMAX") }}, "LogSoftmax")
+}
+
+// inferGlobalPool keeps N and C and makes every spatial dim 1.
+func inferGlobalPool(n *ir.Node) error {
+	xs := n.In(0).Shape
+	if len(xs) < 3 {
+		return nodeErr(n, "input rank %d < 3", len(xs))
+	}
+	s := append([]int(nil), xs...)
+	for i := 2; i < len(s); i++ {
+		s[i] = 1
+	}
+	setOut(n, 0, n.In(0).DType, s)
+	return nil
+}
+
+// lowerGlobalMaxPool is REDUCE_MAX over the spatial axes.
+func lowerGlobalMaxPool(l *lowering, n *ir.Node) error {
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	var axes []int64
+	for i := 2; i < n.In(0).Rank(); i++ {
+		axes = append(axes, int64(i))
+	}
+	v, perm := l.reduceWith("REDUCE_MAX", n.Name, e, axes, true)
+	l.set(n, v, perm)
+	return nil
 }
 
 // reduceSpec returns the logical axes a reduction node reduces (nil with

@@ -9,8 +9,14 @@ import (
 // inverse DepthToSpace lives in pixelshuffle.go with the PixelShuffle
 // pattern.)
 func init() {
-	register(family{infer: inferSpaceToDepth, lower: lowerSpaceToDepth}, "SpaceToDepth")
+	register(family{infer: inferSpaceToDepth, lower: lowerSpaceToDepth}, "SpaceToDepth", OpPixelUnshuffle)
 }
+
+// OpPixelUnshuffle is the IR op PyTorch's pixel_unshuffle export becomes
+// (see RecognizePixelShuffle): SpaceToDepth with the channel first in the
+// output depth, c·r² + row·r + column (CRD), where ONNX SpaceToDepth and
+// TFLite put it last.
+const OpPixelUnshuffle = "ir.PixelUnshuffle"
 
 func inferSpaceToDepth(n *ir.Node) error {
 	xs := n.In(0).Shape
@@ -28,6 +34,17 @@ func lowerSpaceToDepth(l *lowering, n *ir.Node) error {
 	}
 	in := l.get(n.In(0), nhwc)
 	r := n.Attrs.Int("blocksize", 0)
-	l.set(n, l.emit("SPACE_TO_DEPTH", n.Name, []*ir.Value{in}, permute(n.Outputs[0].Shape, nhwc), ir.Attrs{"block_size": r}), nhwc)
+	shape := permute(n.Outputs[0].Shape, nhwc)
+	if n.Op == "SpaceToDepth" {
+		l.set(n, l.emit("SPACE_TO_DEPTH", n.Name, []*ir.Value{in}, shape, ir.Attrs{"block_size": r}), nhwc)
+		return nil
+	}
+	// CRD: reorder each pixel's depth from (block, c) to (c, block).
+	s2d := l.emit("SPACE_TO_DEPTH", n.Name+"_dcr", []*ir.Value{in}, shape, ir.Attrs{"block_size": r})
+	rr, c := int(r*r), n.In(0).Shape[1]
+	pix := []int{shape[0] * shape[1] * shape[2], rr, c}
+	v := l.emit("RESHAPE", n.Name+"_blocks", []*ir.Value{s2d, l.shapeConst(pix)}, pix, ir.Attrs{"new_shape": toI64(pix)})
+	v = l.emit("TRANSPOSE", n.Name+"_crd", []*ir.Value{v, l.int32Const("perm", []int{3}, []int64{0, 2, 1})}, []int{pix[0], c, rr}, nil)
+	l.set(n, l.emit("RESHAPE", n.Name, []*ir.Value{v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)}), nhwc)
 	return nil
 }

@@ -13,7 +13,8 @@ const OpPixelShuffle = "ir.PixelShuffle"
 
 // RecognizePixelShuffle rewrites that six-dimensional reshape/transpose
 // chain into OpPixelShuffle, so it lowers to DEPTH_TO_SPACE instead of a
-// rank-6 TRANSPOSE that TFLite cannot run.
+// rank-6 TRANSPOSE that TFLite cannot run, and pixel_unshuffle's chain
+// into OpPixelUnshuffle (see op_space.go).
 func RecognizePixelShuffle(g *ir.Graph) error {
 	prod := g.Producers()
 	cons := g.Consumers()
@@ -22,6 +23,10 @@ func RecognizePixelShuffle(g *ir.Graph) error {
 			continue
 		}
 		tr := opOf(prod, n.In(0), "Transpose")
+		if m := matchPixelUnshuffle(n, tr, prod, cons); m != nil {
+			*n = *m
+			continue
+		}
 		if tr == nil || !single(cons, tr.Outputs[0]) || !slices.Equal(tr.Attrs.Ints("perm"), []int64{0, 1, 4, 2, 5, 3}) {
 			continue
 		}
@@ -44,6 +49,31 @@ func RecognizePixelShuffle(g *ir.Graph) error {
 	}
 	g.RemoveDead()
 	return g.Sort()
+}
+
+// matchPixelUnshuffle matches PyTorch's pixel_unshuffle export ending in
+// Reshape n: Reshape [N,C,H/r,r,W/r,r] -> Transpose [0,1,3,5,2,4] ->
+// Reshape [N,C*r*r,H/r,W/r], and returns the OpPixelUnshuffle node.
+func matchPixelUnshuffle(n, tr *ir.Node, prod map[*ir.Value]*ir.Node, cons map[*ir.Value][]*ir.Node) *ir.Node {
+	if tr == nil || !single(cons, tr.Outputs[0]) || !slices.Equal(tr.Attrs.Ints("perm"), []int64{0, 1, 3, 5, 2, 4}) {
+		return nil
+	}
+	r1 := opOf(prod, tr.In(0), "Reshape")
+	if r1 == nil || !single(cons, r1.Outputs[0]) {
+		return nil
+	}
+	x := r1.In(0)
+	s6 := r1.Outputs[0].Shape
+	if x.Rank() != 4 || len(s6) != 6 || s6[3] != s6[5] || !x.StaticShape() {
+		return nil
+	}
+	r := s6[3]
+	nn, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	if s6[0] != nn || s6[1] != c || s6[2]*r != h || s6[4]*r != w ||
+		!slices.Equal(n.Outputs[0].Shape, []int{nn, c * r * r, h / r, w / r}) {
+		return nil
+	}
+	return &ir.Node{Op: OpPixelUnshuffle, Name: n.Name, Inputs: []*ir.Value{x}, Outputs: n.Outputs, Attrs: ir.Attrs{"blocksize": int64(r)}}
 }
 
 // depthToSpace lowers ONNX DepthToSpace and OpPixelShuffle to

@@ -239,6 +239,11 @@ var graphs = []graph{
 		half := b.Node("Mul", []string{c, b.Init("half", nil, []float32{0.5})})
 		return b.Node("Mul", []string{half, b.Node("Add", []string{e, b.Init("one", nil, []float32{1})})})
 	}), true},
+	{"split_space_to_depth", single(13, func(b *Builder, x string) string {
+		parts := b.NodeN("Split", []string{x, b.Ints("sizes", 1, 3)}, 2, A("axis", 1))
+		s := b.Node("SpaceToDepth", []string{b.Node("Concat", []string{parts[1], parts[0]}, A("axis", 1))}, A("blocksize", 2))
+		return b.Node("DepthToSpace", []string{conv(b, s, 16, 16, 1)}, A("blocksize", 2))
+	}), false},
 	{"reductions", single(13, func(b *Builder, x string) string {
 		mx := b.Node("ReduceMax", []string{x}, A("axes", []int{1}))
 		sm := b.Node("ReduceSum", []string{x, b.Ints("ax", 1)})

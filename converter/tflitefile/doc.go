@@ -6,7 +6,11 @@
 // Marshal turns a Model back into bytes, so passes such as the INT8
 // quantizer can load, rewrite and save a model without any generated code.
 // Tables are built with the flatbuffers runtime and the field slots of the
-// public schema (see tflite-facts.md in the project notes).
+// public schema, which SCHEMA.md in this folder lists (schema.go names them
+// and a test checks both, and the Python reader, agree). View reads a model
+// without copying its weights, CheckGraph validates the graph a runtime
+// will execute, and OpInfo (ops.go) is the project's one table of facts
+// about each TFLite operator.
 //
 // Only the builtin operators and option tables this project writes or reads
 // are modelled; Parse keeps any other option table as RawOptions so that a

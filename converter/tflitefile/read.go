@@ -35,67 +35,67 @@ func parse(data []byte, copyBuffers bool) (m *Model, err error) {
 	root := tbl{flatbuffers.Table{Bytes: data, Pos: flatbuffers.GetUOffsetT(data)}}
 	root.check()
 	m = &Model{
-		Version:     root.uint32(0, 0),
-		Description: root.str(3),
+		Version:     root.uint32(modelVersion, 0),
+		Description: root.str(modelDescription),
 	}
 	var codes []opKey
-	for _, c := range root.tables(1) {
-		op := BuiltinOp(max(int32(c.int8(0, 0)), c.int32(3, 0)))
-		codes = append(codes, opKey{op: op, custom: c.str(1), version: c.int32(2, 1)})
+	for _, c := range root.tables(modelOperatorCodes) {
+		op := BuiltinOp(max(int32(c.int8(opcodeDeprecatedBuiltinCode, 0)), c.int32(opcodeBuiltinCode, 0)))
+		codes = append(codes, opKey{op: op, custom: c.str(opcodeCustomCode), version: c.int32(opcodeVersion, 1)})
 	}
-	for _, bt := range root.tables(4) {
-		b := bt.bytes(0)
+	for _, bt := range root.tables(modelBuffers) {
+		b := bt.bytes(bufferData)
 		if copyBuffers {
 			b = append([]byte(nil), b...)
 		}
 		m.Buffers = append(m.Buffers, Buffer{Data: b})
 	}
-	for _, g := range root.tables(2) {
-		sg := &Subgraph{Name: g.str(4), Inputs: g.int32s(1), Outputs: g.int32s(2)}
-		for _, t := range g.tables(0) {
+	for _, g := range root.tables(modelSubgraphs) {
+		sg := &Subgraph{Name: g.str(subgraphName), Inputs: g.int32s(subgraphInputs), Outputs: g.int32s(subgraphOutputs)}
+		for _, t := range g.tables(subgraphTensors) {
 			tensor := &Tensor{
-				Name:       t.str(3),
-				Shape:      t.int32s(0),
-				Type:       TensorType(t.int8(1, 0)),
-				Buffer:     t.uint32(2, 0),
-				IsVariable: t.bool(5),
+				Name:       t.str(tensorName),
+				Shape:      t.int32s(tensorShape),
+				Type:       TensorType(t.int8(tensorType, 0)),
+				Buffer:     t.uint32(tensorBuffer, 0),
+				IsVariable: t.bool(tensorIsVariable),
 			}
-			if t.has(7) {
-				tensor.ShapeSignature = t.int32s(7)
+			if t.has(tensorShapeSignature) {
+				tensor.ShapeSignature = t.int32s(tensorShapeSignature)
 			}
-			if q, ok := t.table(4); ok {
+			if q, ok := t.table(tensorQuantization); ok {
 				tensor.Quant = &Quantization{
-					Min:                q.float32s(0),
-					Max:                q.float32s(1),
-					Scale:              q.float32s(2),
-					ZeroPoint:          q.int64s(3),
-					QuantizedDimension: q.int32(6, 0),
+					Min:                q.float32s(quantMin),
+					Max:                q.float32s(quantMax),
+					Scale:              q.float32s(quantScale),
+					ZeroPoint:          q.int64s(quantZeroPoint),
+					QuantizedDimension: q.int32(quantQuantizedDimension, 0),
 				}
 			}
 			sg.Tensors = append(sg.Tensors, tensor)
 		}
-		for i, o := range g.tables(3) {
-			idx := o.uint32(0, 0)
+		for i, o := range g.tables(subgraphOperators) {
+			idx := o.uint32(operatorOpcodeIndex, 0)
 			if int(idx) >= len(codes) {
 				return nil, fmt.Errorf("parse: operator %d uses opcode %d of %d", i, idx, len(codes))
 			}
 			k := codes[idx]
 			op := &Operator{Op: k.op, Custom: k.custom, Version: k.version,
-				Inputs: o.int32s(1), Outputs: o.int32s(2)}
-			if bt := o.uint8(3, 0); bt != 0 {
-				if ot, ok := o.table(4); ok {
+				Inputs: o.int32s(operatorInputs), Outputs: o.int32s(operatorOutputs)}
+			if bt := o.uint8(operatorBuiltinOptionsType, 0); bt != 0 {
+				if ot, ok := o.table(operatorBuiltinOptions); ok {
 					op.Options = readOptions(ot, bt)
 				}
 			}
-			if o.has(5) {
-				op.CustomOptions = append([]byte(nil), o.bytes(5)...)
+			if o.has(operatorCustomOptions) {
+				op.CustomOptions = append([]byte(nil), o.bytes(operatorCustomOptions)...)
 			}
 			sg.Operators = append(sg.Operators, op)
 		}
 		m.Subgraphs = append(m.Subgraphs, sg)
 	}
-	for _, md := range root.tables(6) {
-		m.Metadata = append(m.Metadata, Metadata{Name: md.str(0), Buffer: md.uint32(1, 0)})
+	for _, md := range root.tables(modelMetadata) {
+		m.Metadata = append(m.Metadata, Metadata{Name: md.str(metadataName), Buffer: md.uint32(metadataBuffer, 0)})
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("parse: %w", err)

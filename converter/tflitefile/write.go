@@ -55,29 +55,29 @@ func (m *Model) Marshal() ([]byte, error) {
 		if k.custom != "" {
 			custom = b.CreateString(k.custom)
 		}
-		b.StartObject(4)
+		b.StartObject(opcodeSlots)
 		dep := int32(k.op)
 		if dep > 127 {
 			dep = 127
 		}
 		b.PrependInt8(int8(dep))
-		b.Slot(0)
+		b.Slot(opcodeDeprecatedBuiltinCode)
 		if custom != 0 {
-			b.PrependUOffsetTSlot(1, custom, 0)
+			b.PrependUOffsetTSlot(opcodeCustomCode, custom, 0)
 		}
 		b.PrependInt32(k.version)
-		b.Slot(2)
+		b.Slot(opcodeVersion)
 		b.PrependInt32(int32(k.op))
-		b.Slot(3)
+		b.Slot(opcodeBuiltinCode)
 		codeOffs[i] = b.EndObject()
 	}
 	metaOffs := make([]flatbuffers.UOffsetT, len(m.Metadata))
 	for i, md := range m.Metadata {
 		name := b.CreateString(md.Name)
-		b.StartObject(2)
-		b.PrependUOffsetTSlot(0, name, 0)
+		b.StartObject(metadataSlots)
+		b.PrependUOffsetTSlot(metadataName, name, 0)
 		b.PrependUint32(md.Buffer)
-		b.Slot(1)
+		b.Slot(metadataBuffer)
 		metaOffs[i] = b.EndObject()
 	}
 
@@ -95,17 +95,17 @@ func (m *Model) Marshal() ([]byte, error) {
 	if version == 0 {
 		version = 3
 	}
-	b.StartObject(8)
+	b.StartObject(modelSlots)
 	b.PrependUint32(version)
-	b.Slot(0)
-	b.PrependUOffsetTSlot(1, codesVec, 0)
-	b.PrependUOffsetTSlot(2, subgraphsVec, 0)
+	b.Slot(modelVersion)
+	b.PrependUOffsetTSlot(modelOperatorCodes, codesVec, 0)
+	b.PrependUOffsetTSlot(modelSubgraphs, subgraphsVec, 0)
 	if desc != 0 {
-		b.PrependUOffsetTSlot(3, desc, 0)
+		b.PrependUOffsetTSlot(modelDescription, desc, 0)
 	}
-	b.PrependUOffsetTSlot(4, buffersVec, 0)
+	b.PrependUOffsetTSlot(modelBuffers, buffersVec, 0)
 	if metaVec != 0 {
-		b.PrependUOffsetTSlot(6, metaVec, 0)
+		b.PrependUOffsetTSlot(modelMetadata, metaVec, 0)
 	}
 	root := b.EndObject()
 	b.FinishWithFileIdentifier(root, []byte(fileIdentifier))
@@ -133,9 +133,9 @@ func writeBuffer(b *flatbuffers.Builder, data []byte) flatbuffers.UOffsetT {
 		}
 		vec = b.EndVector(len(data))
 	}
-	b.StartObject(3)
+	b.StartObject(bufferSlots)
 	if vec != 0 {
-		b.PrependUOffsetTSlot(0, vec, 0)
+		b.PrependUOffsetTSlot(bufferData, vec, 0)
 	}
 	return b.EndObject()
 }
@@ -157,13 +157,13 @@ func writeSubgraph(b *flatbuffers.Builder, g *Subgraph, codeIndex map[opKey]uint
 	if g.Name != "" {
 		name = b.CreateString(g.Name)
 	}
-	b.StartObject(5)
-	b.PrependUOffsetTSlot(0, tensorsVec, 0)
-	b.PrependUOffsetTSlot(1, inputs, 0)
-	b.PrependUOffsetTSlot(2, outputs, 0)
-	b.PrependUOffsetTSlot(3, opsVec, 0)
+	b.StartObject(subgraphSlots)
+	b.PrependUOffsetTSlot(subgraphTensors, tensorsVec, 0)
+	b.PrependUOffsetTSlot(subgraphInputs, inputs, 0)
+	b.PrependUOffsetTSlot(subgraphOutputs, outputs, 0)
+	b.PrependUOffsetTSlot(subgraphOperators, opsVec, 0)
 	if name != 0 {
-		b.PrependUOffsetTSlot(4, name, 0)
+		b.PrependUOffsetTSlot(subgraphName, name, 0)
 	}
 	return b.EndObject()
 }
@@ -182,22 +182,22 @@ func writeTensor(b *flatbuffers.Builder, t *Tensor) flatbuffers.UOffsetT {
 	if t.Quant != nil {
 		quant = writeQuant(b, t.Quant)
 	}
-	b.StartObject(9)
+	b.StartObject(tensorSlots)
 	if shape != 0 {
-		b.PrependUOffsetTSlot(0, shape, 0)
+		b.PrependUOffsetTSlot(tensorShape, shape, 0)
 	}
 	b.PrependInt8(int8(t.Type))
-	b.Slot(1)
-	b.PrependUint32Slot(2, t.Buffer, 0)
+	b.Slot(tensorType)
+	b.PrependUint32Slot(tensorBuffer, t.Buffer, 0)
 	if name != 0 {
-		b.PrependUOffsetTSlot(3, name, 0)
+		b.PrependUOffsetTSlot(tensorName, name, 0)
 	}
 	if quant != 0 {
-		b.PrependUOffsetTSlot(4, quant, 0)
+		b.PrependUOffsetTSlot(tensorQuantization, quant, 0)
 	}
-	b.PrependBoolSlot(5, t.IsVariable, false)
+	b.PrependBoolSlot(tensorIsVariable, t.IsVariable, false)
 	if sig != 0 {
-		b.PrependUOffsetTSlot(7, sig, 0)
+		b.PrependUOffsetTSlot(tensorShapeSignature, sig, 0)
 	}
 	return b.EndObject()
 }
@@ -222,13 +222,16 @@ func writeQuant(b *flatbuffers.Builder, q *Quantization) flatbuffers.UOffsetT {
 		}
 		zp = b.EndVector(len(q.ZeroPoint))
 	}
-	b.StartObject(7)
-	for slot, off := range []flatbuffers.UOffsetT{minV, maxV, scale, zp} {
-		if off != 0 {
-			b.PrependUOffsetTSlot(slot, off, 0)
+	b.StartObject(quantSlots)
+	for _, f := range []struct {
+		slot int
+		off  flatbuffers.UOffsetT
+	}{{quantMin, minV}, {quantMax, maxV}, {quantScale, scale}, {quantZeroPoint, zp}} {
+		if f.off != 0 {
+			b.PrependUOffsetTSlot(f.slot, f.off, 0)
 		}
 	}
-	b.PrependInt32Slot(6, q.QuantizedDimension, 0)
+	b.PrependInt32Slot(quantQuantizedDimension, q.QuantizedDimension, 0)
 	return b.EndObject()
 }
 
@@ -242,17 +245,17 @@ func writeOperator(b *flatbuffers.Builder, op *Operator, code uint32) flatbuffer
 	if len(op.CustomOptions) > 0 {
 		custom = b.CreateByteVector(op.CustomOptions)
 	}
-	b.StartObject(9)
-	b.PrependUint32Slot(0, code, 0)
-	b.PrependUOffsetTSlot(1, inputs, 0)
-	b.PrependUOffsetTSlot(2, outputs, 0)
+	b.StartObject(operatorSlots)
+	b.PrependUint32Slot(operatorOpcodeIndex, code, 0)
+	b.PrependUOffsetTSlot(operatorInputs, inputs, 0)
+	b.PrependUOffsetTSlot(operatorOutputs, outputs, 0)
 	if opts != 0 {
 		b.PrependByte(op.Options.UnionType())
-		b.Slot(3)
-		b.PrependUOffsetTSlot(4, opts, 0)
+		b.Slot(operatorBuiltinOptionsType)
+		b.PrependUOffsetTSlot(operatorBuiltinOptions, opts, 0)
 	}
 	if custom != 0 {
-		b.PrependUOffsetTSlot(5, custom, 0)
+		b.PrependUOffsetTSlot(operatorCustomOptions, custom, 0)
 	}
 	return b.EndObject()
 }

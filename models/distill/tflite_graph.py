@@ -1,8 +1,10 @@
 """Read a .tflite flatbuffer (schema v3) into plain Python objects.
 
-Parses with python3-flatbuffers' Table accessor and the field slots listed in
-../shared/notes/tflite-facts.md; no generated schema code is needed. Weights come
-back as numpy arrays, dequantized on request.
+Parses with python3-flatbuffers' Table accessor and the field slots, tensor
+types and operator codes of converter/tflitefile/SCHEMA.md, named below
+(the Go test TestSchemaNotePython checks them against that note); no
+generated schema code is needed. Weights come back as numpy arrays,
+dequantized on request.
 """
 
 from dataclasses import dataclass, field
@@ -10,6 +12,47 @@ from dataclasses import dataclass, field
 import numpy as np
 from flatbuffers import encode, number_types as N, table
 
+
+# Field slots (SCHEMA.md, "Table slots").
+class Model:
+    operator_codes, subgraphs, buffers = 1, 2, 4
+
+
+class SubGraph:
+    tensors, inputs, outputs, operators = 0, 1, 2, 3
+
+
+class Tensor_:
+    shape, type, buffer, name, quantization = 0, 1, 2, 3, 4
+
+
+class Buffer:
+    data = 0
+
+
+class Operator_:
+    opcode_index, inputs, outputs, builtin_options = 0, 1, 2, 4
+
+
+class OperatorCode:
+    deprecated_builtin_code, builtin_code = 0, 3
+
+
+class QuantizationParameters:
+    scale, zero_point, quantized_dimension = 2, 3, 6
+
+
+SCHEMA = {"Model": Model, "SubGraph": SubGraph, "Tensor": Tensor_, "Buffer": Buffer, "Operator": Operator_,
+          "OperatorCode": OperatorCode, "QuantizationParameters": QuantizationParameters}
+
+
+def schema_slots():
+    """The slots above as {"Table.field": slot}, for the Go test."""
+    return {f"{t}.{k}": v for t, c in SCHEMA.items() for k, v in vars(c).items() if not k.startswith("_")}
+
+
+# Builtin operator codes (SCHEMA.md, "Builtin operators"): those this
+# reader names.
 OPS = {
     0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
     6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 17: "MAX_POOL_2D", 18: "MUL",
@@ -19,6 +62,8 @@ OPS = {
     98: "LEAKY_RELU", 99: "SQUARED_DIFFERENCE", 100: "MIRROR_PAD", 114: "QUANTIZE",
     117: "HARD_SWISH", 126: "BATCH_MATMUL",
 }
+# TensorType values (SCHEMA.md, "TensorType") and their numpy types.
+TYPE_NAMES = {0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 7: "INT16", 9: "INT8"}
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8}
 
 
@@ -117,6 +162,7 @@ class Graph:
 
 
 def _options(op_name, o):
+    """Option fields by slot (SCHEMA.md, "BuiltinOptions")."""
     if o is None:
         return {}
     if op_name == "CONV_2D":
@@ -150,35 +196,37 @@ def load(path):
         raise ValueError(f"{path}: not a TFLite flatbuffer (identifier {bytes(buf[4:8])!r})")
     model = _T(buf, encode.Get(N.UOffsetTFlags.packer_type, buf, 0))
     codes = []
-    for oc in model.tables(1):
-        dep = oc.scalar(0, N.Int8Flags, 0)
-        bc = oc.scalar(3, N.Int32Flags, 0)
+    for oc in model.tables(Model.operator_codes):
+        dep = oc.scalar(OperatorCode.deprecated_builtin_code, N.Int8Flags, 0)
+        bc = oc.scalar(OperatorCode.builtin_code, N.Int32Flags, 0)
         codes.append(max(dep, bc))
-    buffers = [b.array(0, np.uint8) for b in model.tables(4)]
-    sg = model.tables(2)[0]
+    buffers = [b.array(Buffer.data, np.uint8) for b in model.tables(Model.buffers)]
+    sg = model.tables(Model.subgraphs)[0]
     tensors = []
-    for i, t in enumerate(sg.tables(0)):
-        dtype = DTYPES.get(t.scalar(1, N.Int8Flags, 0))
-        shape = tuple(int(d) for d in t.array(0, np.int32))
-        b = t.scalar(2, N.Uint32Flags, 0)
+    for i, t in enumerate(sg.tables(SubGraph.tensors)):
+        dtype = DTYPES.get(t.scalar(Tensor_.type, N.Int8Flags, 0))
+        shape = tuple(int(d) for d in t.array(Tensor_.shape, np.int32))
+        b = t.scalar(Tensor_.buffer, N.Uint32Flags, 0)
         data = None
         if b and len(buffers[b]):
             data = np.frombuffer(buffers[b].tobytes(), dtype=dtype).reshape(shape)
-        q = t.sub(4)
+        q = t.sub(Tensor_.quantization)
         scale = zp = None
         qdim = 0
         if q is not None:
-            scale = q.array(2, np.float32).copy()
-            zp = q.array(3, np.int64).copy()
-            qdim = q.scalar(6, N.Int32Flags, 0)
-        tensors.append(Tensor(i, t.string(3), shape, dtype, data, scale, zp, qdim))
+            scale = q.array(QuantizationParameters.scale, np.float32).copy()
+            zp = q.array(QuantizationParameters.zero_point, np.int64).copy()
+            qdim = q.scalar(QuantizationParameters.quantized_dimension, N.Int32Flags, 0)
+        tensors.append(Tensor(i, t.string(Tensor_.name), shape, dtype, data, scale, zp, qdim))
     ops = []
-    for i, o in enumerate(sg.tables(3)):
-        code = codes[o.scalar(0, N.Uint32Flags, 0)]
+    for i, o in enumerate(sg.tables(SubGraph.operators)):
+        code = codes[o.scalar(Operator_.opcode_index, N.Uint32Flags, 0)]
         name = OPS.get(code, f"OP{code}")
-        ops.append(Operator(i, name, [int(x) for x in o.array(1, np.int32)],
-                            [int(x) for x in o.array(2, np.int32)], _options(name, o.sub(4))))
-    return Graph(tensors, ops, [int(x) for x in sg.array(1, np.int32)], [int(x) for x in sg.array(2, np.int32)])
+        ops.append(Operator(i, name, [int(x) for x in o.array(Operator_.inputs, np.int32)],
+                            [int(x) for x in o.array(Operator_.outputs, np.int32)],
+                            _options(name, o.sub(Operator_.builtin_options))))
+    return Graph(tensors, ops, [int(x) for x in sg.array(SubGraph.inputs, np.int32)],
+                 [int(x) for x in sg.array(SubGraph.outputs, np.int32)])
 
 
 def dump(g):

@@ -92,6 +92,9 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 		}
 	}
 	for _, n := range src.Nodes {
+		if f, ok := families[n.Op]; !ok || f.lower == nil {
+			return nil, nodeErr(n, "operator %s is not supported (opset %d)", n.Op, src.Opset)
+		}
 		for _, o := range n.Outputs {
 			if o != nil && o.Shape == nil {
 				return nil, nodeErr(n, "output %q has an unknown shape (unsupported op or dynamic shape)", o.Name)
@@ -314,107 +317,6 @@ func (l *lowering) node(n *ir.Node) error {
 	}
 	if f, ok := families[n.Op]; ok && f.lower != nil {
 		return f.lower(l, n)
-	}
-	switch n.Op {
-	case "Conv":
-		return l.conv(n)
-	case "ConvTranspose":
-		return l.convTranspose(n)
-	case "MaxPool", "AveragePool":
-		return l.pool(n)
-	case "DepthToSpace", OpPixelShuffle:
-		return l.depthToSpace(n)
-	case "Clip":
-		return l.clip(n)
-	case "PRelu":
-		e, err := l.entry(n, 0)
-		if err != nil {
-			return err
-		}
-		if !n.In(1).IsConst() {
-			return nodeErr(n, "slope must be constant")
-		}
-		x, slope := n.In(0), n.In(1).Const
-		st := &ir.Tensor{DType: ir.Float32, Shape: slices.Clone(slope.Shape), F: slope.Floats()}
-		if l.src.Opset < 7 && len(st.Shape) == 1 && x.Rank() >= 2 && st.Shape[0] == x.Shape[1] && x.Rank() > 2 {
-			// Before opset 7 a 1-D slope runs along the channels (dim 1).
-			st.Shape = append([]int{st.Shape[0]}, slices.Repeat([]int{1}, x.Rank()-2)...)
-		}
-		if _, err := ir.BroadcastShapes(x.Shape, st.Shape); err != nil || len(st.Shape) > x.Rank() {
-			return nodeErr(n, "slope of shape %v does not broadcast to the input %v", slope.Shape, x.Shape)
-		}
-		// XNNPACK reads the slope per channel (last dim): give it the
-		// full broadcast shape so a shared slope is not misread.
-		full := ir.FloatTensor(x.Shape, nil)
-		full.F = make([]float32, ir.NumElements(x.Shape))
-		idx := ir.BroadcastIndex(st.Shape, x.Shape)
-		for i, j := range idx {
-			full.F[i] = st.F[j]
-		}
-		phys := full.Transpose(e.perm)
-		// Drop leading dims the slope does not vary along (TFLite
-		// broadcasts them); the last (channel) dim always stays.
-		lead := 0
-		for lead < len(phys.Shape)-1 && allSame(phys, lead) {
-			lead++
-		}
-		a := l.dst.NewConst(n.In(1).Name, reduceLeading(phys, lead))
-		l.set(n, l.emit("PRELU", n.Name, []*ir.Value{e.v, a}, e.v.Shape, nil), e.perm)
-		return nil
-	case "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow":
-		return l.binary(n)
-	case "Reciprocal":
-		if sq := opOf(l.prod, n.In(0), "Sqrt"); sq != nil && !sq.In(0).IsConst() {
-			se, err := l.entry(sq, 0)
-			if err != nil {
-				return err
-			}
-			l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
-			return nil
-		}
-		e, err := l.entry(n, 0)
-		if err != nil {
-			return err
-		}
-		one := l.dst.NewConst("one", ir.FloatTensor([]int{1}, []float32{1}))
-		l.set(n, l.emit("DIV", n.Name, []*ir.Value{one, e.v}, e.v.Shape, nil), e.perm)
-		return nil
-	case "Pad":
-		return l.pad(n)
-	case "Resize", "Upsample":
-		return l.resize(n)
-	case "Concat":
-		return l.concat(n)
-	case "ReduceMean", "GlobalAveragePool":
-		return l.mean(n)
-	case OpNormalize:
-		return l.normalize(n)
-	case "Softmax":
-		return l.softmax(n)
-	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity":
-		return l.reshape(n)
-	case "Transpose":
-		e, err := l.entry(n, 0)
-		if err != nil {
-			return err
-		}
-		t := ints(n.Attrs.Ints("perm"))
-		if t == nil {
-			for i := len(e.perm) - 1; i >= 0; i-- {
-				t = append(t, i)
-			}
-		}
-		inv := ir.InversePerm(t)
-		q := make([]int, len(e.perm))
-		for j, p := range e.perm {
-			q[j] = inv[p]
-		}
-		l.set(n, e.v, q) // no data movement: only the bookkeeping changes
-		return nil
-	case "MatMul", "Gemm":
-		return l.matmul(n)
-	case "Slice":
-		return l.slice(n)
 	}
 	return nodeErr(n, "operator %s is not supported (opset %d)", n.Op, l.src.Opset)
 }

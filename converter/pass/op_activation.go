@@ -1,6 +1,8 @@
 package pass
 
 import (
+	"slices"
+
 	"github.com/animed/animed/converter/ir"
 )
 
@@ -22,6 +24,10 @@ func init() {
 	register(family{infer: sameShape, lower: lowerELU}, "Elu", "Selu", "Celu")
 	register(family{infer: sameShape, lower: lowerSoftplus}, "Softplus", "Softsign")
 	register(family{infer: sameShape, lower: lowerErf}, "Erf")
+	register(family{infer: sameShape, lower: (*lowering).clip}, "Clip")
+	register(family{infer: sameShape, lower: lowerPRelu}, "PRelu")
+	register(family{infer: sameShape, lower: lowerReciprocal}, "Reciprocal")
+	register(family{infer: sameShape, lower: (*lowering).softmax}, "Softmax")
 }
 
 // unaryOps maps ONNX operators to the TFLite operator computing them.
@@ -211,5 +217,61 @@ func lowerErf(l *lowering, n *ir.Node) error {
 	den := l.emit("MAXIMUM", name+"_den", []*ir.Value{ax, l.scalar(name+"_tiny", 1e-30)}, s, nil)
 	sign := l.emit("DIV", name+"_sign", []*ir.Value{x, den}, s, nil)
 	l.set(n, l.emit("MUL", name, []*ir.Value{sign, r}, s, nil), e.perm)
+	return nil
+}
+
+func lowerPRelu(l *lowering, n *ir.Node) error {
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	if !n.In(1).IsConst() {
+		return nodeErr(n, "slope must be constant")
+	}
+	x, slope := n.In(0), n.In(1).Const
+	st := &ir.Tensor{DType: ir.Float32, Shape: slices.Clone(slope.Shape), F: slope.Floats()}
+	if l.src.Opset < 7 && len(st.Shape) == 1 && x.Rank() >= 2 && st.Shape[0] == x.Shape[1] && x.Rank() > 2 {
+		// Before opset 7 a 1-D slope runs along the channels (dim 1).
+		st.Shape = append([]int{st.Shape[0]}, slices.Repeat([]int{1}, x.Rank()-2)...)
+	}
+	if _, err := ir.BroadcastShapes(x.Shape, st.Shape); err != nil || len(st.Shape) > x.Rank() {
+		return nodeErr(n, "slope of shape %v does not broadcast to the input %v", slope.Shape, x.Shape)
+	}
+	// XNNPACK reads the slope per channel (last dim): give it the
+	// full broadcast shape so a shared slope is not misread.
+	full := ir.FloatTensor(x.Shape, nil)
+	full.F = make([]float32, ir.NumElements(x.Shape))
+	idx := ir.BroadcastIndex(st.Shape, x.Shape)
+	for i, j := range idx {
+		full.F[i] = st.F[j]
+	}
+	phys := full.Transpose(e.perm)
+	// Drop leading dims the slope does not vary along (TFLite
+	// broadcasts them); the last (channel) dim always stays.
+	lead := 0
+	for lead < len(phys.Shape)-1 && allSame(phys, lead) {
+		lead++
+	}
+	a := l.dst.NewConst(n.In(1).Name, reduceLeading(phys, lead))
+	l.set(n, l.emit("PRELU", n.Name, []*ir.Value{e.v, a}, e.v.Shape, nil), e.perm)
+	return nil
+}
+
+// lowerReciprocal: RSQRT for 1/Sqrt(x), else DIV.
+func lowerReciprocal(l *lowering, n *ir.Node) error {
+	if sq := opOf(l.prod, n.In(0), "Sqrt"); sq != nil && !sq.In(0).IsConst() {
+		se, err := l.entry(sq, 0)
+		if err != nil {
+			return err
+		}
+		l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
+		return nil
+	}
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	one := l.dst.NewConst("one", ir.FloatTensor([]int{1}, []float32{1}))
+	l.set(n, l.emit("DIV", n.Name, []*ir.Value{one, e.v}, e.v.Shape, nil), e.perm)
 	return nil
 }

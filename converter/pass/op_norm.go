@@ -15,6 +15,7 @@ import (
 func init() {
 	register(family{infer: inferNorm, lower: lowerLayerNorm}, "LayerNormalization")
 	register(family{infer: inferNorm, lower: lowerGroupNorm}, "GroupNormalization")
+	register(family{infer: sameShape, lower: (*lowering).normalize}, OpNormalize)
 }
 
 // inferNorm gives Y the input's shape, and LayerNormalization's optional
@@ -148,4 +149,38 @@ func (l *lowering) affineParams(n *ir.Node, y *ir.Value, perm []int, scale, bias
 	// The last op carries the node's name (tensor names follow ONNX).
 	l.set(n, y, perm)
 	return nil
+}
+
+func (l *lowering) normalize(n *ir.Node) error {
+	e, err := l.entry(n, 0)
+	if err != nil {
+		return err
+	}
+	v, perm := l.normalized(n.Name, n.In(0), e, n.Attrs.Ints("axes"), n.Attrs.Float("epsilon", 1e-5), int(n.Attrs.Int("groups", 0)))
+	l.set(n, v, perm)
+	return nil
+}
+
+// normalized emits (x - mean) * rsqrt(var + eps) over the logical axes of
+// x (lowered as e), or, with groups > 1, over each group of channels and
+// H, W of an NCHW x. It returns the value and its layout.
+func (l *lowering) normalized(name string, x *ir.Value, e lowered, axes []int64, eps float32, groups int) (*ir.Value, []int) {
+	if groups > 1 {
+		// NHWC [N,H,W,C] -> [N,H*W,G,C/G]: each group is dims 1 and 3.
+		nn, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		in := l.get(x, nhwc)
+		gshape := []int{nn, h * w, groups, c / groups}
+		r := l.emit("RESHAPE", name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
+		y, _ := l.normalized(name+"_grouped", nil, lowered{r, identity(4)}, []int64{1, 3}, eps, 0)
+		back := permute(x.Shape, nhwc)
+		return l.emit("RESHAPE", name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc
+	}
+	m, _ := l.reduce(name+"_mean", e, nil, axes, true)
+	d := l.emit("SUB", name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	sq := l.emit("SQUARED_DIFFERENCE", name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	v, _ := l.reduce(name+"_var", lowered{sq, e.perm}, nil, axes, true)
+	ve := l.emit("ADD", name+"_var_eps", []*ir.Value{v, l.dst.NewConst(name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
+	r := l.emit("RSQRT", name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
+	l.stats = [2]*ir.Value{m, r}
+	return l.emit("MUL", name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm
 }

@@ -6,6 +6,12 @@ import (
 	"github.com/animed/animed/converter/ir"
 )
 
+// DepthToSpace (DCR, and CRD after a conv) and the PixelShuffle pattern:
+// DEPTH_TO_SPACE.
+func init() {
+	register(family{infer: inferDepthToSpace, lower: (*lowering).depthToSpace}, "DepthToSpace", OpPixelShuffle)
+}
+
 // OpPixelShuffle is the IR op PyTorch's PixelShuffle export becomes:
 // Reshape [N,C,r,r,H,W] -> Transpose [0,1,4,2,5,3] -> Reshape [N,C,H*r,W*r],
 // which is ONNX DepthToSpace in CRD mode (attribute "blocksize").
@@ -145,5 +151,15 @@ func (l *lowering) crdToDCR(n *ir.Node, x *ir.Value, r int) error {
 	}
 	conv.Inputs[1] = l.dst.NewConst(conv.Name+"_weights_dcr", ir.FloatTensor(w.Shape, nw))
 	conv.Inputs[2] = l.dst.NewConst(conv.Name+"_bias_dcr", ir.FloatTensor(b.Shape, nb))
+	return nil
+}
+
+func inferDepthToSpace(n *ir.Node) error {
+	x, xs, a := n.In(0), n.In(0).Shape, n.Attrs
+	r := int(a.Int("blocksize", 0))
+	if len(xs) != 4 || r < 1 || xs[1]%(r*r) != 0 {
+		return nodeErr(n, "needs a rank-4 input with channels divisible by blocksize²")
+	}
+	setOut(n, 0, x.DType, []int{xs[0], xs[1] / (r * r), xs[2] * r, xs[3] * r})
 	return nil
 }

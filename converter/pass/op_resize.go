@@ -4,6 +4,20 @@ import (
 	"github.com/animed/animed/converter/ir"
 )
 
+// Resize and Upsample (RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR).
+func init() {
+	register(family{infer: inferResize, lower: (*lowering).resize}, "Resize", "Upsample")
+}
+
+func inferResize(n *ir.Node) error {
+	s, err := resizeOutShape(n)
+	if err != nil {
+		return err
+	}
+	setOut(n, 0, n.In(0).DType, s)
+	return nil
+}
+
 // resize maps ONNX Resize/Upsample to RESIZE_BILINEAR or
 // RESIZE_NEAREST_NEIGHBOR when TFLite computes exactly the same sampling,
 // and refuses everything else with the reason:
@@ -111,4 +125,54 @@ func resizeScales(n *ir.Node) []float32 {
 	}
 	f, _, _ := constFloats(n.In(2))
 	return f
+}
+
+// resizeScales returns the per-dimension output sizes of Resize/Upsample.
+func resizeOutShape(n *ir.Node) ([]int, error) {
+	xs := n.Inputs[0].Shape
+	var scales []float32
+	var sizes []int64
+	switch {
+	case n.Op == "Upsample" && n.In(1) == nil:
+		scales = n.Attrs.Floats("scales")
+	case n.Op == "Upsample":
+		f, _, ok := constFloats(n.In(1))
+		if !ok {
+			return nil, errUnknown
+		}
+		scales = f
+	default: // Resize: opset 10 (X, scales), 11+ (X, roi, scales, sizes)
+		si := 2
+		if len(n.Inputs) == 2 {
+			si = 1
+		}
+		f, _, ok := constFloats(n.In(si))
+		if !ok {
+			return nil, errUnknown
+		}
+		scales = f
+		sz, _, ok := constInts(n.In(3))
+		if !ok {
+			return nil, errUnknown
+		}
+		sizes = sz
+	}
+	s := make([]int, len(xs))
+	switch {
+	case len(sizes) == len(xs):
+		for i := range s {
+			s[i] = int(sizes[i])
+		}
+	case len(scales) == len(xs):
+		for i := range s {
+			if xs[i] < 0 {
+				s[i] = -1
+			} else {
+				s[i] = int(float32(xs[i]) * scales[i])
+			}
+		}
+	default:
+		return nil, nodeErr(n, "needs constant scales or sizes for all %d dims", len(xs))
+	}
+	return s, nil
 }

@@ -6,6 +6,12 @@ import (
 	"github.com/animed/animed/converter/ir"
 )
 
+// Pooling: MaxPool and AveragePool (MAX_POOL_2D, AVERAGE_POOL_2D), shaped
+// like convolutions (inferWindow).
+func init() {
+	register(family{infer: inferWindow, lower: (*lowering).pool}, "MaxPool", "AveragePool")
+}
+
 // pool lowers MaxPool and AveragePool to MAX_POOL_2D / AVERAGE_POOL_2D.
 // TFLite's SAME excludes the padding from both (max ignores it, average
 // divides by the valid count), so SAME is used only when it equals the

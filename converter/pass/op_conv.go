@@ -6,6 +6,15 @@ import (
 	"github.com/animed/animed/converter/ir"
 )
 
+// Convolutions and padding: Conv (CONV_2D, DEPTHWISE_CONV_2D, grouped as
+// block-diagonal CONV_2D), ConvTranspose (TRANSPOSE_CONV) and Pad (PAD,
+// PADV2, MIRROR_PAD), with their shape inference.
+func init() {
+	register(family{infer: inferWindow, lower: (*lowering).conv}, "Conv")
+	register(family{infer: inferConvTranspose, lower: (*lowering).convTranspose}, "ConvTranspose")
+	register(family{infer: inferPad, lower: (*lowering).pad}, "Pad")
+}
+
 // spatialPadding decides TFLite padding for a stride/kernel/dilation and
 // ONNX pads (begin h, begin w, end h, end w). SAME is used only when it
 // equals the ONNX pads for every input size: stride 1 with the total
@@ -290,4 +299,197 @@ func (l *lowering) sameKernel(n *ir.Node, p windowParams, wt *ir.Tensor, wv **ir
 	}
 	*wv = l.dst.NewConst(n.Name+"_weights_grown", ir.FloatTensor([]int{co, size[0], size[1], ci}, g))
 	return true
+}
+
+// windowParams are the spatial parameters of Conv/Pool nodes.
+type windowParams struct {
+	kernel, strides, dilations, pads []int // pads: begins then ends
+}
+
+func window(n *ir.Node, spatial []int) (windowParams, error) {
+	a := n.Attrs
+	r := len(spatial)
+	p := windowParams{kernel: ints(a.Ints("kernel_shape"))}
+	if p.kernel == nil && n.Op == "Conv" || n.Op == "ConvTranspose" && p.kernel == nil {
+		if w := n.In(1); w != nil && len(w.Shape) == r+2 {
+			p.kernel = slices.Clone(w.Shape[2:])
+		}
+	}
+	if len(p.kernel) != r {
+		return p, nodeErr(n, "kernel_shape %v does not match %d spatial dims", p.kernel, r)
+	}
+	if w := n.In(1); (n.Op == "Conv" || n.Op == "ConvTranspose") && w != nil && w.Shape != nil &&
+		(len(w.Shape) != r+2 || !slices.Equal(w.Shape[2:], p.kernel)) {
+		return p, nodeErr(n, "kernel_shape %v contradicts the weights %v", p.kernel, w.Shape)
+	}
+	p.strides = ints(a.Ints("strides"))
+	if p.strides == nil {
+		p.strides = slices.Repeat([]int{1}, r)
+	}
+	p.dilations = ints(a.Ints("dilations"))
+	if p.dilations == nil {
+		p.dilations = slices.Repeat([]int{1}, r)
+	}
+	p.pads = ints(a.Ints("pads"))
+	if p.pads == nil {
+		p.pads = make([]int, 2*r)
+	}
+	if len(p.strides) != r || len(p.dilations) != r || len(p.pads) != 2*r {
+		return p, nodeErr(n, "strides/dilations/pads do not match %d spatial dims", r)
+	}
+	for i := range r {
+		if p.strides[i] <= 0 || p.dilations[i] <= 0 || p.kernel[i] <= 0 || p.pads[i] < 0 || p.pads[i+r] < 0 {
+			return p, nodeErr(n, "bad kernel/stride/dilation/pad values")
+		}
+	}
+	switch ap := a.String("auto_pad", "NOTSET"); ap {
+	case "NOTSET":
+	case "VALID":
+		p.pads = make([]int, 2*r)
+	case "SAME_UPPER", "SAME_LOWER":
+		if n.Op == "ConvTranspose" {
+			return p, nodeErr(n, "auto_pad %s is not supported", ap)
+		}
+		for i := range r {
+			if spatial[i] < 0 {
+				return p, errUnknown
+			}
+			out := (spatial[i] + p.strides[i] - 1) / p.strides[i]
+			total := max((out-1)*p.strides[i]+(p.kernel[i]-1)*p.dilations[i]+1-spatial[i], 0)
+			small, big := total/2, total-total/2
+			if ap == "SAME_UPPER" {
+				p.pads[i], p.pads[i+r] = small, big
+			} else {
+				p.pads[i], p.pads[i+r] = big, small
+			}
+		}
+	default:
+		return p, nodeErr(n, "unknown auto_pad %q", ap)
+	}
+	return p, nil
+}
+
+func inferWindow(n *ir.Node) error {
+	xs := n.Inputs[0].Shape
+	if len(xs) < 3 {
+		return nodeErr(n, "input rank %d < 3", len(xs))
+	}
+	p, err := window(n, xs[2:])
+	if err != nil {
+		return err
+	}
+	c := xs[1]
+	if n.Op == "Conv" {
+		c = n.Inputs[1].Shape[0]
+	}
+	s := []int{xs[0], c}
+	ceil := n.Attrs.Int("ceil_mode", 0) != 0
+	r := len(xs) - 2
+	for i, in := range xs[2:] {
+		if in < 0 {
+			s = append(s, -1)
+			continue
+		}
+		num := in + p.pads[i] + p.pads[i+r] - ((p.kernel[i]-1)*p.dilations[i] + 1)
+		if num < 0 {
+			return nodeErr(n, "window larger than padded input %v", xs)
+		}
+		o := num/p.strides[i] + 1
+		if ceil && num%p.strides[i] != 0 {
+			o++
+		}
+		s = append(s, o)
+	}
+	setOut(n, 0, n.Inputs[0].DType, s)
+	return nil
+}
+
+func inferConvTranspose(n *ir.Node) error {
+	xs, ws := n.Inputs[0].Shape, n.Inputs[1].Shape
+	if len(xs) < 3 || len(ws) != len(xs) {
+		return nodeErr(n, "input rank %d, weight rank %d", len(xs), len(ws))
+	}
+	p, err := window(n, xs[2:])
+	if err != nil {
+		return err
+	}
+	r := len(xs) - 2
+	group := int(n.Attrs.Int("group", 1))
+	s := []int{xs[0], ws[1] * group}
+	op := ints(n.Attrs.Ints("output_padding"))
+	if op != nil && len(op) != r {
+		return nodeErr(n, "output_padding %v does not match %d spatial dims", op, r)
+	}
+	for i, v := range op {
+		// ONNX also allows values below the dilation; TFLite's kernel
+		// crashes on values that reach the stride.
+		if v < 0 || v >= p.strides[i] {
+			return nodeErr(n, "output_padding %v must be smaller than the strides %v", op, p.strides)
+		}
+	}
+	if os := ints(n.Attrs.Ints("output_shape")); os != nil {
+		// Pads follow from the requested size; rewrite them so the
+		// lowering sees explicit pads.
+		if len(os) == len(xs)+2 {
+			os = os[2:]
+		}
+		if len(os) != r {
+			return nodeErr(n, "output_shape %v does not match %d spatial dims", os, r)
+		}
+		pads := make([]int64, 2*r)
+		for i, in := range xs[2:] {
+			extra := 0
+			if i < len(op) {
+				extra = op[i]
+			}
+			total := p.strides[i]*(in-1) + extra + (p.kernel[i]-1)*p.dilations[i] + 1 - os[i]
+			if total < 0 {
+				return nodeErr(n, "output_shape %v is larger than the full output", os)
+			}
+			if n.Attrs.String("auto_pad", "NOTSET") == "SAME_UPPER" {
+				pads[i], pads[i+r] = int64(total/2), int64(total-total/2)
+			} else {
+				pads[i], pads[i+r] = int64(total-total/2), int64(total/2)
+			}
+		}
+		delete(n.Attrs, "output_shape")
+		delete(n.Attrs, "auto_pad")
+		n.Attrs["pads"] = pads
+		return inferConvTranspose(n)
+	}
+	for i, in := range xs[2:] {
+		extra := 0
+		if i < len(op) {
+			extra = op[i]
+		}
+		if in < 0 {
+			s = append(s, -1)
+			continue
+		}
+		s = append(s, p.strides[i]*(in-1)+extra+(p.kernel[i]-1)*p.dilations[i]+1-p.pads[i]-p.pads[i+r])
+	}
+	setOut(n, 0, n.Inputs[0].DType, s)
+	return nil
+}
+
+func inferPad(n *ir.Node) error {
+	xs, x, a := n.In(0).Shape, n.In(0), n.Attrs
+	pads, _, ok := constInts(n.In(1))
+	if n.In(1) == nil {
+		pads, ok = a.Ints("pads"), true
+	}
+	if !ok {
+		return errUnknown
+	}
+	if len(pads) != 2*len(xs) {
+		return nodeErr(n, "pads %v do not match rank %d", pads, len(xs))
+	}
+	s := slices.Clone(xs)
+	for i := range s {
+		if s[i] >= 0 {
+			s[i] += int(pads[i] + pads[i+len(xs)])
+		}
+	}
+	setOut(n, 0, x.DType, s)
+	return nil
 }

@@ -40,17 +40,43 @@ func FoldConstants(g *ir.Graph) error {
 // maxFoldElements bounds the constants folding creates (16M elements).
 const maxFoldElements = 1 << 24
 
-// foldable lists the ops FoldConstants evaluates on constant inputs.
-var foldable = map[string]bool{
-	"Shape": true, "Gather": true, "Concat": true, "Unsqueeze": true, "Squeeze": true, "Slice": true,
-	"Cast": true, "Add": true, "Sub": true, "Mul": true, "Div": true, "Reshape": true, "Transpose": true,
-	"ConstantOfShape": true, "Range": true, "Equal": true, "Where": true, "Expand": true, "Identity": true,
-	"Sqrt": true, "Neg": true, "Floor": true, "Ceil": true, "Pow": true, "Flatten": true, "Reciprocal": true,
-	"Max": true, "Min": true, "Size": true,
+// folders evaluate the ops FoldConstants folds, given constant inputs
+// (x is the first) and the inferred output. Shape and Size fold from a
+// static input shape alone (in foldNode).
+var folders = map[string]func(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error){
+	"Identity":        foldReshape,
+	"Reshape":         foldReshape,
+	"Flatten":         foldReshape,
+	"Squeeze":         foldReshape,
+	"Unsqueeze":       foldReshape,
+	"Transpose":       foldTranspose,
+	"Cast":            foldCast,
+	"ConstantOfShape": foldConstantOfShape,
+	"Range":           foldRange,
+	"Gather":          foldGather,
+	"Concat":          foldConcat,
+	"Slice":           foldSlice,
+	"Expand":          foldExpand,
+	"Where":           foldWhere,
+	"Sqrt":            foldUnary,
+	"Neg":             foldUnary,
+	"Floor":           foldUnary,
+	"Ceil":            foldUnary,
+	"Reciprocal":      foldUnary,
+	"Add":             foldBinary,
+	"Sub":             foldBinary,
+	"Mul":             foldBinary,
+	"Div":             foldBinary,
+	"Pow":             foldBinary,
+	"Equal":           foldBinary,
+	"Max":             foldBinary,
+	"Min":             foldBinary,
+	"Shape":           nil,
+	"Size":            nil,
 }
 
 func foldNode(n *ir.Node) (*ir.Tensor, error) {
-	if len(n.Outputs) != 1 || n.Outputs[0] == nil || !foldable[n.Op] {
+	if _, ok := folders[n.Op]; len(n.Outputs) != 1 || n.Outputs[0] == nil || !ok {
 		return nil, nil
 	}
 	if n.Op == "Shape" {
@@ -92,148 +118,7 @@ func foldNode(n *ir.Node) (*ir.Tensor, error) {
 	if c := ir.NumElements(out.Shape); c < 0 || c > maxFoldElements {
 		return nil, nil // not worth (or not safe) materializing
 	}
-	x := n.In(0).Const
-	a := n.Attrs
-	switch n.Op {
-	case "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze":
-		return x.Reshaped(out.Shape), nil
-	case "Transpose":
-		perm := ints(a.Ints("perm"))
-		if perm == nil {
-			for i := len(x.Shape) - 1; i >= 0; i-- {
-				perm = append(perm, i)
-			}
-		}
-		return x.Transpose(perm), nil
-	case "Cast":
-		t := &ir.Tensor{DType: out.DType, Shape: slices.Clone(x.Shape)}
-		if t.IsFloat() {
-			t.F = x.Floats()
-		} else {
-			t.I = x.Ints()
-		}
-		return t, nil
-	case "ConstantOfShape":
-		t := &ir.Tensor{DType: ir.Float32, Shape: slices.Clone(out.Shape)}
-		fill := []float32{0}
-		if v, ok := a["value"].(*ir.Tensor); ok {
-			t.DType = v.DType
-			fill = v.Floats()
-		}
-		nn := ir.NumElements(t.Shape)
-		if t.IsFloat() {
-			t.F = slices.Repeat(fill[:1], nn)
-		} else {
-			t.I = slices.Repeat([]int64{int64(fill[0])}, nn)
-		}
-		return t, nil
-	case "Range":
-		st, lim, d := x.Floats()[0], n.In(1).Const.Floats()[0], n.In(2).Const.Floats()[0]
-		if d == 0 {
-			return nil, nodeErr(n, "range delta 0")
-		}
-		cnt := max(int(math.Ceil(float64((lim-st)/d))), 0)
-		if cnt > maxFoldElements {
-			return nil, nodeErr(n, "range of %d elements", cnt)
-		}
-		t := &ir.Tensor{DType: x.DType, Shape: []int{cnt}}
-		for i := range cnt {
-			v := st + float32(i)*d
-			if t.IsFloat() {
-				t.F = append(t.F, v)
-			} else {
-				t.I = append(t.I, int64(v))
-			}
-		}
-		return t, nil
-	case "Gather":
-		ax, _ := axis(a.Int("axis", 0), len(x.Shape))
-		idx := n.In(1).Const.Ints()
-		outer := ir.NumElements(x.Shape[:ax])
-		inner := ir.NumElements(x.Shape[ax+1:])
-		d := x.Shape[ax]
-		t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(out.Shape)}
-		for o := range outer {
-			for _, i := range idx {
-				if i < 0 {
-					i += int64(d)
-				}
-				if i < 0 || i >= int64(d) {
-					return nil, nodeErr(n, "gather index %d out of range", i)
-				}
-				base := (o*d + int(i)) * inner
-				if x.IsFloat() {
-					t.F = append(t.F, x.F[base:base+inner]...)
-				} else {
-					t.I = append(t.I, x.I[base:base+inner]...)
-				}
-			}
-		}
-		return t, nil
-	case "Concat":
-		ax, _ := axis(a.Int("axis", 0), len(x.Shape))
-		outer := ir.NumElements(out.Shape[:ax])
-		t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(out.Shape)}
-		for o := range outer {
-			for _, v := range n.Inputs {
-				c := v.Const
-				inner := ir.NumElements(c.Shape[ax:])
-				if t.IsFloat() {
-					t.F = append(t.F, c.Floats()[o*inner:(o+1)*inner]...)
-				} else {
-					t.I = append(t.I, c.Ints()[o*inner:(o+1)*inner]...)
-				}
-			}
-		}
-		return t, nil
-	case "Slice":
-		starts, ends, axes, steps, err := sliceParams(n)
-		if err != nil {
-			return nil, err
-		}
-		return sliceTensor(x, starts, ends, axes, steps), nil
-	case "Expand":
-		return broadcastTo(x, out.Shape), nil
-	case "Where":
-		c, y, z := x, n.In(1).Const, n.In(2).Const
-		ci := ir.BroadcastIndex(c.Shape, out.Shape)
-		yi := ir.BroadcastIndex(y.Shape, out.Shape)
-		zi := ir.BroadcastIndex(z.Shape, out.Shape)
-		t := &ir.Tensor{DType: y.DType, Shape: slices.Clone(out.Shape)}
-		cv := c.Ints()
-		for k := range ci {
-			pick := z
-			j := zi[k]
-			if cv[ci[k]] != 0 {
-				pick, j = y, yi[k]
-			}
-			if t.IsFloat() {
-				t.F = append(t.F, pick.Floats()[j])
-			} else {
-				t.I = append(t.I, pick.Ints()[j])
-			}
-		}
-		return t, nil
-	case "Sqrt", "Neg", "Floor", "Ceil", "Reciprocal":
-		f := map[string]func(float64) float64{
-			"Sqrt": math.Sqrt, "Neg": func(v float64) float64 { return -v }, "Floor": math.Floor,
-			"Ceil": math.Ceil, "Reciprocal": func(v float64) float64 { return 1 / v },
-		}[n.Op]
-		t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(x.Shape)}
-		if x.IsFloat() {
-			for _, v := range x.F {
-				t.F = append(t.F, float32(f(float64(v))))
-			}
-		} else {
-			for _, v := range x.I {
-				t.I = append(t.I, int64(f(float64(v))))
-			}
-		}
-		return t, nil
-	case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Max", "Min":
-		return binary(n.Op, x, n.In(1).Const, out.Shape), nil
-	}
-	return nil, nil
+	return folders[n.Op](n, n.In(0).Const, out)
 }
 
 func binary(op string, x, y *ir.Tensor, shape []int) *ir.Tensor {
@@ -353,4 +238,169 @@ func sliceTensor(x *ir.Tensor, starts, ends, axes, steps []int64) *ir.Tensor {
 		}
 	}
 	return t
+}
+
+func foldReshape(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	return x.Reshaped(out.Shape), nil
+}
+
+func foldTranspose(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	a := n.Attrs
+	perm := ints(a.Ints("perm"))
+	if perm == nil {
+		for i := len(x.Shape) - 1; i >= 0; i-- {
+			perm = append(perm, i)
+		}
+	}
+	return x.Transpose(perm), nil
+}
+
+func foldCast(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	t := &ir.Tensor{DType: out.DType, Shape: slices.Clone(x.Shape)}
+	if t.IsFloat() {
+		t.F = x.Floats()
+	} else {
+		t.I = x.Ints()
+	}
+	return t, nil
+}
+
+func foldConstantOfShape(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	a := n.Attrs
+	t := &ir.Tensor{DType: ir.Float32, Shape: slices.Clone(out.Shape)}
+	fill := []float32{0}
+	if v, ok := a["value"].(*ir.Tensor); ok {
+		t.DType = v.DType
+		fill = v.Floats()
+	}
+	nn := ir.NumElements(t.Shape)
+	if t.IsFloat() {
+		t.F = slices.Repeat(fill[:1], nn)
+	} else {
+		t.I = slices.Repeat([]int64{int64(fill[0])}, nn)
+	}
+	return t, nil
+}
+
+func foldRange(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	st, lim, d := x.Floats()[0], n.In(1).Const.Floats()[0], n.In(2).Const.Floats()[0]
+	if d == 0 {
+		return nil, nodeErr(n, "range delta 0")
+	}
+	cnt := max(int(math.Ceil(float64((lim-st)/d))), 0)
+	if cnt > maxFoldElements {
+		return nil, nodeErr(n, "range of %d elements", cnt)
+	}
+	t := &ir.Tensor{DType: x.DType, Shape: []int{cnt}}
+	for i := range cnt {
+		v := st + float32(i)*d
+		if t.IsFloat() {
+			t.F = append(t.F, v)
+		} else {
+			t.I = append(t.I, int64(v))
+		}
+	}
+	return t, nil
+}
+
+func foldGather(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	a := n.Attrs
+	ax, _ := axis(a.Int("axis", 0), len(x.Shape))
+	idx := n.In(1).Const.Ints()
+	outer := ir.NumElements(x.Shape[:ax])
+	inner := ir.NumElements(x.Shape[ax+1:])
+	d := x.Shape[ax]
+	t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(out.Shape)}
+	for o := range outer {
+		for _, i := range idx {
+			if i < 0 {
+				i += int64(d)
+			}
+			if i < 0 || i >= int64(d) {
+				return nil, nodeErr(n, "gather index %d out of range", i)
+			}
+			base := (o*d + int(i)) * inner
+			if x.IsFloat() {
+				t.F = append(t.F, x.F[base:base+inner]...)
+			} else {
+				t.I = append(t.I, x.I[base:base+inner]...)
+			}
+		}
+	}
+	return t, nil
+}
+
+func foldConcat(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	a := n.Attrs
+	ax, _ := axis(a.Int("axis", 0), len(x.Shape))
+	outer := ir.NumElements(out.Shape[:ax])
+	t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(out.Shape)}
+	for o := range outer {
+		for _, v := range n.Inputs {
+			c := v.Const
+			inner := ir.NumElements(c.Shape[ax:])
+			if t.IsFloat() {
+				t.F = append(t.F, c.Floats()[o*inner:(o+1)*inner]...)
+			} else {
+				t.I = append(t.I, c.Ints()[o*inner:(o+1)*inner]...)
+			}
+		}
+	}
+	return t, nil
+}
+
+func foldSlice(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	starts, ends, axes, steps, err := sliceParams(n)
+	if err != nil {
+		return nil, err
+	}
+	return sliceTensor(x, starts, ends, axes, steps), nil
+}
+
+func foldExpand(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	return broadcastTo(x, out.Shape), nil
+}
+
+func foldWhere(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	c, y, z := x, n.In(1).Const, n.In(2).Const
+	ci := ir.BroadcastIndex(c.Shape, out.Shape)
+	yi := ir.BroadcastIndex(y.Shape, out.Shape)
+	zi := ir.BroadcastIndex(z.Shape, out.Shape)
+	t := &ir.Tensor{DType: y.DType, Shape: slices.Clone(out.Shape)}
+	cv := c.Ints()
+	for k := range ci {
+		pick := z
+		j := zi[k]
+		if cv[ci[k]] != 0 {
+			pick, j = y, yi[k]
+		}
+		if t.IsFloat() {
+			t.F = append(t.F, pick.Floats()[j])
+		} else {
+			t.I = append(t.I, pick.Ints()[j])
+		}
+	}
+	return t, nil
+}
+
+func foldUnary(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	f := map[string]func(float64) float64{
+		"Sqrt": math.Sqrt, "Neg": func(v float64) float64 { return -v }, "Floor": math.Floor,
+		"Ceil": math.Ceil, "Reciprocal": func(v float64) float64 { return 1 / v },
+	}[n.Op]
+	t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(x.Shape)}
+	if x.IsFloat() {
+		for _, v := range x.F {
+			t.F = append(t.F, float32(f(float64(v))))
+		}
+	} else {
+		for _, v := range x.I {
+			t.I = append(t.I, int64(f(float64(v))))
+		}
+	}
+	return t, nil
+}
+
+func foldBinary(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tensor, error) {
+	return binary(n.Op, x, n.In(1).Const, out.Shape), nil
 }

@@ -102,220 +102,389 @@ func ints(v *ir.Value) []int {
 }
 
 func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
+	k, ok := kernels[n.Op]
+	if !ok {
+		return nil, fmt.Errorf("op %s is not implemented by the reference executor", n.Op)
+	}
+	return k(n, func(i int) []float32 { return get(n.Inputs[i]) })
+}
+
+// A kernel computes a TFLite operator on float data; in(i) is input i.
+type kernel func(n *ir.Node, in func(int) []float32) ([]float32, error)
+
+// kernels are the reference executor's operators, by IR op name.
+var kernels = map[string]kernel{
+	"tfl.CONV_2D":                 kConv,
+	"tfl.DEPTHWISE_CONV_2D":       kConv,
+	"tfl.MAX_POOL_2D":             kPool,
+	"tfl.AVERAGE_POOL_2D":         kPool,
+	"tfl.TRANSPOSE_CONV":          kTransposeConv,
+	"tfl.FULLY_CONNECTED":         kFullyConnected,
+	"tfl.ADD":                     kBinary,
+	"tfl.SUB":                     kBinary,
+	"tfl.MUL":                     kBinary,
+	"tfl.DIV":                     kBinary,
+	"tfl.MAXIMUM":                 kBinary,
+	"tfl.MINIMUM":                 kBinary,
+	"tfl.SQUARED_DIFFERENCE":      kBinary,
+	"tfl.PRELU":                   kBinary,
+	"tfl.POW":                     kBinary,
+	"tfl.RELU":                    kRelu,
+	"tfl.RELU6":                   kRelu6,
+	"tfl.RELU_N1_TO_1":            kReluN1To1,
+	"tfl.LEAKY_RELU":              kLeakyRelu,
+	"tfl.LOGISTIC":                kLogistic,
+	"tfl.TANH":                    kTanh,
+	"tfl.HARD_SWISH":              kHardSwish,
+	"tfl.SQRT":                    kSqrt,
+	"tfl.RSQRT":                   kRsqrt,
+	"tfl.EXP":                     kExp,
+	"tfl.ABS":                     kAbs,
+	"tfl.NEG":                     kNeg,
+	"tfl.RESHAPE":                 kReshape,
+	"tfl.TRANSPOSE":               kTranspose,
+	"tfl.PAD":                     kPad,
+	"tfl.PADV2":                   kPad,
+	"tfl.MIRROR_PAD":              kPad,
+	"tfl.SLICE":                   kSlice,
+	"tfl.CONCATENATION":           kConcatenation,
+	"tfl.MEAN":                    kMean,
+	"tfl.SUM":                     kReduce,
+	"tfl.REDUCE_PROD":             kReduce,
+	"tfl.REDUCE_MAX":              kReduce,
+	"tfl.REDUCE_MIN":              kReduce,
+	"tfl.LOG":                     kLog,
+	"tfl.FLOOR":                   kFloor,
+	"tfl.CEIL":                    kCeil,
+	"tfl.ROUND":                   kRound,
+	"tfl.SIN":                     kSin,
+	"tfl.COS":                     kCos,
+	"tfl.ELU":                     kElu,
+	"tfl.SOFTMAX":                 kSoftmax,
+	"tfl.RESIZE_BILINEAR":         kResize,
+	"tfl.RESIZE_NEAREST_NEIGHBOR": kResize,
+	"tfl.BATCH_MATMUL":            kBatchMatmul,
+	"tfl.SPACE_TO_DEPTH":          kSpaceToDepth,
+	"tfl.LOG_SOFTMAX":             kLogSoftmax,
+	"tfl.DEPTH_TO_SPACE":          kDepthToSpace,
+}
+
+func kConv(n *ir.Node, in func(int) []float32) ([]float32, error) {
 	a := n.Attrs
-	in := func(i int) []float32 { return get(n.Inputs[i]) }
 	shape := func(i int) []int { return n.Inputs[i].Shape }
 	oshape := n.Outputs[0].Shape
-	switch n.Op {
-	case "tfl.CONV_2D", "tfl.DEPTHWISE_CONV_2D":
-		return act(a, conv(n, in(0), shape(0), in(1), shape(1), in(2), oshape)), nil
-	case "tfl.MAX_POOL_2D", "tfl.AVERAGE_POOL_2D":
-		return act(a, pool(n, in(0), shape(0), oshape)), nil
-	case "tfl.TRANSPOSE_CONV":
-		return transposeConv(n, in(2), shape(2), in(1), shape(1), in(3), oshape), nil
-	case "tfl.FULLY_CONNECTED":
-		x, w, b := in(0), in(1), in(2)
-		nOut, k := shape(1)[0], shape(1)[1]
-		rows := len(x) / k
-		out := make([]float32, rows*nOut)
-		for r := range rows {
-			for o := range nOut {
-				s := b[o]
-				for j := range k {
-					s += x[r*k+j] * w[o*k+j]
-				}
-				out[r*nOut+o] = s
+	return act(a, conv(n, in(0), shape(0), in(1), shape(1), in(2), oshape)), nil
+}
+
+func kPool(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	return act(a, pool(n, in(0), shape(0), oshape)), nil
+}
+
+func kTransposeConv(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	return transposeConv(n, in(2), shape(2), in(1), shape(1), in(3), oshape), nil
+}
+
+func kFullyConnected(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	x, w, b := in(0), in(1), in(2)
+	nOut, k := shape(1)[0], shape(1)[1]
+	rows := len(x) / k
+	out := make([]float32, rows*nOut)
+	for r := range rows {
+		for o := range nOut {
+			s := b[o]
+			for j := range k {
+				s += x[r*k+j] * w[o*k+j]
 			}
+			out[r*nOut+o] = s
 		}
-		return act(a, out), nil
-	case "tfl.ADD", "tfl.SUB", "tfl.MUL", "tfl.DIV", "tfl.MAXIMUM", "tfl.MINIMUM", "tfl.SQUARED_DIFFERENCE", "tfl.PRELU", "tfl.POW":
-		f := map[string]func(x, y float32) float32{
-			"tfl.ADD": func(x, y float32) float32 { return x + y }, "tfl.SUB": func(x, y float32) float32 { return x - y },
-			"tfl.MUL": func(x, y float32) float32 { return x * y }, "tfl.DIV": func(x, y float32) float32 { return x / y },
-			"tfl.MAXIMUM": func(x, y float32) float32 { return max(x, y) }, "tfl.MINIMUM": func(x, y float32) float32 { return min(x, y) },
-			"tfl.SQUARED_DIFFERENCE": func(x, y float32) float32 { d := x - y; return d * d },
-			"tfl.POW":                func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
-			"tfl.PRELU": func(x, y float32) float32 {
-				if x >= 0 {
-					return x
-				}
-				return x * y
-			},
-		}[n.Op]
-		xi := ir.BroadcastIndex(shape(0), oshape)
-		yi := ir.BroadcastIndex(shape(1), oshape)
-		x, y := in(0), in(1)
-		out := make([]float32, len(xi))
-		for k := range out {
-			out[k] = f(x[xi[k]], y[yi[k]])
-		}
-		return act(a, out), nil
-	case "tfl.RELU":
-		return unary(in(0), func(v float32) float32 { return max(v, 0) }), nil
-	case "tfl.RELU6":
-		return unary(in(0), func(v float32) float32 { return min(max(v, 0), 6) }), nil
-	case "tfl.RELU_N1_TO_1":
-		return unary(in(0), func(v float32) float32 { return min(max(v, -1), 1) }), nil
-	case "tfl.LEAKY_RELU":
-		al := a.Float("alpha", 0.2)
-		return unary(in(0), func(v float32) float32 {
-			if v < 0 {
-				return v * al
-			}
-			return v
-		}), nil
-	case "tfl.LOGISTIC":
-		return unary(in(0), f64(func(v float64) float64 { return 1 / (1 + math.Exp(-v)) })), nil
-	case "tfl.TANH":
-		return unary(in(0), f64(math.Tanh)), nil
-	case "tfl.HARD_SWISH":
-		return unary(in(0), func(v float32) float32 { return v * min(max(v+3, 0), 6) / 6 }), nil
-	case "tfl.SQRT":
-		return unary(in(0), f64(math.Sqrt)), nil
-	case "tfl.RSQRT":
-		return unary(in(0), f64(func(v float64) float64 { return 1 / math.Sqrt(v) })), nil
-	case "tfl.EXP":
-		return unary(in(0), f64(math.Exp)), nil
-	case "tfl.ABS":
-		return unary(in(0), f64(math.Abs)), nil
-	case "tfl.NEG":
-		return unary(in(0), func(v float32) float32 { return -v }), nil
-	case "tfl.RESHAPE":
-		return slices.Clone(in(0)), nil
-	case "tfl.TRANSPOSE":
-		t := ir.FloatTensor(shape(0), in(0)).Transpose(ints(n.Inputs[1]))
-		return t.F, nil
-	case "tfl.PAD", "tfl.PADV2", "tfl.MIRROR_PAD":
-		var value float32
-		if n.Op == "tfl.PADV2" {
-			value = in(2)[0]
-		}
-		mode := ""
-		if n.Op == "tfl.MIRROR_PAD" {
-			mode = a.String("mode", "REFLECT")
-		}
-		return pad(in(0), shape(0), ints(n.Inputs[1]), oshape, value, mode), nil
-	case "tfl.SLICE":
-		begin := ints(n.Inputs[1])
-		t := ir.FloatTensor(shape(0), in(0))
-		var st, en, ax, sp []int64
-		for i, b := range begin {
-			st, en, ax, sp = append(st, int64(b)), append(en, int64(b+oshape[i])), append(ax, int64(i)), append(sp, 1)
-		}
-		return sliceT(t, st, en, ax), nil
-	case "tfl.CONCATENATION":
-		ax := int(a.Int("axis", 0))
-		outer := ir.NumElements(oshape[:ax])
-		var out []float32
-		for o := range outer {
-			for i := range n.Inputs {
-				inner := ir.NumElements(shape(i)[ax:])
-				out = append(out, in(i)[o*inner:(o+1)*inner]...)
-			}
-		}
-		return act(a, out), nil
-	case "tfl.MEAN":
-		return mean(in(0), shape(0), ints(n.Inputs[1])), nil
-	case "tfl.SUM", "tfl.REDUCE_PROD", "tfl.REDUCE_MAX", "tfl.REDUCE_MIN":
-		return reduce(n.Op, in(0), shape(0), ints(n.Inputs[1])), nil
-	case "tfl.LOG":
-		return unary(in(0), f64(math.Log)), nil
-	case "tfl.FLOOR":
-		return unary(in(0), f64(math.Floor)), nil
-	case "tfl.CEIL":
-		return unary(in(0), f64(math.Ceil)), nil
-	case "tfl.ROUND":
-		return unary(in(0), f64(math.RoundToEven)), nil
-	case "tfl.SIN":
-		return unary(in(0), f64(math.Sin)), nil
-	case "tfl.COS":
-		return unary(in(0), f64(math.Cos)), nil
-	case "tfl.ELU":
-		return unary(in(0), func(v float32) float32 {
-			if v > 0 {
-				return v
-			}
-			return float32(math.Expm1(float64(v)))
-		}), nil
-	case "tfl.SOFTMAX":
-		x := in(0)
-		c := shape(0)[len(shape(0))-1]
-		beta := float64(a.Float("beta", 1))
-		out := make([]float32, len(x))
-		for r := 0; r < len(x); r += c {
-			m := x[r]
-			for _, v := range x[r : r+c] {
-				m = max(m, v)
-			}
-			var s float64
-			for j := range c {
-				e := math.Exp(beta * float64(x[r+j]-m))
-				out[r+j] = float32(e)
-				s += e
-			}
-			for j := range c {
-				out[r+j] = float32(float64(out[r+j]) / s)
-			}
-		}
-		return out, nil
-	case "tfl.RESIZE_BILINEAR", "tfl.RESIZE_NEAREST_NEIGHBOR":
-		return resize(n, in(0), shape(0), oshape), nil
-	case "tfl.BATCH_MATMUL":
-		return batchMatMul(in(0), shape(0), in(1), shape(1), oshape, a), nil
-	case "tfl.SPACE_TO_DEPTH":
-		bs := int(a.Int("block_size", 2))
-		s := shape(0)
-		h, w, c := s[1], s[2], s[3]
-		x := in(0)
-		out := make([]float32, len(x))
-		for b := range s[0] {
-			for y := range h {
-				for xx := range w {
-					for ch := range c {
-						oc := ((y%bs)*bs+xx%bs)*c + ch
-						out[((b*(h/bs)+y/bs)*(w/bs)+xx/bs)*c*bs*bs+oc] = x[((b*h+y)*w+xx)*c+ch]
-					}
-				}
-			}
-		}
-		return out, nil
-	case "tfl.LOG_SOFTMAX":
-		x := in(0)
-		c := shape(0)[len(shape(0))-1]
-		out := make([]float32, len(x))
-		for r := 0; r < len(x); r += c {
-			m := x[r]
-			for _, v := range x[r : r+c] {
-				m = max(m, v)
-			}
-			var sum float64
-			for _, v := range x[r : r+c] {
-				sum += math.Exp(float64(v - m))
-			}
-			ls := math.Log(sum)
-			for j := range c {
-				out[r+j] = float32(float64(x[r+j]-m) - ls)
-			}
-		}
-		return out, nil
-	case "tfl.DEPTH_TO_SPACE":
-		bs := int(a.Int("block_size", 2))
-		s := shape(0)
-		h, w, c := s[1], s[2], s[3]
-		oc := c / (bs * bs)
-		x := in(0)
-		out := make([]float32, len(x))
-		for b := range s[0] {
-			for y := range h * bs {
-				for xx := range w * bs {
-					for ch := range oc {
-						ic := ((y%bs)*bs+xx%bs)*oc + ch
-						out[((b*h*bs+y)*w*bs+xx)*oc+ch] = x[((b*h+y/bs)*w+xx/bs)*c+ic]
-					}
-				}
-			}
-		}
-		return out, nil
 	}
-	return nil, fmt.Errorf("op %s is not implemented by the reference executor", n.Op)
+	return act(a, out), nil
+}
+
+func kBinary(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	f := map[string]func(x, y float32) float32{
+		"tfl.ADD": func(x, y float32) float32 { return x + y }, "tfl.SUB": func(x, y float32) float32 { return x - y },
+		"tfl.MUL": func(x, y float32) float32 { return x * y }, "tfl.DIV": func(x, y float32) float32 { return x / y },
+		"tfl.MAXIMUM": func(x, y float32) float32 { return max(x, y) }, "tfl.MINIMUM": func(x, y float32) float32 { return min(x, y) },
+		"tfl.SQUARED_DIFFERENCE": func(x, y float32) float32 { d := x - y; return d * d },
+		"tfl.POW":                func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
+		"tfl.PRELU": func(x, y float32) float32 {
+			if x >= 0 {
+				return x
+			}
+			return x * y
+		},
+	}[n.Op]
+	xi := ir.BroadcastIndex(shape(0), oshape)
+	yi := ir.BroadcastIndex(shape(1), oshape)
+	x, y := in(0), in(1)
+	out := make([]float32, len(xi))
+	for k := range out {
+		out[k] = f(x[xi[k]], y[yi[k]])
+	}
+	return act(a, out), nil
+}
+
+func kRelu(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 { return max(v, 0) }), nil
+}
+
+func kRelu6(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 { return min(max(v, 0), 6) }), nil
+}
+
+func kReluN1To1(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 { return min(max(v, -1), 1) }), nil
+}
+
+func kLeakyRelu(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	al := a.Float("alpha", 0.2)
+	return unary(in(0), func(v float32) float32 {
+		if v < 0 {
+			return v * al
+		}
+		return v
+	}), nil
+}
+
+func kLogistic(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(func(v float64) float64 { return 1 / (1 + math.Exp(-v)) })), nil
+}
+
+func kTanh(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Tanh)), nil
+}
+
+func kHardSwish(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 { return v * min(max(v+3, 0), 6) / 6 }), nil
+}
+
+func kSqrt(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Sqrt)), nil
+}
+
+func kRsqrt(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(func(v float64) float64 { return 1 / math.Sqrt(v) })), nil
+}
+
+func kExp(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Exp)), nil
+}
+
+func kAbs(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Abs)), nil
+}
+
+func kNeg(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 { return -v }), nil
+}
+
+func kReshape(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return slices.Clone(in(0)), nil
+}
+
+func kTranspose(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	t := ir.FloatTensor(shape(0), in(0)).Transpose(ints(n.Inputs[1]))
+	return t.F, nil
+}
+
+func kPad(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	var value float32
+	if n.Op == "tfl.PADV2" {
+		value = in(2)[0]
+	}
+	mode := ""
+	if n.Op == "tfl.MIRROR_PAD" {
+		mode = a.String("mode", "REFLECT")
+	}
+	return pad(in(0), shape(0), ints(n.Inputs[1]), oshape, value, mode), nil
+}
+
+func kSlice(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	begin := ints(n.Inputs[1])
+	t := ir.FloatTensor(shape(0), in(0))
+	var st, en, ax, sp []int64
+	for i, b := range begin {
+		st, en, ax, sp = append(st, int64(b)), append(en, int64(b+oshape[i])), append(ax, int64(i)), append(sp, 1)
+	}
+	return sliceT(t, st, en, ax), nil
+}
+
+func kConcatenation(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	ax := int(a.Int("axis", 0))
+	outer := ir.NumElements(oshape[:ax])
+	var out []float32
+	for o := range outer {
+		for i := range n.Inputs {
+			inner := ir.NumElements(shape(i)[ax:])
+			out = append(out, in(i)[o*inner:(o+1)*inner]...)
+		}
+	}
+	return act(a, out), nil
+}
+
+func kMean(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	return mean(in(0), shape(0), ints(n.Inputs[1])), nil
+}
+
+func kReduce(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	return reduce(n.Op, in(0), shape(0), ints(n.Inputs[1])), nil
+}
+
+func kLog(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Log)), nil
+}
+
+func kFloor(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Floor)), nil
+}
+
+func kCeil(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Ceil)), nil
+}
+
+func kRound(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.RoundToEven)), nil
+}
+
+func kSin(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Sin)), nil
+}
+
+func kCos(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), f64(math.Cos)), nil
+}
+
+func kElu(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	return unary(in(0), func(v float32) float32 {
+		if v > 0 {
+			return v
+		}
+		return float32(math.Expm1(float64(v)))
+	}), nil
+}
+
+func kSoftmax(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	x := in(0)
+	c := shape(0)[len(shape(0))-1]
+	beta := float64(a.Float("beta", 1))
+	out := make([]float32, len(x))
+	for r := 0; r < len(x); r += c {
+		m := x[r]
+		for _, v := range x[r : r+c] {
+			m = max(m, v)
+		}
+		var s float64
+		for j := range c {
+			e := math.Exp(beta * float64(x[r+j]-m))
+			out[r+j] = float32(e)
+			s += e
+		}
+		for j := range c {
+			out[r+j] = float32(float64(out[r+j]) / s)
+		}
+	}
+	return out, nil
+}
+
+func kResize(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	return resize(n, in(0), shape(0), oshape), nil
+}
+
+func kBatchMatmul(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	oshape := n.Outputs[0].Shape
+	return batchMatMul(in(0), shape(0), in(1), shape(1), oshape, a), nil
+}
+
+func kSpaceToDepth(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	bs := int(a.Int("block_size", 2))
+	s := shape(0)
+	h, w, c := s[1], s[2], s[3]
+	x := in(0)
+	out := make([]float32, len(x))
+	for b := range s[0] {
+		for y := range h {
+			for xx := range w {
+				for ch := range c {
+					oc := ((y%bs)*bs+xx%bs)*c + ch
+					out[((b*(h/bs)+y/bs)*(w/bs)+xx/bs)*c*bs*bs+oc] = x[((b*h+y)*w+xx)*c+ch]
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func kLogSoftmax(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	x := in(0)
+	c := shape(0)[len(shape(0))-1]
+	out := make([]float32, len(x))
+	for r := 0; r < len(x); r += c {
+		m := x[r]
+		for _, v := range x[r : r+c] {
+			m = max(m, v)
+		}
+		var sum float64
+		for _, v := range x[r : r+c] {
+			sum += math.Exp(float64(v - m))
+		}
+		ls := math.Log(sum)
+		for j := range c {
+			out[r+j] = float32(float64(x[r+j]-m) - ls)
+		}
+	}
+	return out, nil
+}
+
+func kDepthToSpace(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	a := n.Attrs
+	shape := func(i int) []int { return n.Inputs[i].Shape }
+	bs := int(a.Int("block_size", 2))
+	s := shape(0)
+	h, w, c := s[1], s[2], s[3]
+	oc := c / (bs * bs)
+	x := in(0)
+	out := make([]float32, len(x))
+	for b := range s[0] {
+		for y := range h * bs {
+			for xx := range w * bs {
+				for ch := range oc {
+					ic := ((y%bs)*bs+xx%bs)*oc + ch
+					out[((b*h*bs+y)*w*bs+xx)*oc+ch] = x[((b*h+y/bs)*w+xx/bs)*c+ic]
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -135,6 +135,9 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 		return &tflitefile.SquaredDifferenceOptions{}, 1, nil
 	case "MAXIMUM", "MINIMUM":
 		return &tflitefile.MaximumMinimumOptions{}, 1, nil
+	case "BROADCAST_TO":
+		// Version 1 was the flex op; TFLite registers its kernel from 2.
+		return nil, 2, nil
 	case "HARD_SWISH":
 		return &tflitefile.HardSwishOptions{}, 1, nil
 	}

@@ -167,6 +167,7 @@ var kernels = map[string]kernel{
 	"tfl.SPACE_TO_DEPTH":          kSpaceToDepth,
 	"tfl.LOG_SOFTMAX":             kLogSoftmax,
 	"tfl.DEPTH_TO_SPACE":          kDepthToSpace,
+	"tfl.BROADCAST_TO":            kBroadcastTo,
 }
 
 func kConv(n *ir.Node, in func(int) []float32) ([]float32, error) {
@@ -485,6 +486,16 @@ func kDepthToSpace(n *ir.Node, in func(int) []float32) ([]float32, error) {
 				}
 			}
 		}
+	}
+	return out, nil
+}
+
+func kBroadcastTo(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	x := in(0)
+	idx := ir.BroadcastIndex(n.Inputs[0].Shape, n.Outputs[0].Shape)
+	out := make([]float32, len(idx))
+	for k, j := range idx {
+		out[k] = x[j]
 	}
 	return out, nil
 }

@@ -54,27 +54,8 @@ func inferNode(n *ir.Node) error {
 		}
 	case "Cast":
 		setOut(n, 0, onnxDType(a.Int("to", 1)), slices.Clone(xs))
-	case "Gather":
-		ax, err := axis(a.Int("axis", 0), len(xs))
-		if err != nil {
-			return nodeErr(n, "%v", err)
-		}
-		s := slices.Clone(xs[:ax])
-		s = append(s, n.Inputs[1].Shape...)
-		s = append(s, xs[ax+1:]...)
-		setOut(n, 0, x.DType, s)
 	case "Shape":
 		setOut(n, 0, ir.Int64, []int{len(xs)})
-	case "Expand":
-		shp, _, ok := constInts(n.In(1))
-		if !ok {
-			return errUnknown
-		}
-		s, err := ir.BroadcastShapes(xs, ints(shp))
-		if err != nil {
-			return nodeErr(n, "%v", err)
-		}
-		setOut(n, 0, x.DType, s)
 	case "ConstantOfShape":
 		shp, _, ok := constInts(x)
 		if !ok {

@@ -68,6 +68,7 @@ const (
 	Round                 BuiltinOp = 116
 	HardSwish             BuiltinOp = 117
 	BatchMatMul           BuiltinOp = 126
+	BroadcastTo           BuiltinOp = 130
 )
 
 // OpInfo is what the project knows about a builtin operator in TFLite 2.9:
@@ -201,6 +202,7 @@ var opInfo = map[BuiltinOp]OpInfo{
 	Round:                 info("ROUND", sa|xnn, 6),
 	HardSwish:             info("HARD_SWISH", fInt8|sa|xnn, 6),
 	BatchMatMul:           info("BATCH_MATMUL", fInt8, 6),
+	BroadcastTo:           info("BROADCAST_TO", fConstSize, 8),
 }
 
 // Info returns the facts about op; an op outside the table gets its

@@ -244,6 +244,13 @@ var graphs = []graph{
 		s := b.Node("SpaceToDepth", []string{b.Node("Concat", []string{parts[1], parts[0]}, A("axis", 1))}, A("blocksize", 2))
 		return b.Node("DepthToSpace", []string{conv(b, s, 16, 16, 1)}, A("blocksize", 2))
 	}), false},
+	{"gather_expand", single(13, func(b *Builder, x string) string {
+		g := b.Node("Gather", []string{x, b.Ints("idx", 3, 0, 1)}, A("axis", 1))
+		s := b.Node("Gather", []string{x, b.Ints("one", 2)}, A("axis", 1))
+		row := b.Node("ReduceMean", []string{s}, A("axes", []int{1}), A("keepdims", 0))
+		e := b.Node("Expand", []string{b.Node("Unsqueeze", []string{row, b.Ints("ax1", 1)}), b.Ints("shape", 1, 3, 10, 12)})
+		return b.Node("Add", []string{g, e})
+	}), false},
 	{"reductions", single(13, func(b *Builder, x string) string {
 		mx := b.Node("ReduceMax", []string{x}, A("axes", []int{1}))
 		sm := b.Node("ReduceSum", []string{x, b.Ints("ax", 1)})

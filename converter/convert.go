@@ -175,7 +175,7 @@ func Convert(g *ir.Graph, o Options) (res *Result, err error) {
 // constant tensor.
 func Resizable(g *ir.Graph) (bool, string) {
 	for _, n := range g.Nodes {
-		if op, ok := tflitefile.OpByName(emit.OpName(n.Op)); ok && op.Info().ConstSize {
+		if op, ok := n.Builtin(); ok && op.Info().ConstSize {
 			return false, fmt.Sprintf("%s %q uses a constant size", op, n.Name)
 		}
 	}

@@ -13,9 +13,6 @@ import (
 	"github.com/animed/animed/converter/tflitefile"
 )
 
-// OpName is the TFLite builtin name of an IR op ("tfl.CONV_2D" -> "CONV_2D").
-func OpName(op string) string { return strings.TrimPrefix(op, "tfl.") }
-
 func act(a ir.Attrs) (tflitefile.Activation, error) {
 	switch s := a.String("fused_activation_function", "NONE"); s {
 	case "NONE":
@@ -50,11 +47,12 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	switch OpName(n.Op) {
-	case "CONV_2D":
+	op, _ := n.Builtin()
+	switch op {
+	case tflitefile.Conv2D:
 		return &tflitefile.Conv2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
 			Activation: ac, DilationWFactor: i32(a, "dilation_w", 1), DilationHFac: i32(a, "dilation_h", 1)}, 1, nil
-	case "DEPTHWISE_CONV_2D":
+	case tflitefile.DepthwiseConv2D:
 		v := int32(1)
 		if a.Int("dilation_w", 1) != 1 || a.Int("dilation_h", 1) != 1 {
 			v = 2
@@ -62,83 +60,83 @@ func options(n *ir.Node) (tflitefile.Options, int32, error) {
 		return &tflitefile.DepthwiseConv2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
 			DepthMultiplier: i32(a, "depth_multiplier", 1), Activation: ac,
 			DilationWFactor: i32(a, "dilation_w", 1), DilationHFac: i32(a, "dilation_h", 1)}, v, nil
-	case "MAX_POOL_2D", "AVERAGE_POOL_2D":
+	case tflitefile.MaxPool2D, tflitefile.AveragePool2D:
 		return &tflitefile.Pool2DOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1),
 			FilterWidth: i32(a, "filter_width", 1), FilterHeight: i32(a, "filter_height", 1), Activation: ac}, 1, nil
-	case "TRANSPOSE_CONV":
+	case tflitefile.TransposeConv:
 		v := int32(1)
 		if len(n.Inputs) > 3 {
 			v = 3
 		}
 		return &tflitefile.TransposeConvOptions{Padding: padding(a), StrideW: i32(a, "stride_w", 1), StrideH: i32(a, "stride_h", 1)}, v, nil
-	case "FULLY_CONNECTED":
+	case tflitefile.FullyConnected:
 		v := int32(1)
 		if flag(a, "keep_num_dims") {
 			v = 5
 		}
 		return &tflitefile.FullyConnectedOptions{Activation: ac, KeepNumDims: flag(a, "keep_num_dims")}, v, nil
-	case "ADD":
+	case tflitefile.Add:
 		return &tflitefile.AddOptions{Activation: ac}, 1, nil
-	case "SUB":
+	case tflitefile.Sub:
 		return &tflitefile.SubOptions{Activation: ac}, 1, nil
-	case "MUL":
+	case tflitefile.Mul:
 		return &tflitefile.MulOptions{Activation: ac}, 1, nil
-	case "DIV":
+	case tflitefile.Div:
 		return &tflitefile.DivOptions{Activation: ac}, 1, nil
-	case "CONCATENATION":
+	case tflitefile.Concatenation:
 		return &tflitefile.ConcatenationOptions{Axis: i32(a, "axis", 0), Activation: ac}, 1, nil
-	case "SOFTMAX":
+	case tflitefile.Softmax:
 		return &tflitefile.SoftmaxOptions{Beta: a.Float("beta", 1)}, 1, nil
-	case "RESHAPE":
+	case tflitefile.Reshape:
 		var s []int32
 		for _, d := range a.Ints("new_shape") {
 			s = append(s, int32(d))
 		}
 		return &tflitefile.ReshapeOptions{NewShape: s}, 1, nil
-	case "MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "REDUCE_MIN":
+	case tflitefile.Mean, tflitefile.Sum, tflitefile.ReduceProd, tflitefile.ReduceMax, tflitefile.ReduceMin:
 		return &tflitefile.ReducerOptions{KeepDims: flag(a, "keep_dims")}, 1, nil
-	case "RESIZE_BILINEAR":
+	case tflitefile.ResizeBilinear:
 		v := int32(1)
 		if flag(a, "half_pixel_centers") {
 			v = 3
 		}
 		return &tflitefile.ResizeBilinearOptions{AlignCorners: flag(a, "align_corners"), HalfPixelCenters: flag(a, "half_pixel_centers")}, v, nil
-	case "RESIZE_NEAREST_NEIGHBOR":
+	case tflitefile.ResizeNearestNeighbor:
 		v := int32(1)
 		if flag(a, "half_pixel_centers") || flag(a, "align_corners") {
 			v = 3
 		}
 		return &tflitefile.ResizeNearestNeighborOptions{AlignCorners: flag(a, "align_corners"), HalfPixelCenters: flag(a, "half_pixel_centers")}, v, nil
-	case "LEAKY_RELU":
+	case tflitefile.LeakyRelu:
 		return &tflitefile.LeakyReluOptions{Alpha: a.Float("alpha", 0.2)}, 1, nil
-	case "MIRROR_PAD":
+	case tflitefile.MirrorPad:
 		m := tflitefile.Reflect
 		if a.String("mode", "REFLECT") == "SYMMETRIC" {
 			m = tflitefile.Symmetric
 		}
 		return &tflitefile.MirrorPadOptions{Mode: m}, 1, nil
-	case "BATCH_MATMUL":
+	case tflitefile.BatchMatMul:
 		return &tflitefile.BatchMatMulOptions{AdjX: flag(a, "adj_x"), AdjY: flag(a, "adj_y")}, 1, nil
-	case "DEPTH_TO_SPACE":
+	case tflitefile.DepthToSpace:
 		return &tflitefile.DepthToSpaceOptions{BlockSize: i32(a, "block_size", 2)}, 1, nil
-	case "SPACE_TO_DEPTH":
+	case tflitefile.SpaceToDepth:
 		return &tflitefile.SpaceToDepthOptions{BlockSize: i32(a, "block_size", 2)}, 1, nil
-	case "PAD":
+	case tflitefile.Pad:
 		return &tflitefile.PadOptions{}, 1, nil
-	case "PADV2":
+	case tflitefile.PadV2:
 		return &tflitefile.PadV2Options{}, 1, nil
-	case "TRANSPOSE":
+	case tflitefile.Transpose:
 		return &tflitefile.TransposeOptions{}, 1, nil
-	case "SLICE":
+	case tflitefile.Slice:
 		return &tflitefile.SliceOptions{}, 1, nil
-	case "SQUARED_DIFFERENCE":
+	case tflitefile.SquaredDifference:
 		return &tflitefile.SquaredDifferenceOptions{}, 1, nil
-	case "MAXIMUM", "MINIMUM":
+	case tflitefile.Maximum, tflitefile.Minimum:
 		return &tflitefile.MaximumMinimumOptions{}, 1, nil
-	case "BROADCAST_TO":
+	case tflitefile.BroadcastTo:
 		// Version 1 was the flex op; TFLite registers its kernel from 2.
 		return nil, 2, nil
-	case "HARD_SWISH":
+	case tflitefile.HardSwish:
 		return &tflitefile.HardSwishOptions{}, 1, nil
 	}
 	return nil, 1, nil
@@ -211,9 +209,9 @@ func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
 		if !strings.HasPrefix(n.Op, "tfl.") {
 			return nil, fmt.Errorf("%v: not lowered to a TFLite op", n)
 		}
-		code, ok := tflitefile.OpByName(OpName(n.Op))
+		code, ok := n.Builtin()
 		if !ok {
-			return nil, fmt.Errorf("%v: no TFLite builtin code for %s", n, OpName(n.Op))
+			return nil, fmt.Errorf("%v: no TFLite builtin code for %s", n, n.Op)
 		}
 		opts, version, err := options(n)
 		if err != nil {

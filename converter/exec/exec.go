@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Observer is called with every computed tensor (node outputs, in
@@ -102,8 +103,9 @@ func ints(v *ir.Value) []int {
 }
 
 func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
-	k, ok := kernels[n.Op]
-	if !ok {
+	op, _ := n.Builtin()
+	k, ok := kernels[op]
+	if !ok || !n.Is(op) {
 		return nil, fmt.Errorf("op %s is not implemented by the reference executor", n.Op)
 	}
 	return k(n, func(i int) []float32 { return get(n.Inputs[i]) })
@@ -112,62 +114,62 @@ func node(n *ir.Node, get func(*ir.Value) []float32) ([]float32, error) {
 // A kernel computes a TFLite operator on float data; in(i) is input i.
 type kernel func(n *ir.Node, in func(int) []float32) ([]float32, error)
 
-// kernels are the reference executor's operators, by IR op name.
-var kernels = map[string]kernel{
-	"tfl.CONV_2D":                 kConv,
-	"tfl.DEPTHWISE_CONV_2D":       kConv,
-	"tfl.MAX_POOL_2D":             kPool,
-	"tfl.AVERAGE_POOL_2D":         kPool,
-	"tfl.TRANSPOSE_CONV":          kTransposeConv,
-	"tfl.FULLY_CONNECTED":         kFullyConnected,
-	"tfl.ADD":                     kBinary,
-	"tfl.SUB":                     kBinary,
-	"tfl.MUL":                     kBinary,
-	"tfl.DIV":                     kBinary,
-	"tfl.MAXIMUM":                 kBinary,
-	"tfl.MINIMUM":                 kBinary,
-	"tfl.SQUARED_DIFFERENCE":      kBinary,
-	"tfl.PRELU":                   kBinary,
-	"tfl.POW":                     kBinary,
-	"tfl.RELU":                    kRelu,
-	"tfl.RELU6":                   kRelu6,
-	"tfl.RELU_N1_TO_1":            kReluN1To1,
-	"tfl.LEAKY_RELU":              kLeakyRelu,
-	"tfl.LOGISTIC":                kLogistic,
-	"tfl.TANH":                    kTanh,
-	"tfl.HARD_SWISH":              kHardSwish,
-	"tfl.SQRT":                    kSqrt,
-	"tfl.RSQRT":                   kRsqrt,
-	"tfl.EXP":                     kExp,
-	"tfl.ABS":                     kAbs,
-	"tfl.NEG":                     kNeg,
-	"tfl.RESHAPE":                 kReshape,
-	"tfl.TRANSPOSE":               kTranspose,
-	"tfl.PAD":                     kPad,
-	"tfl.PADV2":                   kPad,
-	"tfl.MIRROR_PAD":              kPad,
-	"tfl.SLICE":                   kSlice,
-	"tfl.CONCATENATION":           kConcatenation,
-	"tfl.MEAN":                    kMean,
-	"tfl.SUM":                     kReduce,
-	"tfl.REDUCE_PROD":             kReduce,
-	"tfl.REDUCE_MAX":              kReduce,
-	"tfl.REDUCE_MIN":              kReduce,
-	"tfl.LOG":                     kLog,
-	"tfl.FLOOR":                   kFloor,
-	"tfl.CEIL":                    kCeil,
-	"tfl.ROUND":                   kRound,
-	"tfl.SIN":                     kSin,
-	"tfl.COS":                     kCos,
-	"tfl.ELU":                     kElu,
-	"tfl.SOFTMAX":                 kSoftmax,
-	"tfl.RESIZE_BILINEAR":         kResize,
-	"tfl.RESIZE_NEAREST_NEIGHBOR": kResize,
-	"tfl.BATCH_MATMUL":            kBatchMatmul,
-	"tfl.SPACE_TO_DEPTH":          kSpaceToDepth,
-	"tfl.LOG_SOFTMAX":             kLogSoftmax,
-	"tfl.DEPTH_TO_SPACE":          kDepthToSpace,
-	"tfl.BROADCAST_TO":            kBroadcastTo,
+// kernels are the reference executor's operators.
+var kernels = map[tflitefile.BuiltinOp]kernel{
+	tflitefile.Conv2D:                kConv,
+	tflitefile.DepthwiseConv2D:       kConv,
+	tflitefile.MaxPool2D:             kPool,
+	tflitefile.AveragePool2D:         kPool,
+	tflitefile.TransposeConv:         kTransposeConv,
+	tflitefile.FullyConnected:        kFullyConnected,
+	tflitefile.Add:                   kBinary,
+	tflitefile.Sub:                   kBinary,
+	tflitefile.Mul:                   kBinary,
+	tflitefile.Div:                   kBinary,
+	tflitefile.Maximum:               kBinary,
+	tflitefile.Minimum:               kBinary,
+	tflitefile.SquaredDifference:     kBinary,
+	tflitefile.PRelu:                 kBinary,
+	tflitefile.Pow:                   kBinary,
+	tflitefile.Relu:                  kRelu,
+	tflitefile.Relu6:                 kRelu6,
+	tflitefile.ReluN1To1:             kReluN1To1,
+	tflitefile.LeakyRelu:             kLeakyRelu,
+	tflitefile.Logistic:              kLogistic,
+	tflitefile.Tanh:                  kTanh,
+	tflitefile.HardSwish:             kHardSwish,
+	tflitefile.Sqrt:                  kSqrt,
+	tflitefile.Rsqrt:                 kRsqrt,
+	tflitefile.Exp:                   kExp,
+	tflitefile.Abs:                   kAbs,
+	tflitefile.Neg:                   kNeg,
+	tflitefile.Reshape:               kReshape,
+	tflitefile.Transpose:             kTranspose,
+	tflitefile.Pad:                   kPad,
+	tflitefile.PadV2:                 kPad,
+	tflitefile.MirrorPad:             kPad,
+	tflitefile.Slice:                 kSlice,
+	tflitefile.Concatenation:         kConcatenation,
+	tflitefile.Mean:                  kMean,
+	tflitefile.Sum:                   kReduce,
+	tflitefile.ReduceProd:            kReduce,
+	tflitefile.ReduceMax:             kReduce,
+	tflitefile.ReduceMin:             kReduce,
+	tflitefile.Log:                   kLog,
+	tflitefile.Floor:                 kFloor,
+	tflitefile.Ceil:                  kCeil,
+	tflitefile.Round:                 kRound,
+	tflitefile.Sin:                   kSin,
+	tflitefile.Cos:                   kCos,
+	tflitefile.Elu:                   kElu,
+	tflitefile.Softmax:               kSoftmax,
+	tflitefile.ResizeBilinear:        kResize,
+	tflitefile.ResizeNearestNeighbor: kResize,
+	tflitefile.BatchMatMul:           kBatchMatmul,
+	tflitefile.SpaceToDepth:          kSpaceToDepth,
+	tflitefile.LogSoftmax:            kLogSoftmax,
+	tflitefile.DepthToSpace:          kDepthToSpace,
+	tflitefile.BroadcastTo:           kBroadcastTo,
 }
 
 func kConv(n *ir.Node, in func(int) []float32) ([]float32, error) {
@@ -213,19 +215,20 @@ func kBinary(n *ir.Node, in func(int) []float32) ([]float32, error) {
 	a := n.Attrs
 	shape := func(i int) []int { return n.Inputs[i].Shape }
 	oshape := n.Outputs[0].Shape
-	f := map[string]func(x, y float32) float32{
-		"tfl.ADD": func(x, y float32) float32 { return x + y }, "tfl.SUB": func(x, y float32) float32 { return x - y },
-		"tfl.MUL": func(x, y float32) float32 { return x * y }, "tfl.DIV": func(x, y float32) float32 { return x / y },
-		"tfl.MAXIMUM": func(x, y float32) float32 { return max(x, y) }, "tfl.MINIMUM": func(x, y float32) float32 { return min(x, y) },
-		"tfl.SQUARED_DIFFERENCE": func(x, y float32) float32 { d := x - y; return d * d },
-		"tfl.POW":                func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
-		"tfl.PRELU": func(x, y float32) float32 {
+	op, _ := n.Builtin()
+	f := map[tflitefile.BuiltinOp]func(x, y float32) float32{
+		tflitefile.Add: func(x, y float32) float32 { return x + y }, tflitefile.Sub: func(x, y float32) float32 { return x - y },
+		tflitefile.Mul: func(x, y float32) float32 { return x * y }, tflitefile.Div: func(x, y float32) float32 { return x / y },
+		tflitefile.Maximum: func(x, y float32) float32 { return max(x, y) }, tflitefile.Minimum: func(x, y float32) float32 { return min(x, y) },
+		tflitefile.SquaredDifference: func(x, y float32) float32 { d := x - y; return d * d },
+		tflitefile.Pow:               func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
+		tflitefile.PRelu: func(x, y float32) float32 {
 			if x >= 0 {
 				return x
 			}
 			return x * y
 		},
-	}[n.Op]
+	}[op]
 	xi := ir.BroadcastIndex(shape(0), oshape)
 	yi := ir.BroadcastIndex(shape(1), oshape)
 	x, y := in(0), in(1)
@@ -306,11 +309,11 @@ func kPad(n *ir.Node, in func(int) []float32) ([]float32, error) {
 	shape := func(i int) []int { return n.Inputs[i].Shape }
 	oshape := n.Outputs[0].Shape
 	var value float32
-	if n.Op == "tfl.PADV2" {
+	if n.Is(tflitefile.PadV2) {
 		value = in(2)[0]
 	}
 	mode := ""
-	if n.Op == "tfl.MIRROR_PAD" {
+	if n.Is(tflitefile.MirrorPad) {
 		mode = a.String("mode", "REFLECT")
 	}
 	return pad(in(0), shape(0), ints(n.Inputs[1]), oshape, value, mode), nil
@@ -351,7 +354,8 @@ func kMean(n *ir.Node, in func(int) []float32) ([]float32, error) {
 
 func kReduce(n *ir.Node, in func(int) []float32) ([]float32, error) {
 	shape := func(i int) []int { return n.Inputs[i].Shape }
-	return reduce(n.Op, in(0), shape(0), ints(n.Inputs[1])), nil
+	op, _ := n.Builtin()
+	return reduce(op, in(0), shape(0), ints(n.Inputs[1])), nil
 }
 
 func kLog(n *ir.Node, in func(int) []float32) ([]float32, error) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // padBefore is TFLite's top/left padding for SAME (0 for VALID).
@@ -25,7 +26,7 @@ func conv(n *ir.Node, x []float32, xs []int, w []float32, ws []int, b []float32,
 	N, H, W, C := xs[0], xs[1], xs[2], xs[3]
 	OH, OW, O := os[1], os[2], os[3]
 	kh, kw := ws[1], ws[2]
-	dwise := n.Op == "tfl.DEPTHWISE_CONV_2D"
+	dwise := n.Is(tflitefile.DepthwiseConv2D)
 	mult := 1
 	if dwise {
 		mult = int(a.Int("depth_multiplier", 1))
@@ -200,7 +201,7 @@ func resize(n *ir.Node, x []float32, xs, os []int) []float32 {
 	hs, wsc := scale(H, OH), scale(W, OW)
 	out := make([]float32, N*OH*OW*C)
 	at := func(b, y, xx, c int) float32 { return x[((b*H+y)*W+xx)*C+c] }
-	if n.Op == "tfl.RESIZE_NEAREST_NEIGHBOR" {
+	if n.Is(tflitefile.ResizeNearestNeighbor) {
 		near := func(v, in int, s float32) int {
 			off := float32(0)
 			if half {
@@ -302,7 +303,7 @@ func pool(n *ir.Node, x []float32, xs, os []int) []float32 {
 	OH, OW := os[1], os[2]
 	pt := padBefore(same, H, OH, kh, sh, 1)
 	pl := padBefore(same, W, OW, kw, sw, 1)
-	isMax := n.Op == "tfl.MAX_POOL_2D"
+	isMax := n.Is(tflitefile.MaxPool2D)
 	out := make([]float32, N*OH*OW*C)
 	for b := range N {
 		for oy := range OH {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // reduceWith folds x over axes (negative axes count from the end) with
@@ -61,19 +62,19 @@ func mean(x []float32, xs, axes []int) []float32 {
 }
 
 // reducers are the TFLite reductions besides MEAN.
-var reducers = map[string]struct {
+var reducers = map[tflitefile.BuiltinOp]struct {
 	init    float64
 	combine func(acc, v float64) float64
 }{
-	"tfl.SUM": {0, func(a, v float64) float64 { return a + v }},
+	tflitefile.Sum: {0, func(a, v float64) float64 { return a + v }},
 	// In float32, as TFLite multiplies: a product of many values keeps
 	// float32's rounding, which float64 would not reproduce.
-	"tfl.REDUCE_PROD": {1, func(a, v float64) float64 { return float64(float32(a) * float32(v)) }},
-	"tfl.REDUCE_MAX":  {math.Inf(-1), math.Max},
-	"tfl.REDUCE_MIN":  {math.Inf(1), math.Min},
+	tflitefile.ReduceProd: {1, func(a, v float64) float64 { return float64(float32(a) * float32(v)) }},
+	tflitefile.ReduceMax:  {math.Inf(-1), math.Max},
+	tflitefile.ReduceMin:  {math.Inf(1), math.Min},
 }
 
-func reduce(op string, x []float32, xs, axes []int) []float32 {
+func reduce(op tflitefile.BuiltinOp, x []float32, xs, axes []int) []float32 {
 	r := reducers[op]
 	acc, _ := reduceWith(x, xs, axes, r.init, r.combine)
 	out := make([]float32, len(acc))

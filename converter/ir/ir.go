@@ -1,13 +1,15 @@
 // Package ir is the converter's one intermediate representation: a graph of
 // nodes over named values, used both for ONNX-level operators (as loaded,
-// NCHW) and for TFLite-level operators (after lowering, NHWC; op names
-// prefixed "tfl."). Passes in package converter/pass rewrite it in place.
+// NCHW) and for TFLite-level operators (after lowering, NHWC; made with
+// AddTFLite from a tflitefile.BuiltinOp, read back with Node.Builtin). Passes in package converter/pass rewrite it in place.
 package ir
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // DType is the element type of a value.
@@ -166,6 +168,23 @@ type Node struct {
 
 func (n *Node) String() string { return fmt.Sprintf("node %q (%s)", n.Name, n.Op) }
 
+// TFLitePrefix starts the Op of TFLite-level nodes: "tfl." + the builtin
+// operator's name (AddTFLite writes it from a tflitefile.BuiltinOp).
+const TFLitePrefix = "tfl."
+
+// Is reports whether n is a TFLite-level node computing op.
+func (n *Node) Is(op tflitefile.BuiltinOp) bool { return n.Op == TFLitePrefix+op.String() }
+
+// Builtin returns the TFLite operator of a lowered node; ok is false for
+// an ONNX-level node or an op name outside the operator table.
+func (n *Node) Builtin() (op tflitefile.BuiltinOp, ok bool) {
+	name, lowered := strings.CutPrefix(n.Op, TFLitePrefix)
+	if !lowered {
+		return 0, false
+	}
+	return tflitefile.OpByName(name)
+}
+
 // In returns input i or nil when it is absent.
 func (n *Node) In(i int) *Value {
 	if i < len(n.Inputs) {
@@ -275,6 +294,11 @@ func (g *Graph) NewValue(base string, dt DType, shape []int) *Value {
 // NewConst makes a fresh constant value.
 func (g *Graph) NewConst(base string, t *Tensor) *Value {
 	return &Value{Name: g.UniqueName(base), DType: t.DType, Shape: slices.Clone(t.Shape), Const: t}
+}
+
+// AddTFLite appends a TFLite-level node computing op.
+func (g *Graph) AddTFLite(op tflitefile.BuiltinOp, name string, in []*Value, out []*Value, attrs Attrs) *Node {
+	return g.Add(TFLitePrefix+op.String(), name, in, out, attrs)
 }
 
 // Add appends a node with a unique name and returns it.

@@ -1,14 +1,13 @@
 package pass
 
-import "github.com/animed/animed/converter/ir"
+import (
+	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
+)
 
-// fusable are the TFLite ops whose kernels apply a fused activation.
-var fusable = map[string]bool{
-	"tfl.CONV_2D": true, "tfl.DEPTHWISE_CONV_2D": true, "tfl.ADD": true, "tfl.SUB": true,
-	"tfl.MUL": true, "tfl.FULLY_CONNECTED": true, "tfl.CONCATENATION": true, "tfl.MAX_POOL_2D": true, "tfl.AVERAGE_POOL_2D": true,
-}
-
-var fusedAct = map[string]string{"tfl.RELU": "RELU", "tfl.RELU6": "RELU6", "tfl.RELU_N1_TO_1": "RELU_N1_TO_1"}
+// fusedAct are the activations a producer can apply itself (those whose
+// OpInfo says FusedActivation), by the name of the option value.
+var fusedAct = map[tflitefile.BuiltinOp]string{tflitefile.Relu: "RELU", tflitefile.Relu6: "RELU6", tflitefile.ReluN1To1: "RELU_N1_TO_1"}
 
 // FuseActivations folds RELU, RELU6 and RELU_N1_TO_1 into the operator
 // producing their input when that operator supports a fused activation
@@ -18,13 +17,14 @@ func FuseActivations(g *ir.Graph) error {
 	prod := g.Producers()
 	cons := g.Consumers()
 	for _, n := range g.Nodes {
-		act, ok := fusedAct[n.Op]
+		op, _ := n.Builtin()
+		act, ok := fusedAct[op]
 		if !ok {
 			continue
 		}
 		x := n.In(0)
 		p := prod[x]
-		if p == nil || !fusable[p.Op] || len(cons[x]) != 1 || g.IsOutput(x) ||
+		if p == nil || !fusable(p) || len(cons[x]) != 1 || g.IsOutput(x) ||
 			p.Attrs.String("fused_activation_function", "NONE") != "NONE" {
 			continue
 		}
@@ -35,6 +35,12 @@ func FuseActivations(g *ir.Graph) error {
 	}
 	g.RemoveDead()
 	return nil
+}
+
+// fusable reports whether n's kernel applies a fused activation.
+func fusable(n *ir.Node) bool {
+	op, ok := n.Builtin()
+	return ok && op.Info().FusedActivation
 }
 
 // CountOps counts nodes of an op.

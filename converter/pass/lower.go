@@ -4,21 +4,17 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/animed/animed/converter/ir"
 	"github.com/animed/animed/converter/tflitefile"
 )
 
-// TFLite-level ops in the IR are named "tfl." + the builtin operator name.
-// Their attributes use the TFLite option field names (padding, stride_w,
-// stride_h, dilation_w, dilation_h, fused_activation_function,
-// depth_multiplier, axis, keep_dims, alpha, align_corners,
-// half_pixel_centers, mode, beta, adj_x, adj_y, keep_num_dims, block_size).
-const tflPrefix = "tfl."
-
-// OpName is the TFLite builtin name of an IR op ("tfl.CONV_2D" -> "CONV_2D").
-func OpName(op string) string { return strings.TrimPrefix(op, tflPrefix) }
+// TFLite-level nodes are made by lowering.emit from a
+// tflitefile.BuiltinOp (ir.Graph.AddTFLite). Their attributes use the
+// TFLite option field names (padding, stride_w, stride_h, dilation_w,
+// dilation_h, fused_activation_function, depth_multiplier, axis,
+// keep_dims, alpha, align_corners, half_pixel_centers, mode, beta, adj_x,
+// adj_y, keep_num_dims, block_size).
 
 // nhwc is the physical order of an NCHW value in channels-last layout.
 var nhwc = []int{0, 2, 3, 1}
@@ -119,7 +115,7 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 		}
 		v := l.get(o, want)
 		if slices.Contains(dst.Inputs, v) || slices.Contains(dst.Outputs, v) {
-			cp := l.emit("RESHAPE", o.Name, []*ir.Value{v, l.shapeConst(v.Shape)}, v.Shape, ir.Attrs{"new_shape": toI64(v.Shape)})
+			cp := l.emit(tflitefile.Reshape, o.Name, []*ir.Value{v, l.shapeConst(v.Shape)}, v.Shape, ir.Attrs{"new_shape": toI64(v.Shape)})
 			v = cp
 		}
 		v.Name = o.Name
@@ -129,7 +125,7 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 	dst.RemoveDead()
 	for _, n := range dst.Nodes {
 		for _, v := range append(slices.Clone(n.Inputs), n.Outputs...) {
-			op, ok := tflitefile.OpByName(OpName(n.Op))
+			op, ok := n.Builtin()
 			if !ok {
 				return nil, fmt.Errorf("internal: lowering emitted %s, which is not in the operator table", n.Op)
 			}
@@ -141,7 +137,7 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 				limit = min(limit, 4)
 			}
 			if v != nil && len(v.Shape) > limit && !v.IsConst() {
-				return nil, fmt.Errorf("%s %q needs a rank-%d tensor %v; TFLite takes at most %d dims there", OpName(n.Op), n.Name, len(v.Shape), v.Shape, limit)
+				return nil, fmt.Errorf("%s %q needs a rank-%d tensor %v; TFLite takes at most %d dims there", op, n.Name, len(v.Shape), v.Shape, limit)
 			}
 		}
 	}
@@ -179,9 +175,9 @@ func toI64(s []int) []int64 {
 func permKey(p []int) string { return fmt.Sprint(p) }
 
 // emit adds a TFLite node with one float output of the given shape.
-func (l *lowering) emit(op, name string, in []*ir.Value, shape []int, attrs ir.Attrs) *ir.Value {
+func (l *lowering) emit(op tflitefile.BuiltinOp, name string, in []*ir.Value, shape []int, attrs ir.Attrs) *ir.Value {
 	out := l.dst.NewValue(name, ir.Float32, shape)
-	l.dst.Add(tflPrefix+op, name, in, []*ir.Value{out}, attrs)
+	l.dst.AddTFLite(op, name, in, []*ir.Value{out}, attrs)
 	return out
 }
 
@@ -210,7 +206,7 @@ func (l *lowering) get(v *ir.Value, perm []int) *ir.Value {
 	if sameOrder(v.Shape, e.perm, perm) {
 		// Only unit dims move: the data is already in order.
 		shape := permute(v.Shape, perm)
-		out = l.emit("RESHAPE", v.Name+"_relayout", []*ir.Value{e.v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)})
+		out = l.emit(tflitefile.Reshape, v.Name+"_relayout", []*ir.Value{e.v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)})
 		if l.views[v] == nil {
 			l.views[v] = map[string]*ir.Value{}
 		}
@@ -222,7 +218,7 @@ func (l *lowering) get(v *ir.Value, perm []int) *ir.Value {
 	for i, p := range perm {
 		t[i] = int64(inv[p])
 	}
-	out = l.emit("TRANSPOSE", v.Name+"_transposed", []*ir.Value{e.v, l.int32Const("perm", []int{len(t)}, t)}, permute(v.Shape, perm), nil)
+	out = l.emit(tflitefile.Transpose, v.Name+"_transposed", []*ir.Value{e.v, l.int32Const("perm", []int{len(t)}, t)}, permute(v.Shape, perm), nil)
 	if l.views[v] == nil {
 		l.views[v] = map[string]*ir.Value{}
 	}
@@ -363,7 +359,7 @@ func (l *lowering) operand(n *ir.Node, i, r int, perm []int) (*ir.Value, error) 
 	// Lower-rank data operand: reshape it (logical layout) to rank r first.
 	base := l.get(v, identity(v.Rank()))
 	shape := append(slices.Repeat([]int{1}, r-v.Rank()), v.Shape...)
-	rs := l.emit("RESHAPE", v.Name+"_rank", []*ir.Value{base, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)})
+	rs := l.emit(tflitefile.Reshape, v.Name+"_rank", []*ir.Value{base, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)})
 	if slices.Equal(perm, identity(r)) {
 		return rs, nil
 	}
@@ -372,7 +368,7 @@ func (l *lowering) operand(n *ir.Node, i, r int, perm []int) (*ir.Value, error) 
 	for k, p := range perm {
 		t[k] = int64(inv[p])
 	}
-	return l.emit("TRANSPOSE", v.Name+"_transposed", []*ir.Value{rs, l.int32Const("perm", []int{r}, t)}, permute(shape, perm), nil), nil
+	return l.emit(tflitefile.Transpose, v.Name+"_transposed", []*ir.Value{rs, l.int32Const("perm", []int{r}, t)}, permute(shape, perm), nil), nil
 }
 
 func (l *lowering) binary(n *ir.Node) error {
@@ -389,7 +385,7 @@ func (l *lowering) binary(n *ir.Node) error {
 		return err
 	}
 	shape := permute(out.Shape, perm)
-	op := map[string]string{"Add": "ADD", "Sub": "SUB", "Mul": "MUL", "Div": "DIV", "Max": "MAXIMUM", "Min": "MINIMUM"}[n.Op]
+	op := map[string]tflitefile.BuiltinOp{"Add": tflitefile.Add, "Sub": tflitefile.Sub, "Mul": tflitefile.Mul, "Div": tflitefile.Div, "Max": tflitefile.Maximum, "Min": tflitefile.Minimum}[n.Op]
 	switch n.Op {
 	case "Pow":
 		// Common constant exponents as cheaper ops (XNNPACK takes MUL and
@@ -404,15 +400,15 @@ func (l *lowering) binary(n *ir.Node) error {
 			case 1:
 				l.set(n, x, perm)
 			case 2:
-				l.set(n, l.emit("MUL", n.Name, []*ir.Value{x, x}, shape, nil), perm)
+				l.set(n, l.emit(tflitefile.Mul, n.Name, []*ir.Value{x, x}, shape, nil), perm)
 			case 0.5:
-				l.set(n, l.emit("SQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
+				l.set(n, l.emit(tflitefile.Sqrt, n.Name, []*ir.Value{x}, shape, nil), perm)
 			case -0.5:
-				l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{x}, shape, nil), perm)
+				l.set(n, l.emit(tflitefile.Rsqrt, n.Name, []*ir.Value{x}, shape, nil), perm)
 			}
 			return nil
 		}
-		op = "POW"
+		op = tflitefile.Pow
 	case "Div":
 		if sq := opOf(l.prod, n.In(1), "Sqrt"); sq != nil && l.rsqrtFollows(sq) {
 			// a / sqrt(b) = a * rsqrt(b)
@@ -420,12 +416,12 @@ func (l *lowering) binary(n *ir.Node) error {
 			if err != nil {
 				return nodeErr(n, "%v", err)
 			}
-			rs := l.emit("RSQRT", sq.Name, []*ir.Value{y}, y.Shape, nil)
+			rs := l.emit(tflitefile.Rsqrt, sq.Name, []*ir.Value{y}, y.Shape, nil)
 			x, err := l.operand(n, 0, r, perm)
 			if err != nil {
 				return nodeErr(n, "%v", err)
 			}
-			l.set(n, l.emit("MUL", n.Name, []*ir.Value{x, rs}, shape, nil), perm)
+			l.set(n, l.emit(tflitefile.Mul, n.Name, []*ir.Value{x, rs}, shape, nil), perm)
 			return nil
 		}
 		if c := n.In(1); c.IsConst() {
@@ -444,7 +440,7 @@ func (l *lowering) binary(n *ir.Node) error {
 			if err != nil {
 				return nodeErr(n, "%v", err)
 			}
-			l.set(n, l.emit("MUL", n.Name, []*ir.Value{x, cv}, shape, nil), perm)
+			l.set(n, l.emit(tflitefile.Mul, n.Name, []*ir.Value{x, cv}, shape, nil), perm)
 			return nil
 		}
 	}
@@ -487,25 +483,25 @@ func (l *lowering) clip(n *ir.Node) error {
 			*p = s
 		}
 	}
-	var op string
+	op := tflitefile.Custom // none
 	switch {
 	case lo == 0 && hi == 6:
-		op = "RELU6"
+		op = tflitefile.Relu6
 	case lo == -1 && hi == 1:
-		op = "RELU_N1_TO_1"
+		op = tflitefile.ReluN1To1
 	case lo == 0 && math.IsInf(float64(hi), 1):
-		op = "RELU"
+		op = tflitefile.Relu
 	}
-	if op != "" {
+	if op != tflitefile.Custom {
 		l.set(n, l.emit(op, n.Name, []*ir.Value{e.v}, e.v.Shape, nil), e.perm)
 		return nil
 	}
 	cur := e.v
 	if !math.IsInf(float64(lo), -1) {
-		cur = l.emit("MAXIMUM", n.Name+"_min", []*ir.Value{cur, l.dst.NewConst("clip_min", ir.FloatTensor([]int{1}, []float32{lo}))}, cur.Shape, nil)
+		cur = l.emit(tflitefile.Maximum, n.Name+"_min", []*ir.Value{cur, l.dst.NewConst("clip_min", ir.FloatTensor([]int{1}, []float32{lo}))}, cur.Shape, nil)
 	}
 	if !math.IsInf(float64(hi), 1) {
-		cur = l.emit("MINIMUM", n.Name+"_max", []*ir.Value{cur, l.dst.NewConst("clip_max", ir.FloatTensor([]int{1}, []float32{hi}))}, cur.Shape, nil)
+		cur = l.emit(tflitefile.Minimum, n.Name+"_max", []*ir.Value{cur, l.dst.NewConst("clip_max", ir.FloatTensor([]int{1}, []float32{hi}))}, cur.Shape, nil)
 	}
 	l.set(n, cur, e.perm)
 	return nil

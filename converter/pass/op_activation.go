@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Element-wise activations and unary math. Those TFLite has map to one
@@ -31,10 +32,22 @@ func init() {
 }
 
 // unaryOps maps ONNX operators to the TFLite operator computing them.
-var unaryOps = map[string]string{
-	"Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "HardSwish": "HARD_SWISH",
-	"Sqrt": "SQRT", "Exp": "EXP", "Abs": "ABS", "Neg": "NEG", "LeakyRelu": "LEAKY_RELU",
-	"Log": "LOG", "Floor": "FLOOR", "Ceil": "CEIL", "Round": "ROUND", "Sin": "SIN", "Cos": "COS",
+var unaryOps = map[string]tflitefile.BuiltinOp{
+	"Relu":      tflitefile.Relu,
+	"Sigmoid":   tflitefile.Logistic,
+	"Tanh":      tflitefile.Tanh,
+	"HardSwish": tflitefile.HardSwish,
+	"Sqrt":      tflitefile.Sqrt,
+	"Exp":       tflitefile.Exp,
+	"Abs":       tflitefile.Abs,
+	"Neg":       tflitefile.Neg,
+	"LeakyRelu": tflitefile.LeakyRelu,
+	"Log":       tflitefile.Log,
+	"Floor":     tflitefile.Floor,
+	"Ceil":      tflitefile.Ceil,
+	"Round":     tflitefile.Round,
+	"Sin":       tflitefile.Sin,
+	"Cos":       tflitefile.Cos,
 }
 
 func lowerUnary(l *lowering, n *ir.Node) error {
@@ -61,10 +74,10 @@ func (l *lowering) scalar(name string, v float32) *ir.Value {
 // affine emits a·x + b, leaving out a factor 1 and a term 0.
 func (l *lowering) affine(name string, x *ir.Value, a, b float32) *ir.Value {
 	if a != 1 {
-		x = l.emit("MUL", name+"_scaled", []*ir.Value{x, l.scalar(name+"_a", a)}, x.Shape, nil)
+		x = l.emit(tflitefile.Mul, name+"_scaled", []*ir.Value{x, l.scalar(name+"_a", a)}, x.Shape, nil)
 	}
 	if b != 0 {
-		x = l.emit("ADD", name+"_shifted", []*ir.Value{x, l.scalar(name+"_b", b)}, x.Shape, nil)
+		x = l.emit(tflitefile.Add, name+"_shifted", []*ir.Value{x, l.scalar(name+"_b", b)}, x.Shape, nil)
 	}
 	return x
 }
@@ -119,7 +132,7 @@ func (l *lowering) lowerHardSwishMul(m *ir.Node) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	l.set(m, l.emit("HARD_SWISH", m.Name, []*ir.Value{e.v}, e.v.Shape, nil), e.perm)
+	l.set(m, l.emit(tflitefile.HardSwish, m.Name, []*ir.Value{e.v}, e.v.Shape, nil), e.perm)
 	return true, nil
 }
 
@@ -132,8 +145,8 @@ func lowerHardSigmoid(l *lowering, n *ir.Node) error {
 		return err
 	}
 	y := l.affine(n.Name, e.v, n.Attrs.Float("alpha", 0.2), n.Attrs.Float("beta", 0.5))
-	y = l.emit("MAXIMUM", n.Name+"_lo", []*ir.Value{y, l.scalar(n.Name+"_zero", 0)}, y.Shape, nil)
-	l.set(n, l.emit("MINIMUM", n.Name, []*ir.Value{y, l.scalar(n.Name+"_one", 1)}, y.Shape, nil), e.perm)
+	y = l.emit(tflitefile.Maximum, n.Name+"_lo", []*ir.Value{y, l.scalar(n.Name+"_zero", 0)}, y.Shape, nil)
+	l.set(n, l.emit(tflitefile.Minimum, n.Name, []*ir.Value{y, l.scalar(n.Name+"_one", 1)}, y.Shape, nil), e.perm)
 	return nil
 }
 
@@ -155,14 +168,14 @@ func lowerELU(l *lowering, n *ir.Node) error {
 	x := e.v
 	var y *ir.Value
 	if n.Op == "Elu" && alpha == 1 {
-		y = l.emit("ELU", n.Name, []*ir.Value{x}, x.Shape, nil)
+		y = l.emit(tflitefile.Elu, n.Name, []*ir.Value{x}, x.Shape, nil)
 	} else {
 		// For alpha > 0 the negative branch is <= 0 exactly where x <= 0.
-		pos := l.emit("RELU", n.Name+"_pos", []*ir.Value{x}, x.Shape, nil)
-		ex := l.emit("EXP", n.Name+"_exp", []*ir.Value{l.affine(n.Name+"_in", x, inner, 0)}, x.Shape, nil)
+		pos := l.emit(tflitefile.Relu, n.Name+"_pos", []*ir.Value{x}, x.Shape, nil)
+		ex := l.emit(tflitefile.Exp, n.Name+"_exp", []*ir.Value{l.affine(n.Name+"_in", x, inner, 0)}, x.Shape, nil)
 		neg := l.affine(n.Name+"_neg", ex, alpha, -alpha)
-		neg = l.emit("MINIMUM", n.Name+"_negpart", []*ir.Value{neg, l.scalar(n.Name+"_zero", 0)}, x.Shape, nil)
-		y = l.emit("ADD", n.Name+"_sum", []*ir.Value{pos, neg}, x.Shape, nil)
+		neg = l.emit(tflitefile.Minimum, n.Name+"_negpart", []*ir.Value{neg, l.scalar(n.Name+"_zero", 0)}, x.Shape, nil)
+		y = l.emit(tflitefile.Add, n.Name+"_sum", []*ir.Value{pos, neg}, x.Shape, nil)
 	}
 	if scale != 1 {
 		y = l.affine(n.Name, y, scale, 0)
@@ -178,12 +191,12 @@ func lowerSoftplus(l *lowering, n *ir.Node) error {
 	}
 	x := e.v
 	if n.Op == "Softplus" {
-		ex := l.emit("EXP", n.Name+"_exp", []*ir.Value{x}, x.Shape, nil)
-		l.set(n, l.emit("LOG", n.Name, []*ir.Value{l.affine(n.Name, ex, 1, 1)}, x.Shape, nil), e.perm)
+		ex := l.emit(tflitefile.Exp, n.Name+"_exp", []*ir.Value{x}, x.Shape, nil)
+		l.set(n, l.emit(tflitefile.Log, n.Name, []*ir.Value{l.affine(n.Name, ex, 1, 1)}, x.Shape, nil), e.perm)
 		return nil
 	}
-	d := l.affine(n.Name, l.emit("ABS", n.Name+"_abs", []*ir.Value{x}, x.Shape, nil), 1, 1)
-	l.set(n, l.emit("DIV", n.Name, []*ir.Value{x, d}, x.Shape, nil), e.perm)
+	d := l.affine(n.Name, l.emit(tflitefile.Abs, n.Name+"_abs", []*ir.Value{x}, x.Shape, nil), 1, 1)
+	l.set(n, l.emit(tflitefile.Div, n.Name, []*ir.Value{x, d}, x.Shape, nil), e.perm)
 	return nil
 }
 
@@ -202,21 +215,21 @@ func lowerErf(l *lowering, n *ir.Node) error {
 	}
 	x, s := e.v, e.v.Shape
 	name := n.Name
-	ax := l.emit("ABS", name+"_abs", []*ir.Value{x}, s, nil)
-	t := l.emit("DIV", name+"_t", []*ir.Value{l.scalar(name+"_one", 1), l.affine(name+"_pa", ax, erfP, 1)}, s, nil)
+	ax := l.emit(tflitefile.Abs, name+"_abs", []*ir.Value{x}, s, nil)
+	t := l.emit(tflitefile.Div, name+"_t", []*ir.Value{l.scalar(name+"_one", 1), l.affine(name+"_pa", ax, erfP, 1)}, s, nil)
 	// Horner: ((((a5 t + a4) t + a3) t + a2) t + a1) t
 	poly := l.affine(name+"_h4", t, erfA[4], erfA[3])
 	for i := 2; i >= 0; i-- {
-		poly = l.emit("MUL", name+"_horner", []*ir.Value{poly, t}, s, nil)
+		poly = l.emit(tflitefile.Mul, name+"_horner", []*ir.Value{poly, t}, s, nil)
 		poly = l.affine(name+"_h", poly, 1, erfA[i])
 	}
-	poly = l.emit("MUL", name+"_poly", []*ir.Value{poly, t}, s, nil)
-	sq := l.emit("MUL", name+"_sq", []*ir.Value{x, x}, s, nil)
-	ex := l.emit("EXP", name+"_exp", []*ir.Value{l.emit("NEG", name+"_negsq", []*ir.Value{sq}, s, nil)}, s, nil)
-	r := l.affine(name+"_r", l.emit("MUL", name+"_tail", []*ir.Value{poly, ex}, s, nil), -1, 1)
-	den := l.emit("MAXIMUM", name+"_den", []*ir.Value{ax, l.scalar(name+"_tiny", 1e-30)}, s, nil)
-	sign := l.emit("DIV", name+"_sign", []*ir.Value{x, den}, s, nil)
-	l.set(n, l.emit("MUL", name, []*ir.Value{sign, r}, s, nil), e.perm)
+	poly = l.emit(tflitefile.Mul, name+"_poly", []*ir.Value{poly, t}, s, nil)
+	sq := l.emit(tflitefile.Mul, name+"_sq", []*ir.Value{x, x}, s, nil)
+	ex := l.emit(tflitefile.Exp, name+"_exp", []*ir.Value{l.emit(tflitefile.Neg, name+"_negsq", []*ir.Value{sq}, s, nil)}, s, nil)
+	r := l.affine(name+"_r", l.emit(tflitefile.Mul, name+"_tail", []*ir.Value{poly, ex}, s, nil), -1, 1)
+	den := l.emit(tflitefile.Maximum, name+"_den", []*ir.Value{ax, l.scalar(name+"_tiny", 1e-30)}, s, nil)
+	sign := l.emit(tflitefile.Div, name+"_sign", []*ir.Value{x, den}, s, nil)
+	l.set(n, l.emit(tflitefile.Mul, name, []*ir.Value{sign, r}, s, nil), e.perm)
 	return nil
 }
 
@@ -253,7 +266,7 @@ func lowerPRelu(l *lowering, n *ir.Node) error {
 		lead++
 	}
 	a := l.dst.NewConst(n.In(1).Name, reduceLeading(phys, lead))
-	l.set(n, l.emit("PRELU", n.Name, []*ir.Value{e.v, a}, e.v.Shape, nil), e.perm)
+	l.set(n, l.emit(tflitefile.PRelu, n.Name, []*ir.Value{e.v, a}, e.v.Shape, nil), e.perm)
 	return nil
 }
 
@@ -264,7 +277,7 @@ func lowerReciprocal(l *lowering, n *ir.Node) error {
 		if err != nil {
 			return err
 		}
-		l.set(n, l.emit("RSQRT", n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
+		l.set(n, l.emit(tflitefile.Rsqrt, n.Name, []*ir.Value{se.v}, se.v.Shape, nil), se.perm)
 		return nil
 	}
 	e, err := l.entry(n, 0)
@@ -272,6 +285,6 @@ func lowerReciprocal(l *lowering, n *ir.Node) error {
 		return err
 	}
 	one := l.dst.NewConst("one", ir.FloatTensor([]int{1}, []float32{1}))
-	l.set(n, l.emit("DIV", n.Name, []*ir.Value{one, e.v}, e.v.Shape, nil), e.perm)
+	l.set(n, l.emit(tflitefile.Div, n.Name, []*ir.Value{one, e.v}, e.v.Shape, nil), e.perm)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Convolutions and padding: Conv (CONV_2D, DEPTHWISE_CONV_2D, grouped as
@@ -50,9 +51,9 @@ func (l *lowering) padNHWC(name string, x *ir.Value, pads []int, value float32) 
 	in := []*ir.Value{x, l.int32Const("paddings", []int{4, 2}, pp)}
 	if value != 0 {
 		in = append(in, l.dst.NewConst("pad_value", ir.FloatTensor(nil, []float32{value})))
-		return l.emit("PADV2", name+"_pad", in, s, nil)
+		return l.emit(tflitefile.PadV2, name+"_pad", in, s, nil)
 	}
-	return l.emit("PAD", name+"_pad", in, s, nil)
+	return l.emit(tflitefile.Pad, name+"_pad", in, s, nil)
 }
 
 func (l *lowering) conv(n *ir.Node) error {
@@ -102,7 +103,7 @@ func (l *lowering) conv(n *ir.Node) error {
 		// Depthwise: [C*M,1,kh,kw] -> [1,kh,kw,C*M].
 		attrs["depth_multiplier"] = int64(o / group)
 		wv := l.dst.NewConst(n.Name+"_weights", f.Transpose([]int{1, 2, 3, 0}))
-		l.set(n, l.emit("DEPTHWISE_CONV_2D", n.Name, []*ir.Value{in, wv, bv}, out, attrs), nhwc)
+		l.set(n, l.emit(tflitefile.DepthwiseConv2D, n.Name, []*ir.Value{in, wv, bv}, out, attrs), nhwc)
 		return nil
 	}
 	if group > 1 {
@@ -121,7 +122,7 @@ func (l *lowering) conv(n *ir.Node) error {
 		f = ir.FloatTensor([]int{o, c, kh, kw}, dense)
 	}
 	wv := l.dst.NewConst(n.Name+"_weights", f.Transpose([]int{0, 2, 3, 1}))
-	l.set(n, l.emit("CONV_2D", n.Name, []*ir.Value{in, wv, bv}, out, attrs), nhwc)
+	l.set(n, l.emit(tflitefile.Conv2D, n.Name, []*ir.Value{in, wv, bv}, out, attrs), nhwc)
 	return nil
 }
 
@@ -176,7 +177,7 @@ func (l *lowering) convTranspose(n *ir.Node) error {
 		for k, v := range attrs {
 			a[k] = v
 		}
-		return l.emit("TRANSPOSE_CONV", n.Name, []*ir.Value{l.shapeConst(shape), wv, in, bv}, shape, a)
+		return l.emit(tflitefile.TransposeConv, n.Name, []*ir.Value{l.shapeConst(shape), wv, in, bv}, shape, a)
 	}
 	canonical := out[1] == x.Shape[2]*p.strides[0] && out[2] == x.Shape[3]*p.strides[1]
 	switch {
@@ -193,7 +194,7 @@ func (l *lowering) convTranspose(n *ir.Node) error {
 		t := mk("VALID", full)
 		begin := l.int32Const("begin", []int{4}, []int64{0, int64(p.pads[0]), int64(p.pads[1]), 0})
 		size := l.int32Const("size", []int{4}, toI64(out))
-		l.set(n, l.emit("SLICE", n.Name+"_crop", []*ir.Value{t, begin, size}, out, nil), nhwc)
+		l.set(n, l.emit(tflitefile.Slice, n.Name+"_crop", []*ir.Value{t, begin, size}, out, nil), nhwc)
 	}
 	return nil
 }
@@ -240,9 +241,9 @@ func (l *lowering) pad(n *ir.Node) error {
 	switch mode := n.Attrs.String("mode", "constant"); mode {
 	case "constant":
 		if value != 0 {
-			l.set(n, l.emit("PADV2", n.Name, []*ir.Value{e.v, paddings, l.dst.NewConst("pad_value", ir.FloatTensor(nil, []float32{value}))}, shape, nil), e.perm)
+			l.set(n, l.emit(tflitefile.PadV2, n.Name, []*ir.Value{e.v, paddings, l.dst.NewConst("pad_value", ir.FloatTensor(nil, []float32{value}))}, shape, nil), e.perm)
 		} else {
-			l.set(n, l.emit("PAD", n.Name, []*ir.Value{e.v, paddings}, shape, nil), e.perm)
+			l.set(n, l.emit(tflitefile.Pad, n.Name, []*ir.Value{e.v, paddings}, shape, nil), e.perm)
 		}
 	case "reflect":
 		for i, lg := range e.perm {
@@ -250,7 +251,7 @@ func (l *lowering) pad(n *ir.Node) error {
 				return nodeErr(n, "reflect pad %d of a dimension of size %d", max(pads[lg], pads[lg+r]), e.v.Shape[i])
 			}
 		}
-		l.set(n, l.emit("MIRROR_PAD", n.Name, []*ir.Value{e.v, paddings}, shape, ir.Attrs{"mode": "REFLECT"}), e.perm)
+		l.set(n, l.emit(tflitefile.MirrorPad, n.Name, []*ir.Value{e.v, paddings}, shape, ir.Attrs{"mode": "REFLECT"}), e.perm)
 	default:
 		return nodeErr(n, "pad mode %q is not supported (constant and reflect are)", mode)
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Gather on constant indices and Expand of data: Gather becomes a SLICE
@@ -84,14 +85,14 @@ func lowerGather(l *lowering, n *ir.Node) error {
 		begin, size := make([]int, r), slices.Clone(x.Shape)
 		begin[ax], size[ax] = run[0], run[1]
 		pb, ps := permute(begin, e.perm), permute(size, e.perm)
-		parts = append(parts, l.emit("SLICE", n.Name+"_part", []*ir.Value{e.v,
+		parts = append(parts, l.emit(tflitefile.Slice, n.Name+"_part", []*ir.Value{e.v,
 			l.int32Const("begin", []int{r}, toI64(pb)), l.int32Const("size", []int{r}, toI64(ps))}, ps, nil))
 	}
 	v := parts[0]
 	gathered := slices.Clone(x.Shape)
 	gathered[ax] = idx.Const.Len()
 	if len(parts) > 1 {
-		v = l.emit("CONCATENATION", n.Name+"_parts", parts, permute(gathered, e.perm),
+		v = l.emit(tflitefile.Concatenation, n.Name+"_parts", parts, permute(gathered, e.perm),
 			ir.Attrs{"axis": int64(pax), "fused_activation_function": "NONE"})
 	}
 	out := n.Outputs[0]
@@ -103,7 +104,7 @@ func lowerGather(l *lowering, n *ir.Node) error {
 	tmp := l.src.NewValue(n.Name+"_gathered", x.DType, gathered)
 	l.vals[tmp] = lowered{v, e.perm}
 	v = l.get(tmp, identity(r))
-	l.set(n, l.emit("RESHAPE", n.Name, []*ir.Value{v, l.shapeConst(out.Shape)}, slices.Clone(out.Shape),
+	l.set(n, l.emit(tflitefile.Reshape, n.Name, []*ir.Value{v, l.shapeConst(out.Shape)}, slices.Clone(out.Shape),
 		ir.Attrs{"new_shape": toI64(out.Shape)}), identity(out.Rank()))
 	return nil
 }
@@ -127,6 +128,6 @@ func lowerExpand(l *lowering, n *ir.Node) error {
 		l.set(n, x, perm)
 		return nil
 	}
-	l.set(n, l.emit("BROADCAST_TO", n.Name, []*ir.Value{x, l.shapeConst(shape)}, shape, nil), perm)
+	l.set(n, l.emit(tflitefile.BroadcastTo, n.Name, []*ir.Value{x, l.shapeConst(shape)}, shape, nil), perm)
 	return nil
 }

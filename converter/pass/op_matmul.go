@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // MatMul and Gemm: FULLY_CONNECTED with constant B, else BATCH_MATMUL.
@@ -67,7 +68,7 @@ func (l *lowering) matmul(n *ir.Node) error {
 		oshape := append(slices.Clone(x.Shape[:len(x.Shape)-1]), nOut)
 		wv := l.dst.NewConst(n.Name+"_weights", ir.FloatTensor([]int{nOut, k}, w))
 		bv := l.dst.NewConst(n.Name+"_bias", ir.FloatTensor([]int{nOut}, bias))
-		l.set(n, l.emit("FULLY_CONNECTED", n.Name, []*ir.Value{x, wv, bv}, oshape,
+		l.set(n, l.emit(tflitefile.FullyConnected, n.Name, []*ir.Value{x, wv, bv}, oshape,
 			ir.Attrs{"keep_num_dims": true, "fused_activation_function": "NONE"}), perm)
 		return nil
 	}
@@ -88,7 +89,7 @@ func (l *lowering) matmul(n *ir.Node) error {
 	}
 	x, adjX := side(a)
 	y, adjY := side(b)
-	l.set(n, l.emit("BATCH_MATMUL", n.Name, []*ir.Value{x, y}, slices.Clone(out.Shape), ir.Attrs{"adj_x": adjX, "adj_y": adjY}), identity(r))
+	l.set(n, l.emit(tflitefile.BatchMatMul, n.Name, []*ir.Value{x, y}, slices.Clone(out.Shape), ir.Attrs{"adj_x": adjX, "adj_y": adjY}), identity(r))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Native normalization operators (the exported patterns are recognized by
@@ -125,9 +126,9 @@ func (l *lowering) affineParams(n *ir.Node, y *ir.Value, perm []int, scale, bias
 	r := len(perm)
 	for _, p := range []struct {
 		v   *ir.Value
-		op  string
+		op  tflitefile.BuiltinOp
 		def float32
-	}{{scale, "MUL", 1}, {bias, "ADD", 0}} {
+	}{{scale, tflitefile.Mul, 1}, {bias, tflitefile.Add, 0}} {
 		if p.v == nil {
 			continue
 		}
@@ -144,7 +145,7 @@ func (l *lowering) affineParams(n *ir.Node, y *ir.Value, perm []int, scale, bias
 		if err != nil {
 			return nodeErr(n, "%v", err)
 		}
-		y = l.emit(p.op, n.Name+"_"+p.op, []*ir.Value{y, cv}, slices.Clone(y.Shape), nil)
+		y = l.emit(p.op, n.Name+"_"+p.op.String(), []*ir.Value{y, cv}, slices.Clone(y.Shape), nil)
 	}
 	// The last op carries the node's name (tensor names follow ONNX).
 	l.set(n, y, perm)
@@ -170,17 +171,17 @@ func (l *lowering) normalized(name string, x *ir.Value, e lowered, axes []int64,
 		nn, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 		in := l.get(x, nhwc)
 		gshape := []int{nn, h * w, groups, c / groups}
-		r := l.emit("RESHAPE", name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
+		r := l.emit(tflitefile.Reshape, name+"_groups", []*ir.Value{in, l.shapeConst(gshape)}, gshape, ir.Attrs{"new_shape": toI64(gshape)})
 		y, _ := l.normalized(name+"_grouped", nil, lowered{r, identity(4)}, []int64{1, 3}, eps, 0)
 		back := permute(x.Shape, nhwc)
-		return l.emit("RESHAPE", name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc
+		return l.emit(tflitefile.Reshape, name+"_ungroup", []*ir.Value{y, l.shapeConst(back)}, back, ir.Attrs{"new_shape": toI64(back)}), nhwc
 	}
 	m, _ := l.reduce(name+"_mean", e, nil, axes, true)
-	d := l.emit("SUB", name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
-	sq := l.emit("SQUARED_DIFFERENCE", name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	d := l.emit(tflitefile.Sub, name+"_centered", []*ir.Value{e.v, m}, e.v.Shape, nil)
+	sq := l.emit(tflitefile.SquaredDifference, name+"_sqdiff", []*ir.Value{e.v, m}, e.v.Shape, nil)
 	v, _ := l.reduce(name+"_var", lowered{sq, e.perm}, nil, axes, true)
-	ve := l.emit("ADD", name+"_var_eps", []*ir.Value{v, l.dst.NewConst(name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
-	r := l.emit("RSQRT", name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
+	ve := l.emit(tflitefile.Add, name+"_var_eps", []*ir.Value{v, l.dst.NewConst(name+"_eps", ir.FloatTensor([]int{1}, []float32{eps}))}, v.Shape, nil)
+	r := l.emit(tflitefile.Rsqrt, name+"_rstd", []*ir.Value{ve}, v.Shape, nil)
 	l.stats = [2]*ir.Value{m, r}
-	return l.emit("MUL", name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm
+	return l.emit(tflitefile.Mul, name, []*ir.Value{d, r}, e.v.Shape, nil), e.perm
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Pooling: MaxPool and AveragePool (MAX_POOL_2D, AVERAGE_POOL_2D), shaped
@@ -66,9 +67,9 @@ func (l *lowering) pool(n *ir.Node) error {
 	if same {
 		padding = "SAME"
 	}
-	op := "AVERAGE_POOL_2D"
+	op := tflitefile.AveragePool2D
 	if isMax {
-		op = "MAX_POOL_2D"
+		op = tflitefile.MaxPool2D
 	}
 	l.set(n, l.emit(op, n.Name, []*ir.Value{in}, out, ir.Attrs{"padding": padding,
 		"stride_h": int64(p.strides[0]), "stride_w": int64(p.strides[1]),

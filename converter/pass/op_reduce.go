@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Reductions other than ReduceMean (and GlobalMaxPool, LogSoftmax): ReduceSum, ReduceMax, ReduceMin,
@@ -20,7 +21,7 @@ func init() {
 	register(family{infer: inferGlobalPool, lower: lowerGlobalMaxPool}, "GlobalMaxPool")
 	register(family{infer: inferReduce, lower: (*lowering).mean}, "ReduceMean")
 	register(family{infer: inferGlobalPool, lower: (*lowering).mean}, "GlobalAveragePool")
-	register(family{infer: sameShape, lower: func(l *lowering, n *ir.Node) error { return l.softmaxLike(n, "LOG_SOFTMAX") }}, "LogSoftmax")
+	register(family{infer: sameShape, lower: func(l *lowering, n *ir.Node) error { return l.softmaxLike(n, tflitefile.LogSoftmax) }}, "LogSoftmax")
 }
 
 // inferGlobalPool keeps N and C and makes every spatial dim 1.
@@ -47,7 +48,7 @@ func lowerGlobalMaxPool(l *lowering, n *ir.Node) error {
 	for i := 2; i < n.In(0).Rank(); i++ {
 		axes = append(axes, int64(i))
 	}
-	v, perm := l.reduceWith("REDUCE_MAX", n.Name, e, axes, true)
+	v, perm := l.reduceWith(tflitefile.ReduceMax, n.Name, e, axes, true)
 	l.set(n, v, perm)
 	return nil
 }
@@ -105,43 +106,43 @@ func lowerReduce(l *lowering, n *ir.Node) error {
 		return nil
 	}
 	keep := n.Attrs.Int("keepdims", 1) != 0
-	unary := func(op string, x *ir.Value) *ir.Value {
-		return l.emit(op, n.Name+"_"+op, []*ir.Value{x}, x.Shape, nil)
+	unary := func(op tflitefile.BuiltinOp, x *ir.Value) *ir.Value {
+		return l.emit(op, n.Name+"_"+op.String(), []*ir.Value{x}, x.Shape, nil)
 	}
 	square := func(x *ir.Value) *ir.Value {
-		return l.emit("MUL", n.Name+"_square", []*ir.Value{x, x}, x.Shape, nil)
+		return l.emit(tflitefile.Mul, n.Name+"_square", []*ir.Value{x, x}, x.Shape, nil)
 	}
 	var v *ir.Value
 	var perm []int
 	switch n.Op {
 	case "ReduceSum":
-		v, perm = l.reduceWith("SUM", n.Name, e, axes, keep)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name, e, axes, keep)
 	case "ReduceMax":
-		v, perm = l.reduceWith("REDUCE_MAX", n.Name, e, axes, keep)
+		v, perm = l.reduceWith(tflitefile.ReduceMax, n.Name, e, axes, keep)
 	case "ReduceMin":
-		v, perm = l.reduceWith("REDUCE_MIN", n.Name, e, axes, keep)
+		v, perm = l.reduceWith(tflitefile.ReduceMin, n.Name, e, axes, keep)
 	case "ReduceProd":
-		v, perm = l.reduceWith("REDUCE_PROD", n.Name, e, axes, keep)
+		v, perm = l.reduceWith(tflitefile.ReduceProd, n.Name, e, axes, keep)
 	case "ReduceSumSquare":
-		v, perm = l.reduceWith("SUM", n.Name, lowered{square(e.v), e.perm}, axes, keep)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name, lowered{square(e.v), e.perm}, axes, keep)
 	case "ReduceL1":
-		v, perm = l.reduceWith("SUM", n.Name, lowered{unary("ABS", e.v), e.perm}, axes, keep)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name, lowered{unary(tflitefile.Abs, e.v), e.perm}, axes, keep)
 	case "ReduceL2":
-		v, perm = l.reduceWith("SUM", n.Name+"_sum", lowered{square(e.v), e.perm}, axes, keep)
-		v = l.emit("SQRT", n.Name, []*ir.Value{v}, v.Shape, nil)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name+"_sum", lowered{square(e.v), e.perm}, axes, keep)
+		v = l.emit(tflitefile.Sqrt, n.Name, []*ir.Value{v}, v.Shape, nil)
 	case "ReduceLogSum":
-		v, perm = l.reduceWith("SUM", n.Name+"_sum", e, axes, keep)
-		v = l.emit("LOG", n.Name, []*ir.Value{v}, v.Shape, nil)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name+"_sum", e, axes, keep)
+		v = l.emit(tflitefile.Log, n.Name, []*ir.Value{v}, v.Shape, nil)
 	case "ReduceLogSumExp":
 		// log(sum(exp(x - m))) + m with m the max, kept for broadcasting.
-		m, _ := l.reduceWith("REDUCE_MAX", n.Name+"_max", e, axes, true)
-		d := l.emit("SUB", n.Name+"_shifted", []*ir.Value{e.v, m}, e.v.Shape, nil)
-		v, perm = l.reduceWith("SUM", n.Name+"_sum", lowered{unary("EXP", d), e.perm}, axes, keep)
-		v = l.emit("LOG", n.Name+"_log", []*ir.Value{v}, v.Shape, nil)
+		m, _ := l.reduceWith(tflitefile.ReduceMax, n.Name+"_max", e, axes, true)
+		d := l.emit(tflitefile.Sub, n.Name+"_shifted", []*ir.Value{e.v, m}, e.v.Shape, nil)
+		v, perm = l.reduceWith(tflitefile.Sum, n.Name+"_sum", lowered{unary(tflitefile.Exp, d), e.perm}, axes, keep)
+		v = l.emit(tflitefile.Log, n.Name+"_log", []*ir.Value{v}, v.Shape, nil)
 		if !keep {
-			m = l.emit("RESHAPE", n.Name+"_max_squeezed", []*ir.Value{m, l.shapeConst(v.Shape)}, v.Shape, ir.Attrs{"new_shape": toI64(v.Shape)})
+			m = l.emit(tflitefile.Reshape, n.Name+"_max_squeezed", []*ir.Value{m, l.shapeConst(v.Shape)}, v.Shape, ir.Attrs{"new_shape": toI64(v.Shape)})
 		}
-		v = l.emit("ADD", n.Name, []*ir.Value{v, m}, v.Shape, nil)
+		v = l.emit(tflitefile.Add, n.Name, []*ir.Value{v, m}, v.Shape, nil)
 	}
 	l.set(n, v, perm)
 	return nil
@@ -149,12 +150,12 @@ func lowerReduce(l *lowering, n *ir.Node) error {
 
 // reduce emits MEAN over logical axes of a lowered value.
 func (l *lowering) reduce(name string, e lowered, logicalShape []int, axes []int64, keep bool) (*ir.Value, []int) {
-	return l.reduceWith("MEAN", name, e, axes, keep)
+	return l.reduceWith(tflitefile.Mean, name, e, axes, keep)
 }
 
 // reduceWith emits the TFLite reducer op (MEAN, SUM, REDUCE_MAX ...) over
 // logical axes of a lowered value and returns it with its layout.
-func (l *lowering) reduceWith(op, name string, e lowered, axes []int64, keep bool) (*ir.Value, []int) {
+func (l *lowering) reduceWith(op tflitefile.BuiltinOp, name string, e lowered, axes []int64, keep bool) (*ir.Value, []int) {
 	inv := ir.InversePerm(e.perm)
 	red := map[int]bool{}
 	var phys []int64
@@ -163,7 +164,7 @@ func (l *lowering) reduceWith(op, name string, e lowered, axes []int64, keep boo
 		red[int(a)] = true
 	}
 	slices.Sort(phys)
-	if op == "MEAN" && !l.opt.PlainMean && keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
+	if op == tflitefile.Mean && !l.opt.PlainMean && keep && len(e.v.Shape) == 4 && slices.Contains(phys, 3) && !slices.Contains(phys, 0) {
 		return l.channelMean(name, e, phys), slices.Clone(e.perm)
 	}
 	shape := slices.Clone(e.v.Shape)
@@ -208,7 +209,7 @@ func (l *lowering) channelMean(name string, e lowered, phys []int64) *ir.Value {
 				shape[a] = 1
 			}
 		}
-		x = l.emit("MEAN", name+"_spatial", []*ir.Value{x, l.int32Const("axes", []int{len(sp)}, sp)}, shape, ir.Attrs{"keep_dims": true})
+		x = l.emit(tflitefile.Mean, name+"_spatial", []*ir.Value{x, l.int32Const("axes", []int{len(sp)}, sp)}, shape, ir.Attrs{"keep_dims": true})
 	}
 	c := x.Shape[3]
 	w := make([]float32, c)
@@ -216,7 +217,7 @@ func (l *lowering) channelMean(name string, e lowered, phys []int64) *ir.Value {
 		w[i] = 1 / float32(c)
 	}
 	shape := []int{x.Shape[0], x.Shape[1], x.Shape[2], 1}
-	return l.emit("CONV_2D", name, []*ir.Value{x, l.dst.NewConst(name+"_weights", ir.FloatTensor([]int{1, 1, 1, c}, w)),
+	return l.emit(tflitefile.Conv2D, name, []*ir.Value{x, l.dst.NewConst(name+"_weights", ir.FloatTensor([]int{1, 1, 1, c}, w)),
 		l.dst.NewConst(name+"_bias", ir.FloatTensor([]int{1}, []float32{0}))}, shape,
 		ir.Attrs{"padding": "VALID", "stride_h": int64(1), "stride_w": int64(1), "dilation_h": int64(1), "dilation_w": int64(1),
 			"fused_activation_function": "NONE"})
@@ -257,11 +258,11 @@ func (l *lowering) mean(n *ir.Node) error {
 	return nil
 }
 
-func (l *lowering) softmax(n *ir.Node) error { return l.softmaxLike(n, "SOFTMAX") }
+func (l *lowering) softmax(n *ir.Node) error { return l.softmaxLike(n, tflitefile.Softmax) }
 
 // softmaxLike lowers Softmax or LogSoftmax to op over the last physical
 // axis, moving the ONNX axis there.
-func (l *lowering) softmaxLike(n *ir.Node, op string) error {
+func (l *lowering) softmaxLike(n *ir.Node, op tflitefile.BuiltinOp) error {
 	e, err := l.entry(n, 0)
 	if err != nil {
 		return err
@@ -285,7 +286,7 @@ func (l *lowering) softmaxLike(n *ir.Node, op string) error {
 	}
 	x := l.get(n.In(0), perm)
 	attrs := ir.Attrs{}
-	if op == "SOFTMAX" {
+	if op == tflitefile.Softmax {
 		attrs["beta"] = float32(1)
 	}
 	l.set(n, l.emit(op, n.Name, []*ir.Value{x}, x.Shape, attrs), perm)

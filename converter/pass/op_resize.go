@@ -2,6 +2,7 @@ package pass
 
 import (
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Resize and Upsample (RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR).
@@ -63,10 +64,10 @@ func (l *lowering) resize(n *ir.Node) error {
 	}
 	intUp := oh%ih == 0 && ow%iw == 0
 	var alignCorners, halfPixel bool
-	var op string
+	var op tflitefile.BuiltinOp
 	switch mode {
 	case "linear", "bilinear":
-		op = "RESIZE_BILINEAR"
+		op = tflitefile.ResizeBilinear
 		switch ctm {
 		case "align_corners":
 			alignCorners = true
@@ -82,7 +83,7 @@ func (l *lowering) resize(n *ir.Node) error {
 			return nodeErr(n, "linear resize with coordinate_transformation_mode %q is not supported", ctm)
 		}
 	case "nearest":
-		op = "RESIZE_NEAREST_NEIGHBOR"
+		op = tflitefile.ResizeNearestNeighbor
 		switch {
 		case ctm == "asymmetric" && nearest == "floor" && intUp:
 		case (ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nearest == "round_prefer_ceil" && oh > 1 && ow > 1:

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Layout and shape operators: Concat (CONCATENATION), Reshape, Flatten,
@@ -38,7 +39,7 @@ func (l *lowering) concat(n *ir.Node) error {
 		}
 		in = append(in, l.get(v, perm))
 	}
-	l.set(n, l.emit("CONCATENATION", n.Name, in, permute(out.Shape, perm),
+	l.set(n, l.emit(tflitefile.Concatenation, n.Name, in, permute(out.Shape, perm),
 		ir.Attrs{"axis": int64(ir.InversePerm(perm)[ax]), "fused_activation_function": "NONE"}), perm)
 	return nil
 }
@@ -142,7 +143,7 @@ func (l *lowering) reshape(n *ir.Node) error {
 		l.set(n, src, perm)
 		return nil
 	}
-	l.set(n, l.emit("RESHAPE", n.Name, []*ir.Value{src, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)}), perm)
+	l.set(n, l.emit(tflitefile.Reshape, n.Name, []*ir.Value{src, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)}), perm)
 	return nil
 }
 
@@ -171,7 +172,7 @@ func (l *lowering) slice(n *ir.Node) error {
 		begin[ax], size[ax] = b, cnt
 	}
 	pb, ps := permute(begin, e.perm), permute(size, e.perm)
-	l.set(n, l.emit("SLICE", n.Name, []*ir.Value{e.v, l.int32Const("begin", []int{r}, toI64(pb)), l.int32Const("size", []int{r}, toI64(ps))}, ps, nil), e.perm)
+	l.set(n, l.emit(tflitefile.Slice, n.Name, []*ir.Value{e.v, l.int32Const("begin", []int{r}, toI64(pb)), l.int32Const("size", []int{r}, toI64(ps))}, ps, nil), e.perm)
 	return nil
 }
 

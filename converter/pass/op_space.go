@@ -2,6 +2,7 @@ package pass
 
 import (
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // SpaceToDepth is TFLite's SPACE_TO_DEPTH in NHWC: both put the block
@@ -36,15 +37,15 @@ func lowerSpaceToDepth(l *lowering, n *ir.Node) error {
 	r := n.Attrs.Int("blocksize", 0)
 	shape := permute(n.Outputs[0].Shape, nhwc)
 	if n.Op == "SpaceToDepth" {
-		l.set(n, l.emit("SPACE_TO_DEPTH", n.Name, []*ir.Value{in}, shape, ir.Attrs{"block_size": r}), nhwc)
+		l.set(n, l.emit(tflitefile.SpaceToDepth, n.Name, []*ir.Value{in}, shape, ir.Attrs{"block_size": r}), nhwc)
 		return nil
 	}
 	// CRD: reorder each pixel's depth from (block, c) to (c, block).
-	s2d := l.emit("SPACE_TO_DEPTH", n.Name+"_dcr", []*ir.Value{in}, shape, ir.Attrs{"block_size": r})
+	s2d := l.emit(tflitefile.SpaceToDepth, n.Name+"_dcr", []*ir.Value{in}, shape, ir.Attrs{"block_size": r})
 	rr, c := int(r*r), n.In(0).Shape[1]
 	pix := []int{shape[0] * shape[1] * shape[2], rr, c}
-	v := l.emit("RESHAPE", n.Name+"_blocks", []*ir.Value{s2d, l.shapeConst(pix)}, pix, ir.Attrs{"new_shape": toI64(pix)})
-	v = l.emit("TRANSPOSE", n.Name+"_crd", []*ir.Value{v, l.int32Const("perm", []int{3}, []int64{0, 2, 1})}, []int{pix[0], c, rr}, nil)
-	l.set(n, l.emit("RESHAPE", n.Name, []*ir.Value{v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)}), nhwc)
+	v := l.emit(tflitefile.Reshape, n.Name+"_blocks", []*ir.Value{s2d, l.shapeConst(pix)}, pix, ir.Attrs{"new_shape": toI64(pix)})
+	v = l.emit(tflitefile.Transpose, n.Name+"_crd", []*ir.Value{v, l.int32Const("perm", []int{3}, []int64{0, 2, 1})}, []int{pix[0], c, rr}, nil)
+	l.set(n, l.emit(tflitefile.Reshape, n.Name, []*ir.Value{v, l.shapeConst(shape)}, shape, ir.Attrs{"new_shape": toI64(shape)}), nhwc)
 	return nil
 }

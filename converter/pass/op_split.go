@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // Split (and PyTorch's chunk) becomes one SLICE per output, in the
@@ -93,7 +94,7 @@ func lowerSplit(l *lowering, n *ir.Node) error {
 		size := slices.Clone(x.Shape)
 		size[ax] = s
 		pb, ps := permute(begin, e.perm), permute(size, e.perm)
-		v := l.emit("SLICE", out.Name, []*ir.Value{e.v, l.int32Const("begin", []int{r}, toI64(pb)), l.int32Const("size", []int{r}, toI64(ps))}, ps, nil)
+		v := l.emit(tflitefile.Slice, out.Name, []*ir.Value{e.v, l.int32Const("begin", []int{r}, toI64(pb)), l.int32Const("size", []int{r}, toI64(ps))}, ps, nil)
 		l.vals[out] = lowered{v, e.perm}
 		begin[ax] += s
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
+	"github.com/animed/animed/converter/tflitefile"
 )
 
 // DepthToSpace (DCR, and CRD after a conv) and the PixelShuffle pattern:
@@ -102,7 +103,7 @@ func (l *lowering) depthToSpace(n *ir.Node) error {
 		}
 	}
 	in := l.get(x, nhwc)
-	l.set(n, l.emit("DEPTH_TO_SPACE", n.Name, []*ir.Value{in}, permute(n.Outputs[0].Shape, nhwc), ir.Attrs{"block_size": int64(r)}), nhwc)
+	l.set(n, l.emit(tflitefile.DepthToSpace, n.Name, []*ir.Value{in}, permute(n.Outputs[0].Shape, nhwc), ir.Attrs{"block_size": int64(r)}), nhwc)
 	return nil
 }
 
@@ -129,7 +130,7 @@ func (l *lowering) crdToDCR(n *ir.Node, x *ir.Value, r int) error {
 			srcReaders++
 		}
 	}
-	if conv == nil || conv.Op != "tfl.CONV_2D" || readers > 0 || srcReaders != 1 || l.src.IsOutput(x) {
+	if conv == nil || !conv.Is(tflitefile.Conv2D) || readers > 0 || srcReaders != 1 || l.src.IsOutput(x) {
 		return nodeErr(n, "CRD-order DepthToSpace (PixelShuffle) is supported only right after a convolution that feeds nothing else")
 	}
 	c := x.Shape[1]

@@ -93,6 +93,9 @@ type OpInfo struct {
 	// Broadcasting: a binary op whose constant operand must not have a
 	// spatial extent to keep broadcasting at another size.
 	Broadcasting bool
+	// FusedActivation: its options carry a fused activation (RELU,
+	// RELU6, RELU_N1_TO_1) the kernel applies.
+	FusedActivation bool
 	// MaxRank is the most dimensions its kernel takes.
 	MaxRank int
 	// XNNPACK: the XNNPACK delegate of TFLite 2.9 takes the float op;
@@ -109,12 +112,13 @@ const (
 	fBroadcasting
 	fXNNPACK
 	fXNNPACKInt8
+	fFused
 )
 
 func info(name string, flags int, maxRank int) OpInfo {
 	return OpInfo{Name: name, Weights: -1, Bias: -1, MaxRank: maxRank,
 		Int8: flags&fInt8 != 0, EqualScale: flags&fEqualScale != 0, SizeAgnostic: flags&fSizeAgnostic != 0,
-		ConstSize: flags&fConstSize != 0, Broadcasting: flags&fBroadcasting != 0,
+		ConstSize: flags&fConstSize != 0, Broadcasting: flags&fBroadcasting != 0, FusedActivation: flags&fFused != 0,
 		XNNPACK: flags&fXNNPACK != 0, XNNPACKInt8: flags&fXNNPACKInt8 != 0}
 }
 
@@ -141,18 +145,18 @@ const (
 )
 
 var opInfo = map[BuiltinOp]OpInfo{
-	Add:                   info("ADD", fInt8|sa|fBroadcasting|xnn8, 6),
-	AveragePool2D:         info("AVERAGE_POOL_2D", int8E|sa|xnn8, 4),
-	Concatenation:         info("CONCATENATION", int8E|sa|fBroadcasting, 5),
-	Conv2D:                weighted(info("CONV_2D", fInt8|sa|xnn8, 4), 1, 2),
-	DepthwiseConv2D:       weighted(info("DEPTHWISE_CONV_2D", fInt8|sa|xnn8, 4), 1, 2),
+	Add:                   info("ADD", fInt8|sa|fBroadcasting|fFused|xnn8, 6),
+	AveragePool2D:         info("AVERAGE_POOL_2D", int8E|sa|fFused|xnn8, 4),
+	Concatenation:         info("CONCATENATION", int8E|sa|fBroadcasting|fFused, 5),
+	Conv2D:                weighted(info("CONV_2D", fInt8|sa|fFused|xnn8, 4), 1, 2),
+	DepthwiseConv2D:       weighted(info("DEPTHWISE_CONV_2D", fInt8|sa|fFused|xnn8, 4), 1, 2),
 	DepthToSpace:          info("DEPTH_TO_SPACE", int8E|sa|xnn8, 4),
 	Dequantize:            info("DEQUANTIZE", fInt8|sa|xnn8, 6),
 	Floor:                 info("FLOOR", sa|xnn, 6),
-	FullyConnected:        weighted(info("FULLY_CONNECTED", fInt8|xnn8, 6), 1, 2),
+	FullyConnected:        weighted(info("FULLY_CONNECTED", fInt8|fFused|xnn8, 6), 1, 2),
 	Logistic:              info("LOGISTIC", fInt8|sa|xnn8, 6),
-	MaxPool2D:             info("MAX_POOL_2D", int8E|sa|xnn8, 4),
-	Mul:                   info("MUL", fInt8|sa|fBroadcasting|xnn, 6),
+	MaxPool2D:             info("MAX_POOL_2D", int8E|sa|fFused|xnn8, 4),
+	Mul:                   info("MUL", fInt8|sa|fBroadcasting|fFused|xnn, 6),
 	Relu:                  info("RELU", fInt8|sa|xnn8, 6),
 	ReluN1To1:             info("RELU_N1_TO_1", sa, 6),
 	Relu6:                 info("RELU6", fInt8|sa|xnn, 6),
@@ -166,7 +170,7 @@ var opInfo = map[BuiltinOp]OpInfo{
 	Gather:                info("GATHER", 0, 6),
 	Transpose:             info("TRANSPOSE", int8E|sa, 5),
 	Mean:                  info("MEAN", fInt8|sa|xnn8, 6),
-	Sub:                   info("SUB", fInt8|sa|fBroadcasting|xnn8, 6),
+	Sub:                   info("SUB", fInt8|sa|fBroadcasting|fFused|xnn8, 6),
 	Div:                   info("DIV", sa|fBroadcasting|xnn, 6),
 	Squeeze:               info("SQUEEZE", int8E, 6),
 	StridedSlice:          info("STRIDED_SLICE", fConstSize, 5),
@@ -216,12 +220,17 @@ func (op BuiltinOp) Info() OpInfo {
 
 func (op BuiltinOp) String() string { return op.Info().Name }
 
+// opByName inverts opInfo's names.
+var opByName = func() map[string]BuiltinOp {
+	m := make(map[string]BuiltinOp, len(opInfo))
+	for op, i := range opInfo {
+		m[i.Name] = op
+	}
+	return m
+}()
+
 // OpByName returns the builtin operator of a schema name ("CONV_2D").
 func OpByName(name string) (BuiltinOp, bool) {
-	for op, i := range opInfo {
-		if i.Name == name {
-			return op, true
-		}
-	}
-	return 0, false
+	op, ok := opByName[name]
+	return op, ok
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
+	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -19,7 +19,7 @@ const benchSize = 256
 // (calibrated on two synthetic images: ranges do not change the speed).
 func benchModels(b *testing.B) (fp32, int8 []byte) {
 	b.Helper()
-	m := quanttest.Generator(quanttest.GeneratorConfig{Size: benchSize})
+	m := testmodel.Generator(testmodel.GeneratorConfig{Size: benchSize})
 	st, err := quantize.Calibrate(context.Background(), m, quantize.SyntheticImages(2, benchSize, benchSize, 1), quantize.CalibOptions{})
 	if err != nil {
 		b.Fatal(err)

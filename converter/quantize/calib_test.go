@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
+	"github.com/animed/animed/internal/testmodel"
 )
 
 func TestRangeMethods(t *testing.T) {
@@ -97,7 +97,7 @@ func TestCalibrationDeterministic(t *testing.T) {
 	if reflect.DeepEqual(a, c) {
 		t.Error("different seeds, same images")
 	}
-	m := quanttest.Generator(quanttest.GeneratorConfig{Size: 24 - 24%4})
+	m := testmodel.Generator(testmodel.GeneratorConfig{Size: 24 - 24%4})
 	ranges := func() map[int32]quantize.Range {
 		st, err := quantize.Calibrate(context.Background(), m, a, quantize.CalibOptions{Threads: 1, Seed: 3, SamplesPerImage: 100})
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
@@ -55,9 +54,9 @@ func marshal(t testing.TB, m *tfl.Model) []byte {
 }
 
 // quantizeGenerator calibrates and quantizes the generator.
-func quantizeGenerator(t testing.TB, cfg quanttest.GeneratorConfig, calib []quantize.Image, o quantize.Options, method quantize.Method) (*tfl.Model, *quantize.Result) {
+func quantizeGenerator(t testing.TB, cfg testmodel.GeneratorConfig, calib []quantize.Image, o quantize.Options, method quantize.Method) (*tfl.Model, *quantize.Result) {
 	t.Helper()
-	m := quanttest.Generator(cfg)
+	m := testmodel.Generator(cfg)
 	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +80,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	const size = 64
 	imgs := testImages(t, 12, size, 7)
 	calib, gate := imgs[:8], imgs[8:]
-	m := quanttest.Generator(quanttest.GeneratorConfig{Size: size})
+	m := testmodel.Generator(testmodel.GeneratorConfig{Size: size})
 	fp32 := marshal(t, m)
 	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
 	if err != nil {
@@ -156,7 +155,7 @@ func TestLayerNorm(t *testing.T) {
 		bar = 25
 	}
 	calib, gate := imgs[:6], imgs[6:]
-	cfg := quanttest.GeneratorConfig{Size: size, LayerNorm: true}
+	cfg := testmodel.GeneratorConfig{Size: size, LayerNorm: true}
 	for _, c := range []struct {
 		name      string
 		floatNorm bool

@@ -5,15 +5,15 @@ import (
 	"fmt"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/testmodel"
 )
 
 // Calibrate an FP32 model on a few images, quantize it to INT8 and
 // measure the result against FP32.
 func Example() {
 	ctx := context.Background()
-	m := quanttest.Generator(quanttest.GeneratorConfig{Size: 32})
+	m := testmodel.Generator(testmodel.GeneratorConfig{Size: 32})
 	imgs := quantize.SyntheticImages(6, 32, 32, 1) // or LoadImages(FindImages(dir), ...)
 	stats, err := quantize.Calibrate(ctx, m, imgs[:4], quantize.CalibOptions{Threads: 1})
 	if err != nil {

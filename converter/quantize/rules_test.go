@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
@@ -18,63 +17,63 @@ import (
 // returns its output and code.
 type opCase struct {
 	name  string
-	build func(b *quanttest.Builder, x, t1 int32) int32
+	build func(b *testmodel.Builder, x, t1 int32) int32
 }
 
 var equalScaleCases = []opCase{
-	{"RESHAPE", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"RESHAPE", func(b *testmodel.Builder, x, t1 int32) int32 {
 		s := b.Int32("shape", []int32{1, 16, 4, 4}, 4)
 		return b.Op(tfl.Reshape, &tfl.ReshapeOptions{NewShape: []int32{1, 16, 4, 4}}, "out", []int32{1, 16, 4, 4}, t1, s)
 	}},
-	{"TRANSPOSE", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"TRANSPOSE", func(b *testmodel.Builder, x, t1 int32) int32 {
 		p := b.Int32("perm", []int32{0, 2, 1, 3}, 4)
 		return b.Op(tfl.Transpose, &tfl.TransposeOptions{}, "out", []int32{1, 8, 8, 4}, t1, p)
 	}},
-	{"CONCATENATION", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"CONCATENATION", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Concatenation, &tfl.ConcatenationOptions{Axis: 3}, "out", []int32{1, 8, 8, 8}, t1, x)
 	}},
-	{"PAD", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"PAD", func(b *testmodel.Builder, x, t1 int32) int32 {
 		p := b.Int32("pads", []int32{0, 0, 1, 1, 2, 2, 0, 0}, 4, 2)
 		return b.Op(tfl.Pad, &tfl.PadOptions{}, "out", []int32{1, 10, 12, 4}, t1, p)
 	}},
-	{"PADV2", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"PADV2", func(b *testmodel.Builder, x, t1 int32) int32 {
 		p := b.Int32("pads", []int32{0, 0, 1, 1, 1, 1, 0, 0}, 4, 2)
 		v := b.Const("value", []float32{0.5}, 1)
 		return b.Op(tfl.PadV2, &tfl.PadV2Options{}, "out", []int32{1, 10, 10, 4}, t1, p, v)
 	}},
-	{"MIRROR_PAD", func(b *quanttest.Builder, x, t1 int32) int32 { return b.MirrorPad("out", t1, 2) }},
-	{"RESIZE_BILINEAR", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"MIRROR_PAD", func(b *testmodel.Builder, x, t1 int32) int32 { return b.MirrorPad("out", t1, 2) }},
+	{"RESIZE_BILINEAR", func(b *testmodel.Builder, x, t1 int32) int32 {
 		s := b.Int32("size", []int32{16, 16}, 2)
 		return b.Op(tfl.ResizeBilinear, &tfl.ResizeBilinearOptions{HalfPixelCenters: true}, "out", []int32{1, 16, 16, 4}, t1, s)
 	}},
-	{"RESIZE_NEAREST_NEIGHBOR", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"RESIZE_NEAREST_NEIGHBOR", func(b *testmodel.Builder, x, t1 int32) int32 {
 		s := b.Int32("size", []int32{16, 16}, 2)
 		return b.Op(tfl.ResizeNearestNeighbor, &tfl.ResizeNearestNeighborOptions{}, "out", []int32{1, 16, 16, 4}, t1, s)
 	}},
-	{"MAX_POOL_2D", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"MAX_POOL_2D", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.MaxPool2D, &tfl.Pool2DOptions{Padding: tfl.Valid, StrideW: 2, StrideH: 2, FilterWidth: 2, FilterHeight: 2}, "out", []int32{1, 4, 4, 4}, t1)
 	}},
-	{"AVERAGE_POOL_2D", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"AVERAGE_POOL_2D", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.AveragePool2D, &tfl.Pool2DOptions{Padding: tfl.Valid, StrideW: 2, StrideH: 2, FilterWidth: 2, FilterHeight: 2}, "out", []int32{1, 4, 4, 4}, t1)
 	}},
-	{"DEPTH_TO_SPACE", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"DEPTH_TO_SPACE", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.DepthToSpace, &tfl.DepthToSpaceOptions{BlockSize: 2}, "out", []int32{1, 16, 16, 1}, t1)
 	}},
-	{"SPACE_TO_DEPTH", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"SPACE_TO_DEPTH", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.SpaceToDepth, &tfl.SpaceToDepthOptions{BlockSize: 2}, "out", []int32{1, 4, 4, 16}, t1)
 	}},
-	{"SLICE", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"SLICE", func(b *testmodel.Builder, x, t1 int32) int32 {
 		begin := b.Int32("begin", []int32{0, 1, 2, 0}, 4)
 		size := b.Int32("size", []int32{1, 4, 5, 4}, 4)
 		return b.Op(tfl.Slice, &tfl.SliceOptions{}, "out", []int32{1, 4, 5, 4}, t1, begin, size)
 	}},
-	{"SQUEEZE", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"SQUEEZE", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Squeeze, &tfl.SqueezeOptions{SqueezeDims: []int32{0}}, "out", []int32{8, 8, 4}, t1)
 	}},
-	{"MAXIMUM", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"MAXIMUM", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Maximum, &tfl.MaximumMinimumOptions{}, "out", []int32{1, 8, 8, 4}, t1, x)
 	}},
-	{"MINIMUM", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{"MINIMUM", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Minimum, &tfl.MaximumMinimumOptions{}, "out", []int32{1, 8, 8, 4}, t1, x)
 	}},
 }
@@ -84,13 +83,13 @@ var fixedCases = []struct {
 	scale float32
 	zp    int64
 }{
-	{opCase{"TANH", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{opCase{"TANH", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Tanh, nil, "out", []int32{1, 8, 8, 4}, t1)
 	}}, 1.0 / 128, 0},
-	{opCase{"LOGISTIC", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{opCase{"LOGISTIC", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Logistic, nil, "out", []int32{1, 8, 8, 4}, t1)
 	}}, float32(1.0 / 256), -128},
-	{opCase{"SOFTMAX", func(b *quanttest.Builder, x, t1 int32) int32 {
+	{opCase{"SOFTMAX", func(b *testmodel.Builder, x, t1 int32) int32 {
 		return b.Op(tfl.Softmax, &tfl.SoftmaxOptions{Beta: 1}, "out", []int32{1, 8, 8, 4}, t1)
 	}}, float32(1.0 / 256), -128},
 }
@@ -100,7 +99,7 @@ var fixedCases = []struct {
 // and the output, so that a rule the pass forgets shows up.
 func singleOp(t *testing.T, c opCase) (fp32, q *tfl.Model) {
 	t.Helper()
-	b := quanttest.NewBuilder(3)
+	b := testmodel.NewBuilder(3)
 	x := b.Input("input", 1, 8, 8, 4)
 	t1 := b.Add("t1", x, b.Const("c", []float32{0.5, -0.25, 1, 0}, 4))
 	out := c.build(b, x, t1)
@@ -245,7 +244,7 @@ func TestFixedOutputRule(t *testing.T) {
 // wider second input: the tanh cannot share the concat's parameters, so
 // the pass must requantize it rather than mismatch.
 func TestFixedThenEqual(t *testing.T) {
-	b := quanttest.NewBuilder(4)
+	b := testmodel.NewBuilder(4)
 	x := b.Input("input", 1, 8, 8, 4)
 	th := b.Op(tfl.Tanh, nil, "tanh", []int32{1, 8, 8, 4}, x)
 	wide := b.Add("wide", x, b.Const("c", []float32{2, -2, 1, 0}, 4))
@@ -274,7 +273,7 @@ func TestFixedThenEqual(t *testing.T) {
 // with weights whose channels have very different magnitudes and one
 // all-zero channel.
 func convModel(kind tfl.BuiltinOp, bias []float32) (*tfl.Model, []float32, []int32, map[int32]quantize.Range) {
-	b := quanttest.NewBuilder(5)
+	b := testmodel.NewBuilder(5)
 	x := b.Input("input", 1, 6, 6, 3)
 	var shape []int32
 	var out int32
@@ -422,7 +421,7 @@ func TestBiasOverflowRaisesWeightScale(t *testing.T) {
 }
 
 func TestOpVersions(t *testing.T) {
-	res, err := quantize.Quantize(quanttest.Generator(quanttest.GeneratorConfig{Size: 16}), quantize.Options{Ranges: wideRanges(quanttest.Generator(quanttest.GeneratorConfig{Size: 16}))})
+	res, err := quantize.Quantize(testmodel.Generator(testmodel.GeneratorConfig{Size: 16}), quantize.Options{Ranges: wideRanges(testmodel.Generator(testmodel.GeneratorConfig{Size: 16}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +453,7 @@ func wideRanges(m *tfl.Model) map[int32]quantize.Range {
 }
 
 func TestNoInt8KernelNeedsFloatOps(t *testing.T) {
-	b := quanttest.NewBuilder(6)
+	b := testmodel.NewBuilder(6)
 	x := b.Input("input", 1, 4, 4, 3)
 	d := b.Op(tfl.Div, &tfl.DivOptions{}, "div", []int32{1, 4, 4, 3}, x, b.Const("two", []float32{2}, 1))
 	b.Output(b.Op(tfl.Tanh, nil, "out", []int32{1, 4, 4, 3}, d))
@@ -477,7 +476,7 @@ func TestNoInt8KernelNeedsFloatOps(t *testing.T) {
 // TestLayerNormIslandsStopAtResidual: --float-ops layernorm keeps the
 // norms float but not a residual ADD of two norm outputs.
 func TestLayerNormIslandsStopAtResidual(t *testing.T) {
-	b := quanttest.NewBuilder(7)
+	b := testmodel.NewBuilder(7)
 	x := b.Input("input", 1, 4, 4, 8)
 	n1 := b.LayerNorm("ln1", x)
 	n2 := b.LayerNorm("ln2", n1)
@@ -501,7 +500,7 @@ func TestLayerNormIslandsStopAtResidual(t *testing.T) {
 // FULLY_CONNECTED projections, BATCH_MATMUL, SOFTMAX) and checks it
 // against FP32.
 func TestAttentionBlock(t *testing.T) {
-	b := quanttest.NewBuilder(8)
+	b := testmodel.NewBuilder(8)
 	x := b.Input("input", 1, 4, 4, 8)
 	seq := b.Op(tfl.Reshape, &tfl.ReshapeOptions{NewShape: []int32{16, 8}}, "seq", []int32{16, 8}, x, b.Int32("s1", []int32{16, 8}, 2))
 	proj := func(name string) int32 {

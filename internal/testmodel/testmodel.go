@@ -7,6 +7,12 @@
 // 1x1 convolution back to 3 channels clamped to [-1,1]. The weights are a
 // fixed, seeded perturbation of the identity, so outputs resemble inputs.
 // Reference computes the same function in plain Go.
+//
+// Builder and Generator (generator.go) build the quantizer's FP32 test
+// models: a generator of the AnimeGAN family (reflect pad, convolutions,
+// depthwise convolution, leaky ReLU, residual adds, bilinear half-pixel
+// upsampling, depth-to-space, optional layer norm, tanh) and
+// single-operator graphs for the quantization rules.
 package testmodel
 
 import (

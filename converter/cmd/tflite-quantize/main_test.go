@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/quantize/quanttest"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
+	"github.com/animed/animed/internal/testmodel"
 )
 
 // photos returns the shared photo folder, or a folder of synthetic PNGs
@@ -60,7 +60,7 @@ func writePNG(t *testing.T, path string, w, h int, at func(x, y int) color.RGBA)
 }
 
 func writeGenerator(t *testing.T, dir string) string {
-	data, err := quanttest.Generator(quanttest.GeneratorConfig{Size: 48}).Marshal()
+	data, err := testmodel.Generator(testmodel.GeneratorConfig{Size: 48}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,4 @@
-// Package quanttest builds small FP32 TFLite models for the quantizer's
-// tests and benchmarks: a generator of the AnimeGAN family (reflect pad,
-// convolutions, depthwise convolution, leaky ReLU, residual adds, bilinear
-// half-pixel upsampling, depth-to-space, optional layer norm, tanh) and
-// single-operator graphs for the quantization rules.
-package quanttest
+package testmodel
 
 import (
 	"math"
@@ -190,6 +185,6 @@ func Generator(c GeneratorConfig) *tfl.Model {
 	u2 = b.Add("up2/add", u2, e1)
 	o := b.Conv("out", u2, 3, 3, 1, tfl.Same, tfl.ActNone)
 	b.Output(b.Op(tfl.Tanh, nil, "output", []int32{1, S, S, 3}, o))
-	b.M.Description = "animed quanttest generator (fp32)"
+	b.M.Description = "animed testmodel generator (fp32)"
 	return b.M
 }

@@ -11,6 +11,7 @@ import (
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 )
 
 // opCase builds one operator after t1 (= input + constant, [1,8,8,4]) and
@@ -140,27 +141,7 @@ func params(q *tfl.Model, i int32) (float32, int64) {
 func maxError(t *testing.T, fp32, q *tfl.Model) float64 {
 	t.Helper()
 	run := func(m *tfl.Model, in []float32) []float32 {
-		tm, err := tflite.NewModel(marshal(t, m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tm.Close()
-		it, err := tflite.NewInterpreter(tm, tflite.Options{Threads: 1, Backend: tflite.BackendCPU})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer it.Close()
-		if err := it.Input(0).SetFloat32(in); err != nil {
-			t.Fatal(err)
-		}
-		if err := it.Invoke(); err != nil {
-			t.Fatal(err)
-		}
-		out := make([]float32, it.Output(0).Len())
-		if err := it.Output(0).ReadFloat32(out); err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return tflitetest.Run(t, marshal(t, m), tflite.BackendCPU, in)[0].Data
 	}
 	r := rand.New(rand.NewSource(5))
 	n := 1

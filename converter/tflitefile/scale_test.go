@@ -8,6 +8,7 @@ import (
 
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 )
 
 // upsampler builds input [1 h w 3] -> RESIZE_BILINEAR (half-pixel
@@ -98,36 +99,10 @@ func refTConv(in []float32, h, w int) []float32 {
 // outputs and their shapes.
 func run(t *testing.T, data []byte, backend tflite.Backend, in []float32) ([][]float32, [][]int) {
 	t.Helper()
-	m, err := tflite.NewModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{Backend: backend, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if err := it.Input(0).SetFloat32(in); err != nil {
-		t.Fatal(err)
-	}
-	if err := it.Invoke(); err != nil {
-		t.Fatal(err)
-	}
 	var outs [][]float32
 	var shapes [][]int
-	for i := range it.OutputCount() {
-		o := it.Output(i)
-		n := 1
-		for _, d := range o.Shape() {
-			n *= d
-		}
-		v := make([]float32, n)
-		if err := o.ReadFloat32(v); err != nil {
-			t.Fatal(err)
-		}
-		outs = append(outs, v)
-		shapes = append(shapes, o.Shape())
+	for _, r := range tflitetest.Run(t, data, backend, in) {
+		outs, shapes = append(outs, r.Data), append(shapes, r.Shape)
 	}
 	return outs, shapes
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/converter/verify"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 )
 
 // The rescalable claim in the metadata holds: a model converted at 16x16
@@ -103,31 +104,11 @@ func TestRescalableClaimHolds(t *testing.T) {
 // output, which must hold n values.
 func runTFLite(t *testing.T, data []byte, backend tflite.Backend, in []float32, n int) []float32 {
 	t.Helper()
-	m, err := tflite.NewModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{Backend: backend, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if err := it.Input(0).SetFloat32(in); err != nil {
-		t.Fatal(err)
-	}
-	if err := it.Invoke(); err != nil {
-		t.Fatal(err)
-	}
-	out := it.Output(0)
-	if sh := out.Shape(); len(sh) != 4 || sh[0]*sh[1]*sh[2]*sh[3] != n {
+	out := tflitetest.Run(t, data, backend, in)[0]
+	if sh := out.Shape; len(sh) != 4 || len(out.Data) != n {
 		t.Fatalf("output shape %v, want %d values", sh, n)
 	}
-	got := make([]float32, n)
-	if err := out.ReadFloat32(got); err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return out.Data
 }
 
 // The AnimeGAN-Tiny export (two bilinear 2x upsamplings, so not

@@ -23,13 +23,13 @@
 //   - operator versions are raised to the versions TFLite gives their INT8
 //     kernels.
 //
-// Ranges for activations come from calibration (Calibrate): the FP32 model
-// runs through the TFLite runtime on a copy whose intermediate tensors are
-// all outputs, and minmax, percentile or MSE picks each range. Ops without
+// Ranges for activations come from calibration: package calib runs the
+// FP32 model through the TFLite runtime and picks each range. Ops without
 // an INT8 kernel, or named in Options.FloatOps, stay float islands behind
-// DEQUANTIZE/QUANTIZE pairs. Compare and LayerErrors measure the INT8 model
-// against the FP32 one (the quality gate), and UndelegatedOps lists the ops
-// XNNPACK 2.9 cannot take.
+// DEQUANTIZE/QUANTIZE pairs. UndelegatedOps lists the ops XNNPACK 2.9
+// cannot take. This package is pure Go (it builds with CGO_ENABLED=0);
+// everything that runs TFLite (calibration, the quality gate, the command
+// line flags) is in converter/quantize/calib.
 //
 // # Int8 input and output
 //
@@ -42,11 +42,4 @@
 // parameters (TANH: 1/128, 0); read them from the tensor. Measured on the
 // test generator, the fold and the half step are both below int8 noise:
 // 46.4 to 46.7 dB either way.
-//
-// # Command line
-//
-// Flags holds the settings of tflite-quantize and of onnx2tflite --int8:
-// --calib DIR, --calib-count, --gate DIR, --gate-count, --calib-method,
-// --calib-percentile, --calib-seed, --io, --min-psnr, --report and
-// --float-ops (operator names or "layernorm").
 package quantize

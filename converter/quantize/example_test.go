@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
 )
@@ -14,12 +15,12 @@ import (
 func Example() {
 	ctx := context.Background()
 	m := testmodel.Generator(testmodel.GeneratorConfig{Size: 32})
-	imgs := quantize.SyntheticImages(6, 32, 32, 1) // or LoadImages(FindImages(dir), ...)
-	stats, err := quantize.Calibrate(ctx, m, imgs[:4], quantize.CalibOptions{Threads: 1})
+	imgs := calib.SyntheticImages(6, 32, 32, 1) // or LoadImages(FindImages(dir), ...)
+	stats, err := calib.Calibrate(ctx, m, imgs[:4], calib.CalibOptions{Threads: 1})
 	if err != nil {
 		panic(err)
 	}
-	ranges, err := stats.Ranges(quantize.Percentile, 99.99)
+	ranges, err := stats.Ranges(calib.Percentile, 99.99)
 	if err != nil {
 		panic(err)
 	}
@@ -29,7 +30,7 @@ func Example() {
 	}
 	fp32, _ := m.Marshal()
 	q, _ := res.Model.Marshal()
-	met, err := quantize.Compare(ctx, fp32, q, imgs[4:], quantize.RunOptions{Threads: 1})
+	met, err := calib.Compare(ctx, fp32, q, imgs[4:], calib.RunOptions{Threads: 1})
 	if err != nil {
 		panic(err)
 	}

@@ -141,7 +141,7 @@ func params(q *tfl.Model, i int32) (float32, int64) {
 func maxError(t *testing.T, fp32, q *tfl.Model) float64 {
 	t.Helper()
 	run := func(m *tfl.Model, in []float32) []float32 {
-		return tflitetest.Run(t, marshal(t, m), tflite.BackendCPU, in)[0].Data
+		return tflitetest.Run(t, tflitetest.Marshal(t, m), tflite.BackendCPU, in)[0].Data
 	}
 	r := rand.New(rand.NewSource(5))
 	n := 1
@@ -373,7 +373,7 @@ func TestPerChannelWeights(t *testing.T) {
 			if e := maxError(t, m, q); e > 0.5 {
 				t.Errorf("INT8 differs from FP32 by %.4f", e)
 			}
-			requireXNNPACK(t, marshal(t, q))
+			tflitetest.RequireXNNPACK(t, tflitetest.Marshal(t, q))
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/animed/animed/converter"
 	"github.com/animed/animed/converter/onnx"
 	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	"github.com/animed/animed/converter/verify"
 )
 
@@ -80,7 +81,7 @@ func readFloats(t *testing.T, path string) []float32 {
 func writeCalibPhotos(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	for i, im := range quantize.SyntheticImages(n, 96, 96, 5) {
+	for i, im := range calib.SyntheticImages(n, 96, 96, 5) {
 		img := image.NewRGBA(image.Rect(0, 0, im.W, im.H))
 		for p := range im.W * im.H {
 			copy(img.Pix[4*p:], im.Pix[3*p:3*p+3])
@@ -139,14 +140,14 @@ func TestPyTorchExports(t *testing.T) {
 			if testing.Short() {
 				return
 			}
-			f := quantize.Flags{Int8: true, CalibDir: photos, CalibCount: 8, GateCount: 4, Method: string(quantize.Percentile),
+			f := calib.Flags{Int8: true, CalibDir: photos, CalibCount: 8, GateCount: 4, Method: string(calib.Percentile),
 				Percentile: 99.99, Seed: 1, IO: string(quantize.IOFloat), MinPSNR: 30, FloatOps: floatOps[m.Name]}
 			_, qrep, err := f.Run(context.Background(), res.Model, io.Discard)
 			switch {
 			case err == nil:
 				t.Logf("INT8: passed the gate: PSNR %.1f dB (min %.0f)", qrep.Output.PSNR, f.MinPSNR)
-			case errors.Is(err, quantize.ErrGate) && qrep != nil && !qrep.Passed:
-				t.Logf("INT8: refused by the gate with its report: %v; worst layers: %s", err, quantize.WorstLayers(qrep.Layers, 3))
+			case errors.Is(err, calib.ErrGate) && qrep != nil && !qrep.Passed:
+				t.Logf("INT8: refused by the gate with its report: %v; worst layers: %s", err, calib.WorstLayers(qrep.Layers, 3))
 			default:
 				t.Errorf("INT8: %v", err)
 			}

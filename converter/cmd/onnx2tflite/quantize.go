@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/converter"
-	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 )
 
 // quantizer is what the INT8 flags decide before the conversion starts.
@@ -22,7 +22,7 @@ type quantizer struct {
 // --int8, --calib, --calib-count, --calib-method, --io, --min-psnr,
 // --report, --float-ops, ...) and returns a constructor that validates them.
 func quantizeFlags(fs *pflag.FlagSet) func() (quantizer, error) {
-	var f quantize.Flags
+	var f calib.Flags
 	f.Register(fs)
 	fs.IntVar(&f.Threads, "threads", 0, "interpreter threads for calibration and the quality gate (0: all CPUs)")
 	return func() (quantizer, error) {

@@ -16,7 +16,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/spf13/pflag"
 )
@@ -37,7 +37,7 @@ func main() {
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("tflite-quantize", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var f quantize.Flags
+	var f calib.Flags
 	f.Register(fs)
 	fs.IntVar(&f.Threads, "threads", 0, "interpreter threads (0: all CPUs)")
 	_ = fs.MarkHidden("int8") // always on here

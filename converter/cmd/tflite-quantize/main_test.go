@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
@@ -29,7 +29,7 @@ func photos(t *testing.T) string {
 	}
 	t.Logf("shared photos not found (../shared/photos or $%s): using synthetic images", sharedtest.EnvVar)
 	dir := t.TempDir()
-	for i, im := range quantize.SyntheticImages(6, 96, 128, 3) {
+	for i, im := range calib.SyntheticImages(6, 96, 128, 3) {
 		writePNG(t, filepath.Join(dir, "s"+string(rune('a'+i))+".png"), im.W, im.H, func(x, y int) color.RGBA {
 			p := im.Pix[(y*im.W+x)*3:]
 			return color.RGBA{p[0], p[1], p[2], 255}
@@ -122,7 +122,7 @@ func TestGateRefusesBadCalibration(t *testing.T) {
 	err := run(context.Background(), []string{"--calib", flat, "--gate", photos(t), "--calib-method", "minmax",
 		"--calib-count", "2", "--gate-count", "3", "--min-psnr", "35", "--report", rep, "--threads", "2", in, out}, &stderr)
 	t.Log(stderr.String())
-	if !errors.Is(err, quantize.ErrGate) {
+	if !errors.Is(err, calib.ErrGate) {
 		t.Fatalf("error %v, want the quality gate to refuse", err)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
@@ -159,9 +159,9 @@ func TestBadArguments(t *testing.T) {
 	}
 }
 
-func readReport(t *testing.T, path string) quantize.Report {
+func readReport(t *testing.T, path string) calib.Report {
 	t.Helper()
-	var r quantize.Report
+	var r calib.Report
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

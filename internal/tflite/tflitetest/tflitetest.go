@@ -5,6 +5,7 @@ package tflitetest
 import (
 	"testing"
 
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -46,4 +47,34 @@ func Run(t testing.TB, data []byte, backend tflite.Backend, inputs ...[]float32)
 		}
 	}
 	return out
+}
+
+// Marshal serializes m; a failure fails t.
+func Marshal(t testing.TB, m *tflitefile.Model) []byte {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// RequireXNNPACK fails t unless the XNNPACK delegate takes the whole
+// model (with its INT8 kernels) instead of falling back to the builtin
+// kernels.
+func RequireXNNPACK(t testing.TB, model []byte) {
+	t.Helper()
+	tm, err := tflite.NewModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tm.Close()
+	it, err := tflite.NewInterpreter(tm, tflite.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if it.Backend() != tflite.BackendXNNPACK {
+		t.Errorf("XNNPACK did not take the INT8 model: %s", it.FallbackReason())
+	}
 }

@@ -1,4 +1,4 @@
-package quantize
+package calib
 
 import (
 	"fmt"
@@ -33,7 +33,7 @@ func (im *Image) Float() []float32 {
 	return out
 }
 
-// Int8 returns the image as an IOInt8 model reads it: pixel - 128.
+// Int8 returns the image as a quantize.IOInt8 model reads it: pixel - 128.
 func (im *Image) Int8() []int8 {
 	out := make([]int8, len(im.Pix))
 	for i, v := range im.Pix {

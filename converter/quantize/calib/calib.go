@@ -1,8 +1,9 @@
-package quantize
+package calib
 
 import (
 	"context"
 	"fmt"
+	"github.com/animed/animed/converter/quantize"
 	"io"
 	"math"
 	"math/rand"
@@ -206,7 +207,7 @@ func fitInput(it *tflite.Interpreter, h, w int) error {
 
 // Ranges chooses a range for every recorded tensor. percentile is used by
 // the Percentile method (e.g. 99.99).
-func (s *Stats) Ranges(method Method, percentile float64) (map[int32]Range, error) {
+func (s *Stats) Ranges(method Method, percentile float64) (map[int32]quantize.Range, error) {
 	switch method {
 	case MinMax, MSE:
 	case Percentile:
@@ -216,12 +217,12 @@ func (s *Stats) Ranges(method Method, percentile float64) (map[int32]Range, erro
 	default:
 		return nil, fmt.Errorf("unknown calibration method %q (want minmax, percentile or mse)", method)
 	}
-	out := make(map[int32]Range, len(s.Tensors))
+	out := make(map[int32]quantize.Range, len(s.Tensors))
 	for t, ts := range s.Tensors {
 		if ts.Min > ts.Max { // never recorded
 			continue
 		}
-		full := Range{ts.Min, ts.Max}
+		full := quantize.Range{Min: ts.Min, Max: ts.Max}
 		if ts.PerImage > 0 && ts.PerImage <= smallTensor {
 			out[t] = widen(full)
 			continue
@@ -250,7 +251,7 @@ const (
 	smallMargin = 0.15
 )
 
-func widen(r Range) Range {
+func widen(r quantize.Range) quantize.Range {
 	w := r.Max - r.Min
 	if r.Min < 0 {
 		r.Min -= smallMargin * w
@@ -261,7 +262,7 @@ func widen(r Range) Range {
 	return r
 }
 
-func percentileRange(samples []float32, p float64, full Range) Range {
+func percentileRange(samples []float32, p float64, full quantize.Range) quantize.Range {
 	if len(samples) == 0 {
 		return full
 	}
@@ -271,12 +272,12 @@ func percentileRange(samples []float32, p float64, full Range) Range {
 		i := int(math.Round(q * float64(len(v)-1)))
 		return v[max(0, min(len(v)-1, i))]
 	}
-	return Range{at(1 - p/100), at(p / 100)}
+	return quantize.Range{Min: at(1 - p/100), Max: at(p / 100)}
 }
 
 // mseRange shrinks the full range by factors from 1 down to 0.3 and keeps
 // the one whose int8 round trip of the samples has the least squared error.
-func mseRange(samples []float32, full Range) Range {
+func mseRange(samples []float32, full quantize.Range) quantize.Range {
 	if len(samples) == 0 {
 		return full
 	}
@@ -286,8 +287,8 @@ func mseRange(samples []float32, full Range) Range {
 	best, bestErr := full, math.Inf(1)
 	for k := 0; k <= 35; k++ {
 		f := float32(1 - 0.02*float64(k))
-		r := Range{full.Min * f, full.Max * f}
-		p := ActivationParams(r)
+		r := quantize.Range{Min: full.Min * f, Max: full.Max * f}
+		p := quantize.ActivationParams(r)
 		var e float64
 		for _, v := range samples {
 			q := p.Quantize(v)

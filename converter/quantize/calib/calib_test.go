@@ -1,4 +1,4 @@
-package quantize_test
+package calib_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	"github.com/animed/animed/internal/testmodel"
 )
 
@@ -19,13 +20,13 @@ func TestRangeMethods(t *testing.T) {
 		v[i] = float32(r.NormFloat64())
 	}
 	v[10], v[20] = 40, -30
-	st := &quantize.Stats{Images: 1, Tensors: map[int32]*quantize.TensorStats{
+	st := &calib.Stats{Images: 1, Tensors: map[int32]*calib.TensorStats{
 		0: {Name: "x", Min: -30, Max: 40, Samples: v, PerImage: len(v)},
 		// A per-channel statistic (8 values per image): minmax, widened.
 		1: {Name: "mean", Min: 0.1, Max: 0.5, Samples: []float32{0.1, 0.2, 0.5}, PerImage: 8},
 		2: {Name: "centred", Min: -0.2, Max: 0.2, Samples: []float32{-0.2, 0.2}, PerImage: 8},
 	}}
-	get := func(m quantize.Method, p float64) quantize.Range {
+	get := func(m calib.Method, p float64) quantize.Range {
 		t.Helper()
 		rs, err := st.Ranges(m, p)
 		if err != nil {
@@ -33,10 +34,10 @@ func TestRangeMethods(t *testing.T) {
 		}
 		return rs[0]
 	}
-	if got := get(quantize.MinMax, 0); got != (quantize.Range{Min: -30, Max: 40}) {
+	if got := get(calib.MinMax, 0); got != (quantize.Range{Min: -30, Max: 40}) {
 		t.Errorf("minmax %v", got)
 	}
-	for _, m := range []quantize.Method{quantize.MinMax, quantize.Percentile, quantize.MSE} {
+	for _, m := range []calib.Method{calib.MinMax, calib.Percentile, calib.MSE} {
 		rs, err := st.Ranges(m, 99.9)
 		if err != nil {
 			t.Fatal(err)
@@ -49,34 +50,19 @@ func TestRangeMethods(t *testing.T) {
 		}
 	}
 	// 99.9% keeps about 3.3 sigma, ignoring the outliers.
-	if got := get(quantize.Percentile, 99.9); got.Max > 4 || got.Max < 2.5 || got.Min < -4 || got.Min > -2.5 {
+	if got := get(calib.Percentile, 99.9); got.Max > 4 || got.Max < 2.5 || got.Min < -4 || got.Min > -2.5 {
 		t.Errorf("percentile 99.9: %v", got)
 	}
 	// MSE shrinks the range but not all the way down.
-	if got := get(quantize.MSE, 0); got.Max >= 40 || got.Max < 10 {
+	if got := get(calib.MSE, 0); got.Max >= 40 || got.Max < 10 {
 		t.Errorf("mse: %v", got)
 	}
 	for _, bad := range []struct {
-		m quantize.Method
+		m calib.Method
 		p float64
-	}{{"median", 0}, {quantize.Percentile, 40}, {quantize.Percentile, 101}} {
+	}{{"median", 0}, {calib.Percentile, 40}, {calib.Percentile, 101}} {
 		if _, err := st.Ranges(bad.m, bad.p); err == nil {
 			t.Errorf("Ranges(%q, %g) accepted", bad.m, bad.p)
-		}
-	}
-}
-
-func TestActivationParams(t *testing.T) {
-	for _, r := range []quantize.Range{{-1, 1}, {0, 6}, {0.5, 3}, {-7, -2}, {0, 0}, {-0.001, 100}} {
-		p := quantize.ActivationParams(r)
-		rep := p.Representable()
-		lo, hi := min(r.Min, 0), max(r.Max, 0)
-		if rep.Min > lo+p.Scale/2 || rep.Max < hi-p.Scale/2 || p.ZeroPoint < -128 || p.ZeroPoint > 127 || !(p.Scale > 0) {
-			t.Errorf("%v: params %+v represent %v", r, p, rep)
-		}
-		// 0 is exact.
-		if q := p.Quantize(0); int32(q) != p.ZeroPoint {
-			t.Errorf("%v: 0 quantizes to %d, zero point %d", r, q, p.ZeroPoint)
 		}
 	}
 }
@@ -85,12 +71,12 @@ func TestActivationParams(t *testing.T) {
 // ranges; another seed gives other crops.
 func TestCalibrationDeterministic(t *testing.T) {
 	files := photoFiles(t)
-	a, err := quantize.LoadImages(files, 3, 24, 24, 5)
+	a, err := calib.LoadImages(files, 3, 24, 24, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := quantize.LoadImages(files, 3, 24, 24, 5)
-	c, _ := quantize.LoadImages(files, 3, 24, 24, 6)
+	b, _ := calib.LoadImages(files, 3, 24, 24, 5)
+	c, _ := calib.LoadImages(files, 3, 24, 24, 6)
 	if !reflect.DeepEqual(a, b) {
 		t.Error("same seed, different images")
 	}
@@ -99,11 +85,11 @@ func TestCalibrationDeterministic(t *testing.T) {
 	}
 	m := testmodel.Generator(testmodel.GeneratorConfig{Size: 24 - 24%4})
 	ranges := func() map[int32]quantize.Range {
-		st, err := quantize.Calibrate(context.Background(), m, a, quantize.CalibOptions{Threads: 1, Seed: 3, SamplesPerImage: 100})
+		st, err := calib.Calibrate(context.Background(), m, a, calib.CalibOptions{Threads: 1, Seed: 3, SamplesPerImage: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := st.Ranges(quantize.Percentile, 99)
+		r, err := st.Ranges(calib.Percentile, 99)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +111,7 @@ func photoFiles(t *testing.T) []string {
 	_ = imgs
 	if photos {
 		root, _ := sharedRoot()
-		files, err := quantize.FindImages(root)
+		files, err := calib.FindImages(root)
 		if err != nil {
 			t.Fatal(err)
 		}

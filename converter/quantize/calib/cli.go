@@ -1,10 +1,11 @@
-package quantize
+package calib
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/animed/animed/converter/quantize"
 	"io"
 	"log/slog"
 	"os"
@@ -43,7 +44,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Method, "calib-method", string(Percentile), "activation range method: minmax, percentile or mse")
 	fs.Float64Var(&f.Percentile, "calib-percentile", 99.99, "percentile kept by --calib-method percentile")
 	fs.Int64Var(&f.Seed, "calib-seed", 1, "seed of the image choice, crops and sampling")
-	fs.StringVar(&f.IO, "io", string(IOFloat), "input/output type: float (QUANTIZE/DEQUANTIZE at the ends) or int8 (feed pixel-128)")
+	fs.StringVar(&f.IO, "io", string(quantize.IOFloat), "input/output type: float (QUANTIZE/DEQUANTIZE at the ends) or int8 (feed pixel-128)")
 	fs.Float64Var(&f.MinPSNR, "min-psnr", 30, "refuse to write a model whose output PSNR against FP32 is below this (dB); 0 disables")
 	fs.StringVar(&f.Report, "report", "", "write a JSON quality report (metrics, per-layer error) to this file")
 	fs.StringSliceVar(&f.FloatOps, "float-ops", nil, "operators kept float32 (e.g. RSQRT,MEAN or layernorm); needed for ops without INT8 kernels")
@@ -51,23 +52,23 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 
 // Report is the JSON quality report of one quantization.
 type Report struct {
-	Method       string        `json:"calib_method"`
-	Percentile   float64       `json:"calib_percentile,omitempty"`
-	Seed         int64         `json:"calib_seed"`
-	CalibImages  int           `json:"calib_images"`
-	GateImages   int           `json:"gate_images"`
-	IO           IO            `json:"io"`
-	FP32Bytes    int           `json:"fp32_bytes"`
-	INT8Bytes    int           `json:"int8_bytes"`
-	Output       Metrics       `json:"output"`
-	MinPSNR      float64       `json:"min_psnr_db"`
-	Passed       bool          `json:"passed"`
-	Layers       []LayerError  `json:"layers"`
-	FloatIslands []Island      `json:"float_islands"`
-	Requantized  []string      `json:"requantized"`
-	Undelegated  []Undelegated `json:"xnnpack_undelegated"`
-	Warnings     []string      `json:"warnings"`
-	Seconds      float64       `json:"seconds"`
+	Method       string                 `json:"calib_method"`
+	Percentile   float64                `json:"calib_percentile,omitempty"`
+	Seed         int64                  `json:"calib_seed"`
+	CalibImages  int                    `json:"calib_images"`
+	GateImages   int                    `json:"gate_images"`
+	IO           quantize.IO            `json:"io"`
+	FP32Bytes    int                    `json:"fp32_bytes"`
+	INT8Bytes    int                    `json:"int8_bytes"`
+	Output       Metrics                `json:"output"`
+	MinPSNR      float64                `json:"min_psnr_db"`
+	Passed       bool                   `json:"passed"`
+	Layers       []LayerError           `json:"layers"`
+	FloatIslands []quantize.Island      `json:"float_islands"`
+	Requantized  []string               `json:"requantized"`
+	Undelegated  []quantize.Undelegated `json:"xnnpack_undelegated"`
+	Warnings     []string               `json:"warnings"`
+	Seconds      float64                `json:"seconds"`
 }
 
 // ErrGate is returned when the quantized model misses --min-psnr.
@@ -83,7 +84,7 @@ func (f *Flags) Validate() error {
 type settings struct {
 	floatOps  []tfl.BuiltinOp
 	floatNorm bool
-	io        IO
+	io        quantize.IO
 	method    Method
 }
 
@@ -99,11 +100,11 @@ func (f *Flags) settings() (settings, error) {
 		return s, fmt.Errorf("int8: --gate-count %d: need at least 1", f.GateCount)
 	}
 	var err error
-	if s.floatOps, s.floatNorm, err = ParseOps(f.FloatOps); err != nil {
+	if s.floatOps, s.floatNorm, err = quantize.ParseOps(f.FloatOps); err != nil {
 		return s, fmt.Errorf("int8: --float-ops: %w", err)
 	}
-	s.io = IO(f.IO)
-	if s.io != IOFloat && s.io != IOInt8 {
+	s.io = quantize.IO(f.IO)
+	if s.io != quantize.IOFloat && s.io != quantize.IOInt8 {
 		return s, fmt.Errorf("int8: --io %q: want float or int8", f.IO)
 	}
 	s.method = Method(f.Method)
@@ -164,7 +165,7 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(w, nil))
-	res, err := Quantize(m, Options{Ranges: ranges, IO: io, FloatOps: floatOps, FloatLayerNorm: floatNorm, Logger: log})
+	res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges, IO: io, FloatOps: floatOps, FloatLayerNorm: floatNorm, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}
@@ -186,19 +187,19 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 	}
 	rep := &Report{Method: string(method), Seed: f.Seed, CalibImages: len(calib), GateImages: len(gate), IO: io,
 		FP32Bytes: len(fp32), INT8Bytes: len(q), Output: met, MinPSNR: f.MinPSNR, Layers: layers,
-		FloatIslands: res.FloatIslands, Requantized: res.Requantized, Undelegated: UndelegatedOps(res.Model),
+		FloatIslands: res.FloatIslands, Requantized: res.Requantized, Undelegated: quantize.UndelegatedOps(res.Model),
 		Warnings: res.Warnings}
 	if method == Percentile {
 		rep.Percentile = f.Percentile
 	}
 	if rep.FloatIslands == nil {
-		rep.FloatIslands = []Island{}
+		rep.FloatIslands = []quantize.Island{}
 	}
 	if rep.Requantized == nil {
 		rep.Requantized = []string{}
 	}
 	if rep.Undelegated == nil {
-		rep.Undelegated = []Undelegated{}
+		rep.Undelegated = []quantize.Undelegated{}
 	}
 	if rep.Warnings == nil {
 		rep.Warnings = []string{}
@@ -211,7 +212,7 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 		fmt.Fprintf(w, "int8: WARNING: %d float islands left (see the report)\n", len(res.FloatIslands))
 	}
 	if len(rep.Undelegated) > 0 {
-		fmt.Fprintf(w, "int8: XNNPACK 2.9 cannot take %d operators: %s\n", len(rep.Undelegated), SummarizeUndelegated(rep.Undelegated))
+		fmt.Fprintf(w, "int8: XNNPACK 2.9 cannot take %d operators: %s\n", len(rep.Undelegated), quantize.SummarizeUndelegated(rep.Undelegated))
 	}
 	if f.Report != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")

@@ -1,8 +1,9 @@
-package quantize
+package calib
 
 import (
 	"context"
 	"fmt"
+	"github.com/animed/animed/converter/quantize"
 	"math"
 	"strings"
 
@@ -111,14 +112,14 @@ func (r *runner) close() {
 }
 
 // run feeds img (as floats, or as pixel-128 for an int8 input with
-// PixelInput's parameters) and invokes.
+// quantize.PixelInput's parameters) and invokes.
 func (r *runner) run(img Image) error {
 	if err := fitInput(r.it, img.H, img.W); err != nil {
 		return err
 	}
 	in := r.it.Input(0)
 	scale, zp := in.Quant()
-	if in.Type() == tflite.Int8 && scale == PixelInput.Scale && zp == PixelInput.ZeroPoint {
+	if in.Type() == tflite.Int8 && scale == quantize.PixelInput.Scale && zp == quantize.PixelInput.ZeroPoint {
 		copy(in.Int8s(), img.Int8())
 	} else if err := in.SetFloat32(img.Float()); err != nil {
 		return err

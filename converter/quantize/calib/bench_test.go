@@ -1,12 +1,14 @@
-package quantize_test
+package calib_test
 
 import (
 	"context"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 	"os"
 	"strconv"
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
@@ -20,16 +22,16 @@ const benchSize = 256
 func benchModels(b *testing.B) (fp32, int8 []byte) {
 	b.Helper()
 	m := testmodel.Generator(testmodel.GeneratorConfig{Size: benchSize})
-	st, err := quantize.Calibrate(context.Background(), m, quantize.SyntheticImages(2, benchSize, benchSize, 1), quantize.CalibOptions{})
+	st, err := calib.Calibrate(context.Background(), m, calib.SyntheticImages(2, benchSize, benchSize, 1), calib.CalibOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ranges, _ := st.Ranges(quantize.MinMax, 0)
+	ranges, _ := st.Ranges(calib.MinMax, 0)
 	res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return marshal(b, m), marshal(b, res.Model)
+	return tflitetest.Marshal(b, m), tflitetest.Marshal(b, res.Model)
 }
 
 func benchRun(b *testing.B, data []byte, backend tflite.Backend) {
@@ -50,7 +52,7 @@ func benchRunSize(b *testing.B, data []byte, backend tflite.Backend, h, w int) {
 	if it.Backend() != backend {
 		b.Fatalf("backend %s, want %s: %s", it.Backend(), backend, it.FallbackReason())
 	}
-	img := quantize.SyntheticImages(1, h, w, 2)[0].Float()
+	img := calib.SyntheticImages(1, h, w, 2)[0].Float()
 	if err := it.Input(0).SetFloat32(img); err != nil {
 		b.Fatal(err)
 	}

@@ -1,16 +1,19 @@
-package quantize_test
+package calib_test
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 	"image"
 	"image/png"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/converter/quantize/calib"
 	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
@@ -19,45 +22,36 @@ import (
 
 // testImages returns n calibration or gate images: crops of the shared
 // photos when present, else synthetic images (logged).
-func testImages(t testing.TB, n, size int, seed int64) []quantize.Image {
+func testImages(t testing.TB, n, size int, seed int64) []calib.Image {
 	imgs, _ := testImagesReal(t, n, size, seed)
 	return imgs
 }
 
 // testImagesReal is testImages that also says whether the images are photos.
-func testImagesReal(t testing.TB, n, size int, seed int64) ([]quantize.Image, bool) {
+func testImagesReal(t testing.TB, n, size int, seed int64) ([]calib.Image, bool) {
 	t.Helper()
 	root, ok := sharedtest.Root()
 	photos := filepath.Join(root, "photos")
 	if _, err := os.Stat(photos); !ok || err != nil {
 		t.Logf("shared photos not found (../shared/photos or $%s): using synthetic images", sharedtest.EnvVar)
-		return quantize.SyntheticImages(n, size, size, seed), false
+		return calib.SyntheticImages(n, size, size, seed), false
 	}
-	files, err := quantize.FindImages(photos)
+	files, err := calib.FindImages(photos)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := quantize.LoadImages(files, n, size, size, seed)
+	imgs, err := calib.LoadImages(files, n, size, size, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return imgs, true
 }
 
-func marshal(t testing.TB, m *tfl.Model) []byte {
-	t.Helper()
-	b, err := m.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // quantizeGenerator calibrates and quantizes the generator.
-func quantizeGenerator(t testing.TB, cfg testmodel.GeneratorConfig, calib []quantize.Image, o quantize.Options, method quantize.Method) (*tfl.Model, *quantize.Result) {
+func quantizeGenerator(t testing.TB, cfg testmodel.GeneratorConfig, calibImgs []calib.Image, o quantize.Options, method calib.Method) (*tfl.Model, *quantize.Result) {
 	t.Helper()
 	m := testmodel.Generator(cfg)
-	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
+	st, err := calib.Calibrate(context.Background(), m, calibImgs, calib.CalibOptions{Threads: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,21 +73,21 @@ func quantizeGenerator(t testing.TB, cfg testmodel.GeneratorConfig, calib []quan
 func TestGeneratorEndToEnd(t *testing.T) {
 	const size = 64
 	imgs := testImages(t, 12, size, 7)
-	calib, gate := imgs[:8], imgs[8:]
+	calibImgs, gate := imgs[:8], imgs[8:]
 	m := testmodel.Generator(testmodel.GeneratorConfig{Size: size})
-	fp32 := marshal(t, m)
-	st, err := quantize.Calibrate(context.Background(), m, calib, quantize.CalibOptions{Threads: 2, Seed: 1})
+	fp32 := tflitetest.Marshal(t, m)
+	st, err := calib.Calibrate(context.Background(), m, calibImgs, calib.CalibOptions{Threads: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		io     quantize.IO
-		method quantize.Method
+		method calib.Method
 	}{
-		{quantize.IOFloat, quantize.Percentile},
-		{quantize.IOFloat, quantize.MinMax},
-		{quantize.IOFloat, quantize.MSE},
-		{quantize.IOInt8, quantize.Percentile},
+		{quantize.IOFloat, calib.Percentile},
+		{quantize.IOFloat, calib.MinMax},
+		{quantize.IOFloat, calib.MSE},
+		{quantize.IOInt8, calib.Percentile},
 	} {
 		t.Run(string(c.io)+"/"+string(c.method), func(t *testing.T) {
 			ranges, err := st.Ranges(c.method, 99.99)
@@ -123,8 +117,8 @@ func TestGeneratorEndToEnd(t *testing.T) {
 					t.Errorf("int8 I/O: input shift not folded")
 				}
 			}
-			qb := marshal(t, q)
-			met, err := quantize.Compare(context.Background(), fp32, qb, gate, quantize.RunOptions{Threads: 2})
+			qb := tflitetest.Marshal(t, q)
+			met, err := calib.Compare(context.Background(), fp32, qb, gate, calib.RunOptions{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +126,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 			if met.PSNR < 35 {
 				t.Errorf("PSNR %.2f dB < 35 dB", met.PSNR)
 			}
-			requireXNNPACK(t, qb)
+			tflitetest.RequireXNNPACK(t, qb)
 			// The generator graph uses LeakyReLU, which XNNPACK 2.9 has no INT8 kernel for.
 			if u := quantize.SummarizeUndelegated(quantize.UndelegatedOps(q)); u != "LEAKY_RELU×7 MIRROR_PAD×1 TANH×1" {
 				t.Errorf("XNNPACK cannot take %s, want LEAKY_RELU×7 MIRROR_PAD×1 TANH×1", u)
@@ -154,7 +148,7 @@ func TestLayerNorm(t *testing.T) {
 	if !photos {
 		bar = 25
 	}
-	calib, gate := imgs[:6], imgs[6:]
+	calibImgs, gate := imgs[:6], imgs[6:]
 	cfg := testmodel.GeneratorConfig{Size: size, LayerNorm: true}
 	for _, c := range []struct {
 		name      string
@@ -165,8 +159,8 @@ func TestLayerNorm(t *testing.T) {
 		{"float-islands", true, bar},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m, res := quantizeGenerator(t, cfg, calib, quantize.Options{FloatLayerNorm: c.floatNorm, Logger: quiet}, quantize.Percentile)
-			met, err := quantize.Compare(context.Background(), marshal(t, m), marshal(t, res.Model), gate, quantize.RunOptions{Threads: 2})
+			m, res := quantizeGenerator(t, cfg, calibImgs, quantize.Options{FloatLayerNorm: c.floatNorm, Logger: quiet}, calib.Percentile)
+			met, err := calib.Compare(context.Background(), tflitetest.Marshal(t, m), tflitetest.Marshal(t, res.Model), gate, calib.RunOptions{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +168,7 @@ func TestLayerNorm(t *testing.T) {
 			if !c.floatNorm {
 				// XNNPACK refuses an ADD whose operand scale is far from
 				// the output's (a norm's epsilon quantized on its own).
-				requireXNNPACK(t, marshal(t, res.Model))
+				tflitetest.RequireXNNPACK(t, tflitetest.Marshal(t, res.Model))
 			}
 			if met.PSNR < c.minPSNR {
 				t.Errorf("PSNR %.2f dB < %.0f dB", met.PSNR, c.minPSNR)
@@ -207,7 +201,7 @@ func sharedRoot() (string, bool) {
 // writeSynthetic writes n synthetic PNG photos of 40x30 into dir.
 func writeSynthetic(t *testing.T, dir string, n int) []string {
 	var files []string
-	for i, im := range quantize.SyntheticImages(n, 30, 40, 9) {
+	for i, im := range calib.SyntheticImages(n, 30, 40, 9) {
 		img := image.NewRGBA(image.Rect(0, 0, im.W, im.H))
 		for p := range im.W * im.H {
 			copy(img.Pix[4*p:], im.Pix[3*p:3*p+3])
@@ -226,25 +220,6 @@ func writeSynthetic(t *testing.T, dir string, n int) []string {
 	return files
 }
 
-// requireXNNPACK fails the test when the XNNPACK delegate (QS8) cannot
-// take the model and the runtime falls back to the builtin kernels.
-func requireXNNPACK(t *testing.T, model []byte) {
-	t.Helper()
-	tm, err := tflite.NewModel(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tm.Close()
-	it, err := tflite.NewInterpreter(tm, tflite.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if it.Backend() != tflite.BackendXNNPACK {
-		t.Errorf("XNNPACK did not take the INT8 model: %s", it.FallbackReason())
-	}
-}
-
 // TestResizableStaysResizable quantizes the fully convolutional test model
 // (calibrated at 64x64) and runs it at another size.
 func TestResizableStaysResizable(t *testing.T) {
@@ -253,16 +228,16 @@ func TestResizableStaysResizable(t *testing.T) {
 		t.Fatal(err)
 	}
 	imgs := testImages(t, 6, 64, 2)
-	st, err := quantize.Calibrate(context.Background(), m, imgs[:4], quantize.CalibOptions{Threads: 1})
+	st, err := calib.Calibrate(context.Background(), m, imgs[:4], calib.CalibOptions{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranges, _ := st.Ranges(quantize.Percentile, 99.99)
+	ranges, _ := st.Ranges(calib.Percentile, 99.99)
 	res, err := quantize.Quantize(m, quantize.Options{Ranges: ranges})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := marshal(t, res.Model)
+	q := tflitetest.Marshal(t, res.Model)
 	d, err := tflite.Describe(mustModel(t, q))
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +246,7 @@ func TestResizableStaysResizable(t *testing.T) {
 		t.Fatal("the quantized model is not resizable")
 	}
 	small := testImages(t, 2, 40, 3) // Compare resizes both models' inputs to 40x40
-	met, err := quantize.Compare(context.Background(), testmodel.FP32(), q, small, quantize.RunOptions{Threads: 1})
+	met, err := calib.Compare(context.Background(), testmodel.FP32(), q, small, calib.RunOptions{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,3 +265,5 @@ func mustModel(t *testing.T, data []byte) *tflite.Model {
 	t.Cleanup(func() { m.Close() })
 	return m
 }
+
+var quiet = slog.New(slog.DiscardHandler)

@@ -20,7 +20,7 @@ import (
 	"github.com/animed/animed/converter/emit"
 	"github.com/animed/animed/converter/ir"
 	"github.com/animed/animed/converter/pass"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // MetadataKey is the model metadata entry the converter writes: a JSON

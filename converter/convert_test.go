@@ -9,7 +9,7 @@ import (
 	"github.com/animed/animed/converter"
 	"github.com/animed/animed/converter/onnx"
 	. "github.com/animed/animed/converter/onnxtest"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // fullyConv is a small resizable generator with symbolic H and W.

@@ -6,7 +6,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Summary describes a TFLite model: operator histogram, parameter count,

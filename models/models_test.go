@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 func act(a ir.Attrs) (tflitefile.Activation, error) {

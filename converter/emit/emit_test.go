@@ -5,7 +5,7 @@ import (
 
 	"github.com/animed/animed/converter/emit"
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Each IR op must come out with its builtin code, options and FP32 op

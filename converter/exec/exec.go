@@ -12,7 +12,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Observer is called with every computed tensor (node outputs, in

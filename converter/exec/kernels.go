@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // padBefore is TFLite's top/left padding for SAME (0 for VALID).

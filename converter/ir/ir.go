@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // DType is the element type of a value.

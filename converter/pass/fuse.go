@@ -2,7 +2,7 @@ package pass
 
 import (
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // fusedAct are the activations a producer can apply itself (those whose

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // TFLite-level nodes are made by lowering.emit from a

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Element-wise activations and unary math. Those TFLite has map to one

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Convolutions and padding: Conv (CONV_2D, DEPTHWISE_CONV_2D, grouped as

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Pooling: MaxPool and AveragePool (MAX_POOL_2D, AVERAGE_POOL_2D), shaped

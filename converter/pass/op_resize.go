@@ -2,7 +2,7 @@ package pass
 
 import (
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Resize and Upsample (RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR).

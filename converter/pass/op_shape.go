@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Layout and shape operators: Concat (CONCATENATION), Reshape, Flatten,

@@ -2,7 +2,7 @@ package pass
 
 import (
 	"github.com/animed/animed/converter/ir"
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // SpaceToDepth is TFLite's SPACE_TO_DEPTH in NHWC: both put the block

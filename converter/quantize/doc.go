@@ -1,7 +1,7 @@
 // Package quantize turns an FP32 TFLite model into a fully INT8 one by
 // post-training quantization, and measures what that costs.
 //
-// The pass works on converter/tflitefile models and knows nothing about
+// The pass works on internal/tflitefile models and knows nothing about
 // ONNX, so it applies to any FP32 .tflite of the image-to-image family the
 // converter produces. It follows the rules TFLite's INT8 kernels and
 // XNNPACK's QS8 path require:

@@ -6,8 +6,8 @@ import (
 
 	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/converter/quantize/calib"
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // Calibrate an FP32 model on a few images, quantize it to INT8 and

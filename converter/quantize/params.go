@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // Range is an observed or chosen range of real values.

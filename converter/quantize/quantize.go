@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // IO selects the type of the quantized model's input and output tensors.

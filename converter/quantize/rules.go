@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // fixedOutput is the output quantization TFLite's INT8 kernels require.

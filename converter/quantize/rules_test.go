@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize"
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflite/tflitetest"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // opCase builds one operator after t1 (= input + constant, [1,8,8,4]) and

@@ -8,10 +8,10 @@ import (
 
 	"github.com/animed/animed/converter"
 	. "github.com/animed/animed/converter/onnxtest"
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/converter/verify"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflite/tflitetest"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // The rescalable claim in the metadata holds: a model converted at 16x16

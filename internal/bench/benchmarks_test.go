@@ -7,8 +7,8 @@ import (
 	"image/jpeg"
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
 

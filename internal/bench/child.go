@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
 

@@ -17,8 +17,8 @@ import (
 
 	xdraw "golang.org/x/image/draw"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // E2EOptions configure EndToEnd.

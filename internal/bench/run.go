@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Stats describes a model without running it.

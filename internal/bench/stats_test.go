@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
+	"github.com/animed/animed/internal/tflitefile"
 	"os"
 )
 

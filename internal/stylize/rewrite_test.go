@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
 

@@ -4,7 +4,7 @@ import (
 	"math"
 	"math/rand"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // Builder appends tensors and operators to a model's main subgraph.

@@ -20,7 +20,7 @@ import (
 	"math"
 	"math/rand"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Config selects a model variant.

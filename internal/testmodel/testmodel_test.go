@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 func TestBuildVariants(t *testing.T) {

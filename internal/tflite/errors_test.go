@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/testmodel"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // rewrite returns the default test model with its main graph changed.

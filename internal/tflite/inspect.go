@@ -5,7 +5,7 @@ import (
 	"math"
 	"syscall"
 
-	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // TFLite 2.9 aborts the process (or overflows int sizes) when a model or a

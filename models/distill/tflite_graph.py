@@ -1,7 +1,7 @@
 """Read a .tflite flatbuffer (schema v3) into plain Python objects.
 
 Parses with python3-flatbuffers' Table accessor and the field slots, tensor
-types and operator codes of converter/tflitefile/SCHEMA.md, named below
+types and operator codes of internal/tflitefile/SCHEMA.md, named below
 (the Go test TestSchemaNotePython checks them against that note); no
 generated schema code is needed. Weights come back as numpy arrays,
 dequantized on request.

@@ -17,7 +17,7 @@ import (
 	"os/signal"
 
 	"github.com/animed/animed/converter/quantize/calib"
-	tfl "github.com/animed/animed/converter/tflitefile"
+	tfl "github.com/animed/animed/internal/tflitefile"
 	"github.com/spf13/pflag"
 )
 

@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/quantize/calib"
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // photos returns the shared photo folder, or a folder of synthetic PNGs

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"time"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // Method chooses an activation range from calibration statistics.

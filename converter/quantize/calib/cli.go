@@ -11,8 +11,8 @@ import (
 	"os"
 	"time"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	tfl "github.com/animed/animed/internal/tflitefile"
 	"github.com/spf13/pflag"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/converter/quantize/calib"
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // testImages returns n calibration or gate images: crops of the shared

@@ -7,8 +7,8 @@ import (
 	"math"
 	"strings"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // Metrics compare a quantized model's output with the FP32 model's, on

@@ -5,8 +5,8 @@ package tflitetest
 import (
 	"testing"
 
-	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflitefile"
 )
 
 // Result is one output of a run.

@@ -6,9 +6,9 @@ import (
 	"math"
 	"testing"
 
-	tfl "github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflite/tflitetest"
+	tfl "github.com/animed/animed/internal/tflitefile"
 )
 
 // upsampler builds input [1 h w 3] -> RESIZE_BILINEAR (half-pixel

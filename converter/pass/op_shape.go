@@ -249,13 +249,10 @@ func inferTranspose(n *ir.Node) error {
 }
 
 func inferUnsqueeze(n *ir.Node) error {
-	x, xs, a := n.In(0), n.In(0).Shape, n.Attrs
-	axes := a.Ints("axes")
-	if n.In(1) != nil {
-		var ok bool
-		if axes, _, ok = constInts(n.In(1)); !ok {
-			return errUnknown
-		}
+	x, xs := n.In(0), n.In(0).Shape
+	axes, ok := axesOperand(n)
+	if !ok {
+		return errUnknown
 	}
 	r := len(xs) + len(axes)
 	ins := map[int]bool{}
@@ -281,13 +278,10 @@ func inferUnsqueeze(n *ir.Node) error {
 }
 
 func inferSqueeze(n *ir.Node) error {
-	x, xs, a := n.In(0), n.In(0).Shape, n.Attrs
-	axes := a.Ints("axes")
-	if n.In(1) != nil {
-		var ok bool
-		if axes, _, ok = constInts(n.In(1)); !ok {
-			return errUnknown
-		}
+	x, xs := n.In(0), n.In(0).Shape
+	axes, ok := axesOperand(n)
+	if !ok {
+		return errUnknown
 	}
 	drop := map[int]bool{}
 	for _, av := range axes {
@@ -337,4 +331,15 @@ func (l *lowering) transpose(n *ir.Node) error {
 	}
 	l.set(n, e.v, q) // no data movement: only the bookkeeping changes
 	return nil
+}
+
+// axesOperand returns the axes of Squeeze or Unsqueeze: the attribute
+// before opset 13, the constant input 1 from it; ok is false while that
+// input is not known.
+func axesOperand(n *ir.Node) ([]int64, bool) {
+	if n.In(1) == nil {
+		return n.Attrs.Ints("axes"), true
+	}
+	axes, _, ok := constInts(n.In(1))
+	return axes, ok
 }

@@ -94,14 +94,6 @@ func onnxDType(to int64) ir.DType {
 	return ir.Undefined
 }
 
-func reduceAxes(n *ir.Node) ([]int64, bool) {
-	if n.In(1) != nil {
-		axes, _, ok := constInts(n.In(1))
-		return axes, ok
-	}
-	return n.Attrs.Ints("axes"), true
-}
-
 func reduceShape(xs []int, axes []int64, keep bool) ([]int, error) {
 	red := map[int]bool{}
 	for _, av := range axes {

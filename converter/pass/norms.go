@@ -139,8 +139,8 @@ func matchLayerNorm(div *ir.Node, prod map[*ir.Value]*ir.Node) *ir.Node {
 	if rm1 == nil || rm1.In(0) != x {
 		return nil
 	}
-	a1, ok1 := reduceAxes(rm1)
-	a2, ok2 := reduceAxes(rm2)
+	a1, ok1 := axesOperand(rm1)
+	a2, ok2 := axesOperand(rm2)
 	if !ok1 || !ok2 || x.Rank() < 0 || rm1.Attrs.Int("keepdims", 1) == 0 || rm2.Attrs.Int("keepdims", 1) == 0 {
 		return nil
 	}

@@ -56,7 +56,7 @@ func lowerGlobalMaxPool(l *lowering, n *ir.Node) error {
 // reduceSpec returns the logical axes a reduction node reduces (nil with
 // noop true when it passes its input through).
 func reduceSpec(n *ir.Node) (axes []int64, noop bool, err error) {
-	a, ok := reduceAxes(n)
+	a, ok := axesOperand(n)
 	if !ok {
 		return nil, false, errUnknown
 	}
@@ -236,7 +236,7 @@ func (l *lowering) mean(n *ir.Node) error {
 			axes = append(axes, int64(i))
 		}
 	} else {
-		a, ok := reduceAxes(n)
+		a, ok := axesOperand(n)
 		if !ok {
 			return nodeErr(n, "axes must be constant")
 		}

@@ -333,9 +333,9 @@ func (l *lowering) transpose(n *ir.Node) error {
 	return nil
 }
 
-// axesOperand returns the axes of Squeeze or Unsqueeze: the attribute
-// before opset 13, the constant input 1 from it; ok is false while that
-// input is not known.
+// axesOperand returns the axes of Squeeze, Unsqueeze and the reductions:
+// the attribute in older opsets, else the constant input 1; ok is false
+// while that input is not known.
 func axesOperand(n *ir.Node) ([]int64, bool) {
 	if n.In(1) == nil {
 		return n.Attrs.Ints("axes"), true

@@ -24,7 +24,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: the build needs BASE_PKGS (cgo); the tests, the recipe and
 # the packaging need the rest (Debian 12 "bookworm").
 BASE_PKGS := gcc
-APT_PKGS := $(BASE_PKGS) python3-torch python3-flatbuffers python3-numpy \
+APT_PKGS := $(BASE_PKGS) python3-torch python3-torchvision python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 	bubblewrap systemd dpkg-dev fakeroot lintian strace

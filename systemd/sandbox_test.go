@@ -263,7 +263,12 @@ func TestSandbox(t *testing.T) {
 		uid, gid = os.Getuid(), os.Getgid()
 	}
 	state := filepath.Join(top, "var", "lib", "animed")
-	for _, d := range []string{"", "drop", "out", "done", "failed", "state"} {
+	// As animed.tmpfiles and the unit's StateDirectory= make them: the
+	// top belongs to root, the uploaders' folders are 2770, state is 0700.
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"drop", "out", "done", "failed", "state"} {
 		p := filepath.Join(state, d)
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			t.Fatal(err)
@@ -271,7 +276,11 @@ func TestSandbox(t *testing.T) {
 		if err := os.Chown(p, uid, gid); err != nil && root {
 			t.Fatal(err)
 		}
-		if err := os.Chmod(p, 0o2770|os.ModeSetgid); err != nil {
+		mode := 0o770 | os.ModeSetgid
+		if d == "state" {
+			mode = 0o700
+		}
+		if err := os.Chmod(p, mode); err != nil {
 			t.Fatal(err)
 		}
 	}

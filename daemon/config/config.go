@@ -10,6 +10,8 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +23,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/animed/animed/internal/durable"
 )
 
 // EnvPrefix prefixes the environment variable of each flag.
@@ -32,7 +36,7 @@ type Config struct {
 	Out       string        // results
 	Done      string        // originals after success (default Watch/done)
 	Failed    string        // originals that could not be processed (default Watch/failed)
-	State     string        // journal (default Watch/.animed)
+	State     string        // journal and backend cache (default: see DefaultState); never inside Watch
 	Model     string        // TFLite model file; "" = the embedded default
 	Threads   int           // TFLite threads
 	Tile      int           // largest model input in pixels; larger photos go through tiles (stylize.Options.MaxWholePixels)
@@ -77,7 +81,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.Out, "out", "", "folder for the results (required)")
 	fs.StringVar(&c.Done, "done", "", "folder for originals after success (default WATCH/done)")
 	fs.StringVar(&c.Failed, "failed", "", "folder for originals that could not be processed, each with NAME.EXT.error.txt (default WATCH/failed)")
-	fs.StringVar(&c.State, "state", "", "folder for the crash-safety journal (default WATCH/.animed)")
+	fs.StringVar(&c.State, "state", "", "private folder for the crash-safety journal and the backend cache; never inside the drop folder (default $STATE_DIRECTORY, else $XDG_STATE_HOME/animed/ID or ~/.local/state/animed/ID, ID naming the drop folder)")
 	fs.StringVar(&c.Model, "model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
 	fs.IntVar(&c.Threads, "threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
 	fs.IntVar(&c.Tile, "tile-pixels", DefaultTile, "largest piece of a photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: a little faster, ~1.5 KB more memory per pixel)")
@@ -150,6 +154,70 @@ func Load(fs *pflag.FlagSet, args []string, getenv func(string) (string, bool)) 
 		}
 	})
 	return err
+}
+
+// checkState refuses a state folder where uploaders may write: the
+// journal and the backend cache decide what the daemon renames, replaces
+// and loads.
+func (c *Config) checkState() error {
+	for _, d := range []struct{ flag, path string }{{"watch", c.Watch}, {"out", c.Out}, {"done", c.Done}, {"failed", c.Failed}} {
+		if Within(c.State, d.path) {
+			return fmt.Errorf("--state %s: inside the --%s folder %s, where uploaders may write; give a private folder (the default is $STATE_DIRECTORY or ~/.local/state/animed)", c.State, d.flag, d.path)
+		}
+	}
+	return nil
+}
+
+// DefaultState is the state folder used when --state is not given:
+// $STATE_DIRECTORY (set by systemd's StateDirectory=; the first of several),
+// else a folder per drop folder under $XDG_STATE_HOME/animed or
+// ~/.local/state/animed, so that two daemons of one user never share a
+// journal. watch must be absolute.
+func DefaultState(watch string, getenv func(string) (string, bool)) (string, error) {
+	if v, ok := getenv("STATE_DIRECTORY"); ok && v != "" {
+		first, _, _ := strings.Cut(v, ":")
+		return first, nil
+	}
+	base, ok := getenv("XDG_STATE_HOME")
+	if !ok || !filepath.IsAbs(base) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("--state: not given, and no home folder for the default (%v); set --state", err)
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	sum := sha256.Sum256([]byte(watch))
+	id := durable.Shorten(filepath.Base(watch), 40) + "-" + hex.EncodeToString(sum[:6])
+	return filepath.Join(base, "animed", id), nil
+}
+
+// Within reports whether path is dir or inside it, comparing the paths
+// as given and with symbolic links resolved in the part that exists.
+func Within(path, dir string) bool {
+	for _, pair := range [][2]string{{path, dir}, {resolve(path), resolve(dir)}} {
+		rel, err := filepath.Rel(pair[1], pair[0])
+		if err == nil && (rel == "." || (rel != ".." && !strings.HasPrefix(rel, "../"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve resolves symbolic links in the longest existing head of p.
+func resolve(p string) string {
+	p = filepath.Clean(p)
+	var tail []string
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{r}, tail...)...)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(append([]string{p}, tail...)...)
+		}
+		tail = append([]string{filepath.Base(p)}, tail...)
+		p = parent
+	}
 }
 
 // EnvName is the environment variable for a flag: max-side -> ANIMED_MAX_SIDE.
@@ -231,6 +299,9 @@ func (c *Config) Validate() error {
 	if !st.IsDir() {
 		return fmt.Errorf("--watch %s: not a folder", c.Watch)
 	}
+	if resolved, err := filepath.EvalSymlinks(c.Watch); err == nil {
+		c.Watch = resolved
+	}
 	if c.Done == "" {
 		c.Done = filepath.Join(c.Watch, "done")
 	}
@@ -238,7 +309,9 @@ func (c *Config) Validate() error {
 		c.Failed = filepath.Join(c.Watch, "failed")
 	}
 	if c.State == "" {
-		c.State = filepath.Join(c.Watch, ".animed")
+		if c.State, err = DefaultState(c.Watch, os.LookupEnv); err != nil {
+			return err
+		}
 	}
 	dirs := []struct {
 		flag string
@@ -253,11 +326,26 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--%s %s: the same folder as --%s; each folder needs its own path", d.flag, *d.path, other)
 		}
 		seen[*d.path] = d.flag
-		if err := os.MkdirAll(*d.path, 0o755); err != nil {
+		perm := os.FileMode(0o755)
+		if d.flag == "state" {
+			if err := c.checkState(); err != nil {
+				return err
+			}
+			perm = 0o700
+		}
+		if err := os.MkdirAll(*d.path, perm); err != nil {
 			return fmt.Errorf("--%s %s: cannot create the folder (%v)", d.flag, *d.path, errors.Unwrap(err))
 		}
 		if st, err := os.Stat(*d.path); err != nil || !st.IsDir() {
 			return fmt.Errorf("--%s %s: not a folder", d.flag, *d.path)
+		}
+		// Folders the operator named may be reached through symbolic
+		// links; done/ and failed/ inside the drop folder may not, as
+		// uploaders can replace them (the pipeline refuses links there).
+		if !Within(*d.path, c.Watch) {
+			if resolved, err := filepath.EvalSymlinks(*d.path); err == nil {
+				*d.path = resolved
+			}
 		}
 	}
 	if c.Model != "" {

@@ -45,6 +45,7 @@ type Config struct {
 	Quality   int           // JPEG quality
 	Poll      time.Duration // polling interval; 0 = fsnotify (auto-poll on network filesystems)
 	Settle    time.Duration // a file must be unchanged this long before it is taken
+	Grace     time.Duration // a file that does not decode is failed only once unchanged and this old
 	MaxPixels int64         // refuse images whose header declares more pixels
 	MaxBytes  int64         // refuse files larger than this
 	Metrics   string        // address for /metrics and /healthz; "" = off
@@ -62,6 +63,7 @@ const (
 	DefaultMaxSide   = 1024
 	DefaultQuality   = 90
 	DefaultSettle    = time.Second
+	DefaultGrace     = 30 * time.Second
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
@@ -90,6 +92,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")
 	fs.DurationVar(&c.Poll, "poll", 0, "poll the drop folder at this interval instead of using inotify (0 = inotify; polling is switched on automatically on NFS/CIFS/FUSE)")
 	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "take a file only after its size and mtime stayed unchanged this long")
+	fs.DurationVar(&c.Grace, "grace", DefaultGrace, "a file that does not decode is retried, not failed, while it changes or is younger than this (writers that pause); 0 fails at once")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	fs.Int64Var(&c.MaxBytes, "max-bytes", DefaultMaxBytes, "refuse files larger than this many bytes")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
@@ -370,6 +373,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--poll %s: must be at least 10ms", c.Poll)
 	case c.Settle < 0:
 		return fmt.Errorf("--settle %s: must not be negative", c.Settle)
+	case c.Grace < 0:
+		return fmt.Errorf("--grace %s: must not be negative", c.Grace)
 	case c.MaxPixels < 1:
 		return fmt.Errorf("--max-pixels %d: must be positive", c.MaxPixels)
 	case c.MaxBytes < 1:

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/daemon/config"
-	"github.com/animed/animed/daemon/durable"
 	"github.com/animed/animed/daemon/pipeline"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"

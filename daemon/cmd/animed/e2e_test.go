@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/animed/animed/daemon/durable"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 )
 
@@ -51,7 +51,16 @@ func buildAnimed(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Daemons started without --state keep their journal in the default
+	// state folder: a scratch one, not the user's.
+	xdg, err := os.MkdirTemp("", "animed-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", xdg)
+	os.Unsetenv("STATE_DIRECTORY")
 	code := m.Run()
+	os.RemoveAll(xdg)
 	if built.path != "" {
 		os.RemoveAll(filepath.Dir(built.path))
 	}
@@ -143,7 +152,9 @@ func TestEndToEndCrashes(t *testing.T) {
 			}
 		}
 	})
-	args := []string{"--watch", drop, "--out", out, "--settle", "250ms", "--threads", "1", "--max-side", "128"}
+	state := filepath.Join(root, "state") // never inside the drop folder
+	args := []string{"--watch", drop, "--out", out, "--state", state, "--settle", "250ms", "--grace", "2s",
+		"--threads", "1", "--max-side", "128"}
 
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
@@ -285,7 +296,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	// Wait until the drop folder holds only ignored names and folders.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		left := inputsLeft(t, drop, ignored)
+		left := inputsLeft(t, drop, state, ignored)
 		if len(left) == 0 {
 			break
 		}
@@ -373,7 +384,7 @@ func TestEndToEndCrashes(t *testing.T) {
 		}
 	}
 	// No temporary or partial files, no open claims.
-	for _, dir := range []string{out, done, failed, filepath.Join(drop, ".animed")} {
+	for _, dir := range []string{out, done, failed, state} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), durable.TempPrefix) || strings.HasSuffix(e.Name(), ".claim") {
@@ -383,7 +394,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	}
 }
 
-func inputsLeft(t *testing.T, drop string, ignored []string) []string {
+func inputsLeft(t *testing.T, drop, state string, ignored []string) []string {
 	entries, err := os.ReadDir(drop)
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +409,7 @@ func inputsLeft(t *testing.T, drop string, ignored []string) []string {
 			left = append(left, e.Name())
 		}
 	}
-	claims, _ := filepath.Glob(filepath.Join(drop, ".animed", "*.claim"))
+	claims, _ := filepath.Glob(filepath.Join(state, "*.claim"))
 	return append(left, claims...)
 }
 

@@ -187,17 +187,22 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
 		"threads", cfg.Threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
-	j, err := journal.Open(cfg.State)
+	j, err := journal.Open(cfg.State, log)
 	if err != nil {
 		return err
 	}
+	defer j.Close()
 	format, _ := imageio.ParseFormat(cfg.Format) // validated
-	p := pipeline.New(pipeline.Options{
+	p, err := pipeline.New(pipeline.Options{
 		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
 		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
 		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
-		Logger: log, Metrics: m, Busy: lc.Busy,
+		Logger: log, Metrics: m, Busy: lc.Busy, Grace: cfg.Grace,
 	}, j, s)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
 	if err := p.Recover(); err != nil {
 		return fmt.Errorf("recover after restart: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/selftest"
+	"github.com/animed/animed/internal/durable"
 )
 
 // Backends, as accepted by --backend.
@@ -99,13 +100,17 @@ type Trial struct {
 
 // Decision is the backend to use and why.
 type Decision struct {
-	Backend  string    `json:"backend"` // cpu, xnnpack or external
-	Delegate string    `json:"delegate,omitempty"`
-	Threads  int       `json:"threads"`
-	Reason   string    `json:"reason"`
-	Trials   []Trial   `json:"trials,omitempty"`
-	Key      string    `json:"key,omitempty"`
-	Decided  time.Time `json:"decided"`
+	Backend  string `json:"backend"` // cpu, xnnpack or external
+	Delegate string `json:"delegate,omitempty"`
+	// DelegateSHA256 is the hex sha256 of the Delegate file when the
+	// decision was taken: a cached decision is used only if the file
+	// still has it.
+	DelegateSHA256 string    `json:"delegate_sha256,omitempty"`
+	Threads        int       `json:"threads"`
+	Reason         string    `json:"reason"`
+	Trials         []Trial   `json:"trials,omitempty"`
+	Key            string    `json:"key,omitempty"`
+	Decided        time.Time `json:"decided"`
 	// Cached is set when the decision came from the state folder.
 	Cached bool `json:"-"`
 }
@@ -520,57 +525,106 @@ func (c Config) key() string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (c Config) cachePath(key string) string {
-	return filepath.Join(c.StateDir, "backend-"+key+".json")
-}
+// cacheName is the decision's file in the state folder.
+func cacheName(key string) string { return "backend-" + key + ".json" }
 
+// maxCacheBytes bounds a cached decision file (ours are a few KB).
+const maxCacheBytes = 1 << 20
+
+// load returns the cached decision for key, if there is one that passes
+// checkCached. The state folder is trusted no more than it must be: the
+// file is opened with O_NOFOLLOW through the folder's descriptor.
 func (c Config) load(key string) (Decision, bool) {
 	if c.StateDir == "" {
 		return Decision{}, false
 	}
-	data, err := os.ReadFile(c.cachePath(key))
+	dir, err := durable.OpenDir(c.StateDir)
 	if err != nil {
 		return Decision{}, false
 	}
-	var d Decision
-	if err := json.Unmarshal(data, &d); err != nil || d.Key != key || d.Backend == "" {
-		c.Logger.Warn("backend: ignoring a bad cached self-test result", "file", c.cachePath(key), "err", err)
+	defer dir.Close()
+	data, err := dir.ReadFile(cacheName(key), maxCacheBytes)
+	if errors.Is(err, os.ErrNotExist) {
 		return Decision{}, false
 	}
-	d.Cached = true
-	return d, true
+	if err == nil {
+		var d Decision
+		if d, err = c.checkCached(data, key); err == nil {
+			d.Cached = true
+			return d, true
+		}
+	}
+	c.Logger.Warn("backend: ignoring the cached self-test result; running the self-test again", "file", dir.Join(cacheName(key)), "err", err)
+	return Decision{}, false
 }
 
-// save writes the decision atomically (temp file, then rename).
+// checkCached decodes a cached decision and checks it against what the
+// operator configured now: a known backend, a sane thread count, the same
+// key, and a delegate only if it is one this Config would try (--delegate,
+// or a plugin the probe found in the system's library folders) with the
+// same sha256 as when it was tested. Anything else is refused: a forged
+// cache must never make animed dlopen a library of someone else's.
+func (c Config) checkCached(data []byte, key string) (Decision, error) {
+	var d Decision
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, fmt.Errorf("bad JSON: %w", err)
+	}
+	switch {
+	case d.Key != key:
+		return d, fmt.Errorf("key %q, want %q", d.Key, key)
+	case d.Backend != CPU && d.Backend != XNNPACK && d.Backend != External:
+		return d, fmt.Errorf("unknown backend %q", d.Backend)
+	case d.Threads < 1 || d.Threads > 4096:
+		return d, fmt.Errorf("threads %d", d.Threads)
+	case d.Backend == External && d.Delegate == "":
+		return d, errors.New("external backend without a delegate")
+	case d.Backend != External && d.Delegate != "":
+		return d, fmt.Errorf("backend %s with a delegate", d.Backend)
+	}
+	if d.Delegate == "" {
+		return d, nil
+	}
+	configured := false
+	for _, p := range c.plugins() {
+		configured = configured || (p.Path == d.Delegate && p.OK)
+	}
+	if !configured {
+		return d, fmt.Errorf("delegate %s is not one the operator configured (--delegate) or the probe found", d.Delegate)
+	}
+	sum, err := fileSHA256(d.Delegate)
+	if err != nil {
+		return d, fmt.Errorf("delegate: %w", err)
+	}
+	if d.DelegateSHA256 == "" || sum != d.DelegateSHA256 {
+		return d, fmt.Errorf("delegate %s changed since its self-test (sha256 %s, cached %q)", d.Delegate, sum, d.DelegateSHA256)
+	}
+	return d, nil
+}
+
+// save writes the decision durably (temp file, fsync, rename, fsync the
+// folder) into the private state folder.
 func (c Config) save(d Decision) error {
 	if c.StateDir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+	if d.Delegate != "" {
+		sum, err := fileSHA256(d.Delegate)
+		if err != nil {
+			return err
+		}
+		d.DelegateSHA256 = sum
+	}
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.StateDir, ".backend-*.tmp")
-	if err != nil {
+	return durable.WriteFile(c.StateDir, cacheName(d.Key), 0o600, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), c.cachePath(d.Key)); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	})
 }
 
 func logTable(log *slog.Logger, d Decision) {

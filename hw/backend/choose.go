@@ -233,6 +233,26 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	return d, nil
 }
 
+// TryModel runs c.Model once in a self-test child on the backend c asks
+// for (XNNPACK for auto), so that a model that crashes or hangs the
+// interpreter (a cycle in its graph, a 0x0 input) fails there, within
+// c.Timeout, and not in the daemon that would load it next.
+func TryModel(ctx context.Context, c Config) error {
+	c.defaults()
+	c.Runs = 1
+	backend, delegate := c.Backend, ""
+	switch backend {
+	case Auto:
+		backend = XNNPACK
+	case External:
+		delegate = c.Delegate
+	}
+	if _, err := c.child(ctx, backend, delegate, c.Threads, nil); err != nil {
+		return fmt.Errorf("the model failed its trial run in a child process: %w", err)
+	}
+	return nil
+}
+
 func fallback(c Config, why string) Decision {
 	return Decision{Backend: XNNPACK, Threads: c.Threads, Reason: why + ": using xnnpack (it falls back to the CPU kernels itself)", Decided: time.Now().UTC()}
 }

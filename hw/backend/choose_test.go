@@ -444,3 +444,26 @@ func FuzzSelftestOutput(f *testing.F) {
 		}
 	})
 }
+
+// TryModel runs the model in a child: a good model passes; a file that
+// crashes or fails the child, or a child that hangs, fails here instead
+// of in the daemon that would load it.
+func TestTryModel(t *testing.T) {
+	s := newConfig(t, "")
+	s.cfg.Threads = 1
+	if err := TryModel(context.Background(), s.cfg); err != nil {
+		t.Fatalf("good model: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.tflite")
+	os.WriteFile(bad, []byte("TFL3 but not a model"), 0o644)
+	c := s.cfg
+	c.Model = bad
+	if err := TryModel(context.Background(), c); err == nil {
+		t.Error("a broken model passed its trial run")
+	}
+	c = s.cfg
+	c.Timeout = time.Millisecond
+	if err := TryModel(context.Background(), c); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("a hanging child: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/animed/animed/daemon/config"
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/hw/selftest"
@@ -59,6 +60,20 @@ func chooseBackend(ctx context.Context, c backendChoice, log *slog.Logger) (back
 	log.Info("backend chosen", "backend", d.Backend, "delegate", d.Delegate, "threads", d.Threads,
 		"reason", d.Reason, "cached", d.Cached)
 	return d, err
+}
+
+// tryModel runs cfg's model once in a self-test child (see
+// backend.TryModel), within a minute.
+func tryModel(cfg *config.Config, log *slog.Logger) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	log.Info("reload: trying the new model in a child process", "model", cfg.Model)
+	return backend.TryModel(context.Background(), backend.Config{
+		Exe: exe, Args: []string{selftest.Command}, Model: cfg.Model,
+		Backend: cfg.Backend, Delegate: cfg.Delegate, Threads: 1, Timeout: time.Minute, Logger: log,
+	})
 }
 
 // selftestCommand is the hidden child of chooseBackend: it runs one

@@ -108,6 +108,12 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			modelName string
 		)
 		err := checkModel(cfg.Model)
+		if err == nil && running != nil && cfg.Model != running.Model {
+			// A new model on SIGHUP runs once in a child first: one that
+			// crashes or hangs the interpreter must not take the running
+			// daemon down with it.
+			err = tryModel(cfg, log)
+		}
 		if err == nil {
 			var d backend.Decision
 			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,

@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/testmodel"
 )
 
 // TestUploadersGainNothing runs the real daemon against what issue 16's
@@ -116,4 +119,60 @@ func TestRemovedDropFolderStopsTheDaemon(t *testing.T) {
 		t.Fatalf("the daemon still runs without its drop folder:\n%s", logText())
 	}
 	d.log.Close()
+}
+
+// TestReloadTriesTheModelFirst: a new model on SIGHUP runs in a self-test
+// child before the daemon loads it; a model that fails there is refused
+// and the daemon keeps converting with the running one.
+func TestReloadTriesTheModelFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon: skipped in -short mode")
+	}
+	dir := t.TempDir()
+	drop, out := filepath.Join(dir, "drop"), filepath.Join(dir, "out")
+	os.Mkdir(drop, 0o755)
+	good, bad := filepath.Join(dir, "good.tflite"), filepath.Join(dir, "bad.tflite")
+	os.WriteFile(good, testmodel.FP32(), 0o644)
+	// A flatbuffer that loads but whose interpreter cannot be built.
+	broken := testmodel.FP32()
+	m, err := tflitefile.Parse(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Main().Operators[1].Inputs[1] = m.Main().Operators[0].Inputs[1] // a 3x3x3 kernel where 1x1x8 is needed
+	if broken, err = m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(bad, broken, 0o644)
+	conf := filepath.Join(dir, "animed.conf")
+	base := "watch = " + drop + "\nout = " + out + "\nstate = " + filepath.Join(dir, "state") +
+		"\nsettle = 100ms\nmax-side = 64\nbackend = cpu\nthreads = 1\n"
+	os.WriteFile(conf, []byte(base), 0o644)
+	logPath := filepath.Join(dir, "animed.log")
+	d := startDaemon(t, buildAnimed(t), []string{"--config", conf}, logPath)
+	defer d.kill(t)
+	logText := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logText())
+		}
+	})
+	waitFor(t, 60*time.Second, "the daemon to run", func() bool { return strings.Contains(logText(), "animed running") })
+
+	os.WriteFile(conf, []byte(base+"model = "+bad+"\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 60*time.Second, "the refused model", func() bool {
+		return strings.Contains(logText(), "failed its trial run") && strings.Count(logText(), "animed running") >= 2
+	})
+	r := rand.New(rand.NewSource(3))
+	os.WriteFile(filepath.Join(drop, "a.jpg"), testPhoto(r, 64, 48, "jpeg", 1), 0o644)
+	waitFor(t, 60*time.Second, "a.jpg with the running model", func() bool { return exists(filepath.Join(out, "a.jpg")) })
+
+	os.WriteFile(conf, []byte(base+"model = "+good+"\n"), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 60*time.Second, "the new model", func() bool {
+		return strings.Contains(logText(), "model=good.tflite")
+	})
+	os.WriteFile(filepath.Join(drop, "b.jpg"), testPhoto(r, 64, 48, "jpeg", 1), 0o644)
+	waitFor(t, 60*time.Second, "b.jpg with the new model", func() bool { return exists(filepath.Join(out, "b.jpg")) })
 }

@@ -39,8 +39,15 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 			wg.Wait()
 			return werr
 		case <-check.C:
-			if err := p.checkFolders(); errors.Is(err, ErrDropFolderGone) {
+			err := p.checkFolders()
+			var pe *PauseError
+			switch {
+			case errors.Is(err, ErrDropFolderGone):
 				return err
+			case errors.As(err, &pe):
+				p.setPaused(err.Error())
+			default:
+				p.setPaused("")
 			}
 		case name := <-w.Ready():
 			err := p.handle(ctx, name)

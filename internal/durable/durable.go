@@ -78,8 +78,10 @@ type Dir struct {
 
 // OpenDir opens the folder at path. The last element of path must be a
 // folder, not a symbolic link to one.
-func OpenDir(path string) (*Dir, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func OpenDir(path string) (*Dir, error) { return openDir(path, unix.O_NOFOLLOW) }
+
+func openDir(path string, flags int) (*Dir, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
@@ -255,8 +257,10 @@ func (d *Dir) WriteFile(name string, perm os.FileMode, write func(io.Writer) err
 }
 
 // WriteFile durably creates or replaces dir/name (see Dir.WriteFile).
+// dir is the caller's and may be reached through symbolic links; name is
+// never followed.
 func WriteFile(dir, name string, perm os.FileMode, write func(io.Writer) error) error {
-	d, err := OpenDir(dir)
+	d, err := openDir(dir, 0)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestMove(t *testing.T) {
 		os.WriteFile(filepath.Join(src, "photo.jpg"), []byte("jpeg"), 0o640)
 		os.Symlink("/etc/passwd", filepath.Join(src, "link.jpg"))
 		syscall.Mkfifo(filepath.Join(src, "fifo.jpg"), 0o644)
-		from, to := openDir(t, src), openDir(t, dst)
+		from, to := mustOpen(t, src), mustOpen(t, dst)
 		for _, n := range []string{"photo.jpg", "link.jpg", "fifo.jpg"} {
 			if err := Move(from, n, to, n); err != nil {
 				t.Fatalf("%s -> %s: %v", n, dst, err)
@@ -97,7 +97,7 @@ func TestFreeName(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.jpg"), nil, 0o644)
 	os.Symlink("/nonexistent", filepath.Join(dir, "a-1.jpg")) // dangling counts
-	got, err := openDir(t, dir).FreeName("a", ".jpg", 0, func(n string) bool { return n == "a-2.jpg" })
+	got, err := mustOpen(t, dir).FreeName("a", ".jpg", 0, func(n string) bool { return n == "a-2.jpg" })
 	if err != nil || got != "a-3.jpg" {
 		t.Fatalf("FreeName = %q, %v; want a-3.jpg", got, err)
 	}
@@ -114,7 +114,7 @@ func ExampleDir_FreeName() {
 	// Output: beach-1.jpg
 }
 
-func openDir(t *testing.T, path string) *Dir {
+func mustOpen(t *testing.T, path string) *Dir {
 	t.Helper()
 	d, err := OpenDir(path)
 	if err != nil {
@@ -129,7 +129,7 @@ func TestNamesMustBePlain(t *testing.T) {
 	dir := filepath.Join(root, "dir")
 	os.Mkdir(dir, 0o755)
 	os.WriteFile(filepath.Join(root, "outside"), []byte("keep"), 0o644)
-	d := openDir(t, dir)
+	d := mustOpen(t, dir)
 	write := func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }
 	for _, name := range []string{"", ".", "..", "../outside", "a/b", "/etc/passwd", "a\x00b", strings.Repeat("n", 256)} {
 		if err := d.WriteFile(name, 0o644, write); !errors.Is(err, ErrBadName) {
@@ -151,7 +151,7 @@ func TestCheckNoticesSwap(t *testing.T) {
 	root := t.TempDir()
 	dir, elsewhere := filepath.Join(root, "done"), t.TempDir()
 	os.Mkdir(dir, 0o755)
-	d := openDir(t, dir)
+	d := mustOpen(t, dir)
 	if err := d.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestCheckNoticesSwap(t *testing.T) {
 }
 
 func TestLongNames(t *testing.T) {
-	d := openDir(t, t.TempDir())
+	d := mustOpen(t, t.TempDir())
 	long := strings.Repeat("é", 126) + ".jpg" // 256 bytes: one over
 	name, err := d.FreeName(strings.TrimSuffix(long, ".jpg"), ".jpg", len(".error.txt"), nil)
 	if err != nil {
@@ -185,5 +185,19 @@ func TestLongNames(t *testing.T) {
 	}
 	if TempName(full) == TempName(full[1:]) {
 		t.Fatal("two long names share a temporary name")
+	}
+}
+
+// The package-level WriteFile is for the caller's own folders (animed
+// convert OUT): a folder reached through a symbolic link works.
+func TestWriteFileThroughLinkedFolder(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(real, link)
+	if err := WriteFile(link, "a.jpg", 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(real, "a.jpg")); string(b) != "x" {
+		t.Fatalf("content %q", b)
 	}
 }

@@ -162,7 +162,7 @@ func (p *Pipeline) open(name string) (*os.File, journal.Fingerprint, error) {
 		return nil, journal.Fingerprint{}, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", fileKind(st.Mode), imageio.ErrNotRegular)
+		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", durable.Kind(st.Mode), imageio.ErrNotRegular)
 	}
 	f, err := p.f.watch.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
@@ -173,29 +173,13 @@ func (p *Pipeline) open(name string) (*os.File, journal.Fingerprint, error) {
 	}
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		f.Close()
-		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", fileKind(st.Mode), imageio.ErrNotRegular)
+		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", durable.Kind(st.Mode), imageio.ErrNotRegular)
 	}
 	if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
 		f.Close()
 		return nil, journal.Fingerprint{}, err
 	}
 	return f, journal.FingerprintOf(&st), nil
-}
-
-func fileKind(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFLNK:
-		return "symbolic link"
-	case unix.S_IFDIR:
-		return "folder"
-	case unix.S_IFIFO:
-		return "FIFO"
-	case unix.S_IFSOCK:
-		return "socket"
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return "device"
-	}
-	return "not a regular file"
 }
 
 // read reads the opened input, at most MaxBytes, and checks that it did

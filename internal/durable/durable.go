@@ -391,6 +391,28 @@ func (d *Dir) FreeName(base, ext string, reserve int, taken func(name string) bo
 	return "", fmt.Errorf("choose a name in %s: no free name for %s%s", d.path, base, ext)
 }
 
+// Kind names a file type from a stat mode, for messages: "symbolic
+// link", "FIFO", ...
+func Kind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return "regular file"
+	case unix.S_IFDIR:
+		return "directory"
+	case unix.S_IFLNK:
+		return "symbolic link"
+	case unix.S_IFIFO:
+		return "FIFO"
+	case unix.S_IFSOCK:
+		return "socket"
+	case unix.S_IFCHR:
+		return "character device"
+	case unix.S_IFBLK:
+		return "block device"
+	}
+	return fmt.Sprintf("file type %#o", mode&unix.S_IFMT)
+}
+
 // Shorten cuts s to at most n bytes without splitting a UTF-8 sequence.
 func Shorten(s string, n int) string {
 	if len(s) <= n {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/internal/durable"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	MaxBytes  int64         // refuse files larger than this
 	Metrics   string        // address for /metrics and /healthz; "" = off
 	LogFormat string        // "text" or "json"
+	Fleet     string        // shared claims folder of several daemons on one drop folder; "" = alone
+	Instance  string        // this daemon's id in the fleet (default: the host name)
+	Lease     time.Duration // a fleet claim not refreshed this long is taken over
 	File      string        // the config file that was read, if any
 
 	// Backend and Delegate select the inference backend (see hw/); they
@@ -64,6 +68,7 @@ const (
 	DefaultQuality   = 90
 	DefaultSettle    = time.Second
 	DefaultGrace     = 30 * time.Second
+	DefaultLease     = time.Minute
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
@@ -99,6 +104,9 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
 	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
+	fs.StringVar(&c.Fleet, "fleet", "", "several daemons on one drop folder (hosts sharing it over NFS/SMB): a folder they all share, outside the drop folder, for their claims (default: none, one daemon)")
+	fs.StringVar(&c.Instance, "instance", "", "this daemon's id in the fleet, unique among them (default: the host name)")
+	fs.DurationVar(&c.Lease, "lease", DefaultLease, "a fleet daemon's claim not refreshed this long is taken over by another")
 	fs.StringVar(&c.File, "config", "", "config file with one \"flag = value\" per line")
 	return fs
 }
@@ -159,13 +167,13 @@ func Load(fs *pflag.FlagSet, args []string, getenv func(string) (string, bool)) 
 	return err
 }
 
-// checkState refuses a state folder where uploaders may write: the
-// journal and the backend cache decide what the daemon renames, replaces
-// and loads.
-func (c *Config) checkState() error {
+// checkPrivate refuses a state or fleet folder where uploaders may write:
+// the journal, the backend cache and the fleet's claims decide what the
+// daemon renames, replaces and loads.
+func (c *Config) checkPrivate(flag, path string) error {
 	for _, d := range []struct{ flag, path string }{{"watch", c.Watch}, {"out", c.Out}, {"done", c.Done}, {"failed", c.Failed}} {
-		if Within(c.State, d.path) {
-			return fmt.Errorf("--state %s: inside the --%s folder %s, where uploaders may write; give a private folder (the default is $STATE_DIRECTORY or ~/.local/state/animed)", c.State, d.flag, d.path)
+		if Within(path, d.path) {
+			return fmt.Errorf("--%s %s: inside the --%s folder %s, where uploaders may write; give a private folder (the default state is $STATE_DIRECTORY or ~/.local/state/animed)", flag, path, d.flag, d.path)
 		}
 	}
 	return nil
@@ -311,17 +319,28 @@ func (c *Config) Validate() error {
 	if c.Failed == "" {
 		c.Failed = filepath.Join(c.Watch, "failed")
 	}
+	if c.Fleet != "" && c.Instance == "" {
+		if c.Instance, err = os.Hostname(); err != nil {
+			return fmt.Errorf("--instance: not given, and no host name (%v)", err)
+		}
+	}
 	if c.State == "" {
 		if c.State, err = DefaultState(c.Watch, os.LookupEnv); err != nil {
 			return err
+		}
+		if c.Fleet != "" {
+			c.State += "-" + c.Instance // two daemons of one host, one drop folder
 		}
 	}
 	dirs := []struct {
 		flag string
 		path *string
-	}{{"out", &c.Out}, {"done", &c.Done}, {"failed", &c.Failed}, {"state", &c.State}}
+	}{{"out", &c.Out}, {"done", &c.Done}, {"failed", &c.Failed}, {"state", &c.State}, {"fleet", &c.Fleet}}
 	seen := map[string]string{c.Watch: "watch"}
 	for _, d := range dirs {
+		if *d.path == "" {
+			continue // no --fleet
+		}
 		if *d.path, err = filepath.Abs(*d.path); err != nil {
 			return fmt.Errorf("--%s %s: %v", d.flag, *d.path, err)
 		}
@@ -330,11 +349,14 @@ func (c *Config) Validate() error {
 		}
 		seen[*d.path] = d.flag
 		perm := os.FileMode(0o755)
-		if d.flag == "state" {
-			if err := c.checkState(); err != nil {
+		if d.flag == "state" || d.flag == "fleet" {
+			if err := c.checkPrivate(d.flag, *d.path); err != nil {
 				return err
 			}
 			perm = 0o700
+		}
+		if d.flag == "fleet" {
+			perm = 0o770 // shared by the daemons' group
 		}
 		if err := os.MkdirAll(*d.path, perm); err != nil {
 			return fmt.Errorf("--%s %s: cannot create the folder (%v)", d.flag, *d.path, errors.Unwrap(err))
@@ -373,6 +395,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--poll %s: must be at least 10ms", c.Poll)
 	case c.Settle < 0:
 		return fmt.Errorf("--settle %s: must not be negative", c.Settle)
+	case c.Fleet != "" && fleet.CheckInstance(c.Instance) != nil:
+		return fmt.Errorf("--instance %q: use 1-64 letters, digits, '.', '_' or '-'", c.Instance)
+	case c.Fleet != "" && c.Lease < time.Second:
+		return fmt.Errorf("--lease %s: must be at least 1s", c.Lease)
 	case c.Grace < 0:
 		return fmt.Errorf("--grace %s: must not be negative", c.Grace)
 	case c.MaxPixels < 1:

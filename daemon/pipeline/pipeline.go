@@ -37,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
 	"github.com/animed/animed/daemon/metrics"
 	"github.com/animed/animed/internal/imageio"
@@ -75,6 +76,9 @@ type Options struct {
 	RetryEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Fleet, if set, makes claims exclusive among several daemons
+	// sharing the drop folder (see package fleet).
+	Fleet *fleet.Fleet
 }
 
 // Pipeline processes photos one at a time. It is not safe for concurrent

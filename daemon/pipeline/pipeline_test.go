@@ -388,7 +388,7 @@ func TestReplacedInputIsANewPhoto(t *testing.T) {
 
 	// Replaced during processing: the check before the move catches it.
 	os.WriteFile(path, first, 0o644)
-	c, _, err := p.claim("IMG_0001.JPG", fingerprint(t, path))
+	c, _, err := p.claim("IMG_0001.JPG", fingerprint(t, path), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

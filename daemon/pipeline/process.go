@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
 	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
@@ -54,17 +55,33 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	// open: fingerprint the input through the drop folder's descriptor.
 	in, fp, openErr := p.open(name)
 	if errors.Is(openErr, errVanished) {
-		p.j.Remove(name)
+		if c, ok := p.j.Get(name); ok {
+			p.settled(c)
+		}
 		return Abandoned, fmt.Errorf("process %s: %w", name, openErr)
 	}
 	if in != nil {
 		defer in.Close()
 	}
 
-	// claim
-	c, renewed, err := p.claim(name, fp)
+	// claim: in a fleet, first the shared lock (with the names an earlier
+	// holder recorded), then the journal.
+	var adopted *journal.Claim
+	if p.o.Fleet != nil {
+		fc, err := p.o.Fleet.Acquire(name)
+		if err != nil {
+			return p.pause(ours("fleet", err))
+		}
+		adopted = fc.Names
+	}
+	c, renewed, err := p.claim(name, fp, adopted)
 	if err != nil {
 		return p.pause(ours("state", err))
+	}
+	if p.o.Fleet != nil {
+		if err := p.o.Fleet.Record(c); err != nil {
+			return p.hold(c, ours("fleet", err))
+		}
 	}
 	if c.Tries > p.o.MaxTries {
 		why := "it may crash the daemon"
@@ -104,6 +121,9 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 		if changed, err := p.changed(c); changed || err != nil {
 			return p.replaced(c, err, false)
 		}
+		if lost := p.lost(c); lost != nil {
+			return Abandoned, lost
+		}
 		// write
 		t := p.o.Now()
 		err = p.f.out.WriteFile(c.Result, 0o644, func(w io.Writer) error {
@@ -120,16 +140,17 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	if changed, err := p.changed(c); changed || err != nil {
 		return p.replaced(c, err, true)
 	}
+	if lost := p.lost(c); lost != nil {
+		return Abandoned, lost
+	}
 	if err := durable.Move(p.f.watch, name, p.f.done, c.Done); err != nil {
 		if !p.f.watch.Exists(name) {
-			p.j.Remove(name)
+			p.settled(c)
 			return Abandoned, fmt.Errorf("process %s: %w", name, errVanished)
 		}
 		return p.hold(c, ours("done", fmt.Errorf("process %s: move original to %s: %w", name, p.f.done.Path(), err)))
 	}
-	if err := p.j.Remove(name); err != nil {
-		log.Warn("journal", "err", err)
-	}
+	p.settled(c)
 	total := p.o.Now().Sub(start)
 	p.m.Processed()
 	p.m.Observe("total", total)
@@ -217,8 +238,14 @@ var errChanging = errors.New("the file changed while it was read; it is still be
 // written. An existing claim for another version of the input (same name,
 // different fingerprint) is replaced: that is a new photo, or the same
 // upload that went on (renewed is true).
-func (p *Pipeline) claim(name string, fp journal.Fingerprint) (c journal.Claim, renewed bool, err error) {
+func (p *Pipeline) claim(name string, fp journal.Fingerprint, adopted *journal.Claim) (c journal.Claim, renewed bool, err error) {
 	c, ok := p.j.Get(name)
+	if !ok && adopted != nil && adopted.Input == name {
+		// Taken over from a daemon of the fleet: its names, so that a
+		// result it already wrote is not written again.
+		c, ok = *adopted, true
+		c.Source = fp
+	}
 	if ok && !c.Source.Matches(fp) {
 		p.log.Info("the file under this name changed since it was claimed; it is taken as a new photo",
 			"photo", name, "earlier_result", c.Result)
@@ -234,9 +261,7 @@ func (p *Pipeline) claim(name string, fp journal.Fingerprint) (c journal.Claim, 
 			base = name
 		}
 		c = journal.Claim{Input: name, Created: p.o.Now().UTC(), Source: fp}
-		if c.Result, err = p.f.out.FreeName(base, p.o.Format.Ext(), 0, func(n string) bool {
-			return p.j.Reserved("result", n) || p.f.out.Exists(durable.TempName(n))
-		}); err != nil {
+		if c.Result, err = p.f.out.FreeName(base, p.o.Format.Ext(), 0, p.resultTaken); err != nil {
 			return c, renewed, err
 		}
 		if c.Done, err = p.f.done.FreeName(base, ext, 0, func(n string) bool { return p.j.Reserved("done", n) }); err != nil {
@@ -250,6 +275,44 @@ func (p *Pipeline) claim(name string, fp journal.Fingerprint) (c journal.Claim, 
 	}
 	c.Tries++
 	return c, renewed, p.j.Put(c)
+}
+
+// resultTaken reports whether a result name is in use: by a claim of the
+// journal, by a temporary file, or, in a fleet, by another daemon (else
+// it is reserved for this one).
+func (p *Pipeline) resultTaken(n string) bool {
+	if p.j.Reserved("result", n) || p.f.out.Exists(n) || p.f.out.Exists(durable.TempName(n)) {
+		return true
+	}
+	return p.o.Fleet != nil && !p.o.Fleet.Reserve(n)
+}
+
+// lost reports (as an error) that another daemon of the fleet took the
+// photo over while this one was stalled; this one then writes nothing.
+func (p *Pipeline) lost(c journal.Claim) error {
+	if p.o.Fleet == nil || p.o.Fleet.Holds(c.Input) {
+		return nil
+	}
+	if err := p.j.Remove(c.Input); err != nil {
+		p.log.Warn("journal", "err", err)
+	}
+	return fmt.Errorf("process %s: %w", c.Input, fleet.ErrHeld)
+}
+
+// settled closes a claim whose photo is finished, failed or gone: the
+// journal's, and in a fleet the shared lock and the result's reservation.
+func (p *Pipeline) settled(c journal.Claim) {
+	if err := p.j.Remove(c.Input); err != nil {
+		p.log.Warn("journal", "err", err)
+	}
+	if p.o.Fleet != nil {
+		if err := p.o.Fleet.Release(c.Input); err != nil {
+			p.log.Warn("fleet", "err", err)
+		}
+		if c.Result != "" {
+			p.o.Fleet.Unreserve(c.Result)
+		}
+	}
 }
 
 // ours reports whether OUT/name is a result written by animed (it carries
@@ -271,9 +334,7 @@ func (p *Pipeline) ours(name string) bool {
 // rename gives a claim a new result name, durably.
 func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
 	ext := filepath.Ext(c.Input)
-	name, err := p.f.out.FreeName(strings.TrimSuffix(c.Input, ext), p.o.Format.Ext(), 0, func(n string) bool {
-		return p.j.Reserved("result", n)
-	})
+	name, err := p.f.out.FreeName(strings.TrimSuffix(c.Input, ext), p.o.Format.Ext(), 0, p.resultTaken)
 	if err != nil {
 		return c, err
 	}
@@ -301,9 +362,7 @@ func (p *Pipeline) replaced(c journal.Claim, err error, written bool) (Outcome, 
 	if err != nil && !errors.Is(err, errVanished) {
 		return p.hold(c, ours("drop", err))
 	}
-	if rerr := p.j.Remove(c.Input); rerr != nil {
-		p.log.Warn("journal", "err", rerr)
-	}
+	p.settled(c)
 	if errors.Is(err, errVanished) {
 		return Abandoned, fmt.Errorf("process %s: %w", c.Input, errVanished)
 	}
@@ -387,15 +446,13 @@ func (p *Pipeline) fail(c journal.Claim, reason error) (Outcome, error) {
 	}
 	if err := durable.Move(p.f.watch, c.Input, p.f.failed, c.Failed); err != nil {
 		if !p.f.watch.Exists(c.Input) {
-			p.j.Remove(c.Input)
+			p.settled(c)
 			return Abandoned, fmt.Errorf("process %s: %w", c.Input, errVanished)
 		}
 		return p.hold(c, ours("failed", fmt.Errorf("process %s: move to %s: %w", c.Input, p.f.failed.Path(), err)))
 	}
 	p.f.out.Remove(durable.TempName(c.Result))
-	if err := p.j.Remove(c.Input); err != nil {
-		p.log.Warn("journal", "err", err)
-	}
+	p.settled(c)
 	p.m.Failed()
 	p.log.Warn("photo failed", "photo", c.Input, "moved_to", p.f.failed.Join(c.Failed), "reason", reason)
 	return Failed, nil

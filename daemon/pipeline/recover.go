@@ -13,7 +13,12 @@ import (
 // finished, or removed by someone). Claims whose input is still there stay:
 // Process redoes them under the recorded names.
 func (p *Pipeline) Recover() error {
+	// In a fleet, the other daemons' temporary files are theirs: a redo
+	// replaces its own leftover (durable.Dir.WriteFile) instead.
 	for _, d := range []*durable.Dir{p.f.out, p.f.done, p.f.failed} {
+		if p.o.Fleet != nil {
+			break
+		}
 		removed, err := d.RemoveTemps()
 		if err != nil {
 			return err
@@ -28,9 +33,7 @@ func (p *Pipeline) Recover() error {
 		case err == nil:
 			p.log.Info("photo interrupted by a restart; it will be redone", "photo", c.Input, "result", c.Result)
 		case errors.Is(err, os.ErrNotExist):
-			if err := p.j.Remove(c.Input); err != nil {
-				return err
-			}
+			p.settled(c)
 		default:
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/watch"
 )
 
@@ -30,6 +31,13 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 		werr = w.Run(wctx)
 		stop()
 	}()
+	if p.o.Fleet != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.o.Fleet.Run(wctx)
+		}()
+	}
 	check := time.NewTicker(p.o.RetryEvery)
 	defer check.Stop()
 	for {
@@ -69,7 +77,10 @@ func (p *Pipeline) handle(ctx context.Context, name string) error {
 		}
 		if o != Paused {
 			p.setPaused("")
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case errors.Is(err, fleet.ErrHeld):
+				p.log.Debug("photo claimed by another daemon of the fleet", "photo", name)
+			case err != nil && ctx.Err() == nil:
 				p.log.Error("photo not finished; it will be retried", "photo", name, "err", err)
 			}
 			return nil

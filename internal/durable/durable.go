@@ -106,6 +106,10 @@ func (d *Dir) Join(name string) string { return filepath.Join(d.path, name) }
 
 func (d *Dir) fd() int { return int(d.f.Fd()) }
 
+// Fd is the folder's descriptor, for *at system calls this package does
+// not wrap. It stays valid until Close.
+func (d *Dir) Fd() uintptr { return d.f.Fd() }
+
 // Close closes the descriptor.
 func (d *Dir) Close() error { return d.f.Close() }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/daemon/config"
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
 	"github.com/animed/animed/daemon/metrics"
 	"github.com/animed/animed/daemon/pipeline"
@@ -198,12 +199,20 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 		return err
 	}
 	defer j.Close()
+	var fl *fleet.Fleet
+	if cfg.Fleet != "" {
+		if fl, err = fleet.Open(fleet.Options{Dir: cfg.Fleet, Instance: cfg.Instance, Lease: cfg.Lease, Logger: log}); err != nil {
+			return err
+		}
+		defer fl.Close()
+		log.Info("fleet: sharing the drop folder", "fleet", cfg.Fleet, "instance", cfg.Instance, "lease", cfg.Lease)
+	}
 	format, _ := imageio.ParseFormat(cfg.Format) // validated
 	p, err := pipeline.New(pipeline.Options{
 		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
 		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
 		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
-		Logger: log, Metrics: m, Busy: lc.Busy, Grace: cfg.Grace,
+		Logger: log, Metrics: m, Busy: lc.Busy, Grace: cfg.Grace, Fleet: fl,
 	}, j, s)
 	if err != nil {
 		return err

@@ -286,6 +286,34 @@ func (f *Fleet) Release(input string) error {
 	return f.d.Remove(lockName(input))
 }
 
+// Sweep removes stale locks (older than the lease) whose photo is gone
+// from the drop folder (exists reports false), with their result's
+// reservation: a daemon killed after it finished a photo, before it
+// released the lock, leaves them.
+func (f *Fleet) Sweep(exists func(input string) bool) error {
+	names, err := f.d.Names()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".lock") {
+			continue
+		}
+		if a, err := f.age(name); err != nil || a < f.o.Lease {
+			continue
+		}
+		_, c, err := f.read(name)
+		if err == nil && c != nil && exists(c.Input) {
+			continue
+		}
+		f.d.Remove(name)
+		if c != nil && c.Result != "" {
+			f.d.Remove(resultName(c.Result))
+		}
+	}
+	return nil
+}
+
 // Reserve claims a result name for this daemon; false if another holds it.
 func (f *Fleet) Reserve(result string) bool {
 	err := f.create(resultName(result), lock{Instance: f.o.Instance})

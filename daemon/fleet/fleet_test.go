@@ -104,3 +104,29 @@ func TestForgedLockNamesIgnored(t *testing.T) {
 		t.Fatalf("adopted forged names %+v", got.Names)
 	}
 }
+
+// TestSweep: a stale lock whose photo is gone (its daemon was killed after
+// finishing it) is removed with its reservation; others stay.
+func TestSweep(t *testing.T) {
+	dir := t.TempDir()
+	dead, live := join(t, dir, "dead"), join(t, dir, "live")
+	for _, in := range []string{"gone.jpg", "here.jpg", "fresh.jpg"} {
+		dead.Acquire(in)
+		dead.Reserve(in)
+		dead.Record(journal.Claim{Input: in, Result: in, Done: in, Failed: in})
+	}
+	age(t, dir, "gone.jpg", time.Hour)
+	age(t, dir, "here.jpg", time.Hour)
+	if err := live.Sweep(func(in string) bool { return in != "gone.jpg" }); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]bool{"gone.jpg": false, "here.jpg": true, "fresh.jpg": true} {
+		_, err := os.Stat(filepath.Join(dir, lockName(in)))
+		if (err == nil) != want {
+			t.Errorf("%s: lock exists %v, want %v", in, err == nil, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, resultName("gone.jpg"))); err == nil {
+		t.Error("the swept claim's reservation stays")
+	}
+}

@@ -78,6 +78,13 @@ func FingerprintOf(st *unix.Stat_t) Fingerprint {
 // Mtime is the modification time.
 func (f Fingerprint) Mtime() time.Time { return time.Unix(0, f.MtimeNs) }
 
+// SameVersion is Matches without the device number, which differs
+// between hosts that see one file through a network share.
+func (f Fingerprint) SameVersion(g Fingerprint) bool {
+	f.Dev, g.Dev = 0, 0
+	return f.Matches(g)
+}
+
 // Matches reports whether f and g are the same version of a file; an
 // unknown fingerprint matches any.
 func (f Fingerprint) Matches(g Fingerprint) bool {

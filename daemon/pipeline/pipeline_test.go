@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
 	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
@@ -486,5 +487,62 @@ func TestLongNames(t *testing.T) {
 		if len(e.Name()) > 255 {
 			t.Errorf("%q too long", e.Name())
 		}
+	}
+}
+
+// TestFleetTakeOver: a daemon of the fleet took over a dead one's claim.
+// It finishes the claimed version under the recorded names (a result
+// already written is not written again), but a new upload under the same
+// name is a new photo, never skipped because of the earlier result.
+func TestFleetTakeOver(t *testing.T) {
+	f, p, _ := setup(t)
+	shared := t.TempDir()
+	join := func(id string) *fleet.Fleet {
+		fl, err := fleet.Open(fleet.Options{Dir: shared, Instance: id, Lease: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fl.Close() })
+		return fl
+	}
+	dead := join("dead")
+	p.o.Fleet = join("live")
+	stale := func() {
+		locks, _ := filepath.Glob(filepath.Join(shared, "*.lock"))
+		for _, l := range locks {
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(l, old, old)
+		}
+	}
+	path := filepath.Join(f.watch, "a.jpg")
+
+	// The dead daemon wrote a.jpg's result, then died before the move.
+	os.WriteFile(path, jpegBytes(t, 30, 30), 0o644)
+	dead.Acquire("a.jpg")
+	dead.Record(journal.Claim{Input: "a.jpg", Result: "a.jpg", Done: "a.jpg", Failed: "a.jpg", Tries: 1, Source: fingerprint(t, path)})
+	os.WriteFile(filepath.Join(f.out, "a.jpg"), earlierResult, 0o644)
+	stale()
+	if o, err := p.Process(context.Background(), "a.jpg"); o != Succeeded {
+		t.Fatalf("takeover: %v, %v", o, err)
+	}
+	if read(filepath.Join(f.out, "a.jpg")) != string(earlierResult) || p.f.out.Exists("a-1.jpg") {
+		t.Fatal("the result was written again")
+	}
+
+	// Killed again after the move, before releasing; later the camera
+	// uploads another a.jpg.
+	os.WriteFile(path, jpegBytes(t, 30, 30), 0o644)
+	old := fingerprint(t, path)
+	dead.Acquire("a.jpg")
+	dead.Record(journal.Claim{Input: "a.jpg", Result: "a.jpg", Done: "a-1.jpg", Failed: "a.jpg", Tries: 1, Source: old})
+	os.Remove(path)
+	os.WriteFile(path+".new", jpegBytes(t, 40, 20), 0o644)
+	os.Rename(path+".new", path)
+	stale()
+	if o, err := p.Process(context.Background(), "a.jpg"); o != Succeeded {
+		t.Fatalf("new upload: %v, %v", o, err)
+	}
+	if !p.f.out.Exists("a-1.jpg") {
+		t.Fatal("the new upload was not converted")
 	}
 }

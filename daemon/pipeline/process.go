@@ -240,9 +240,10 @@ var errChanging = errors.New("the file changed while it was read; it is still be
 // upload that went on (renewed is true).
 func (p *Pipeline) claim(name string, fp journal.Fingerprint, adopted *journal.Claim) (c journal.Claim, renewed bool, err error) {
 	c, ok := p.j.Get(name)
-	if !ok && adopted != nil && adopted.Input == name {
-		// Taken over from a daemon of the fleet: its names, so that a
-		// result it already wrote is not written again.
+	if !ok && adopted != nil && adopted.Input == name && adopted.Source.SameVersion(fp) {
+		// Taken over from a daemon of the fleet, for this version of
+		// the file: its names, so that a result it already wrote is not
+		// written again.
 		c, ok = *adopted, true
 		c.Source = fp
 	}

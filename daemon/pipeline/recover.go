@@ -27,6 +27,11 @@ func (p *Pipeline) Recover() error {
 			p.log.Info("removed a temporary file left by a crash", "file", d.Join(n))
 		}
 	}
+	if p.o.Fleet != nil {
+		if err := p.o.Fleet.Sweep(p.f.watch.Exists); err != nil {
+			p.log.Warn("fleet: sweep stale claims", "err", err)
+		}
+	}
 	for _, c := range p.j.All() {
 		_, err := p.f.watch.Lstat(c.Input)
 		switch {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
+	"github.com/animed/animed/daemon/watch"
 	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
@@ -544,5 +545,40 @@ func TestFleetTakeOver(t *testing.T) {
 	}
 	if !p.f.out.Exists("a-1.jpg") {
 		t.Fatal("the new upload was not converted")
+	}
+}
+
+// TestRunPausesAndResumes: Run pauses the queue while out/ cannot be
+// written, says why in Paused (for /healthz), and resumes by itself.
+func TestRunPausesAndResumes(t *testing.T) {
+	f, p, _ := setup(t)
+	p.o.RetryEvery = 20 * time.Millisecond
+	w, err := watch.New(watch.Options{Dir: f.watch, Settle: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, w) }()
+	defer func() { cancel(); <-done }()
+
+	os.Remove(f.out)
+	os.WriteFile(f.out, nil, 0o644) // not a folder: every write fails
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	eventually(t, "the queue to pause", func() bool { return strings.Contains(p.Paused(), "out folder") })
+	os.Remove(f.out) // mended: made again by the pipeline
+	eventually(t, "the photo to be finished", func() bool {
+		_, err := os.Stat(filepath.Join(f.done, "p.jpg"))
+		return err == nil && p.Paused() == ""
+	})
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 3000 && !cond(); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !cond() {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

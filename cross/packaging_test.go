@@ -415,6 +415,7 @@ func checkDebContents(t *testing.T, deb, arch, version string) {
 		"/lib/systemd/system/animed.service":     "-rw-r--r--",
 		"/lib/systemd/system/animed@.service":    "-rw-r--r--",
 		"/usr/lib/sysusers.d/animed.conf":        "-rw-r--r--",
+		"/usr/lib/tmpfiles.d/animed.conf":        "-rw-r--r--",
 		"/etc/animed/animed.conf":                "-rw-r--r--",
 		"/usr/share/doc/animed/copyright":        "-rw-r--r--",
 		"/usr/share/doc/animed/changelog.gz":     "-rw-r--r--",

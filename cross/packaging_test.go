@@ -291,6 +291,8 @@ func TestPackages(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(sysroot, "lib", "ld-linux-aarch64.so.1")); err != nil {
 			t.Skipf("%s has no arm64 loader (apt-get install libc6-dev-arm64-cross)", sysroot)
 		}
+		need(t, crossCC)
+		needWorkingQemu(t, sysroot)
 		dir := t.TempDir()
 		extract(t, tarball(out, "arm64"), dir)
 		bin := filepath.Join(dir, fmt.Sprintf("animed_%s_linux_arm64", version), "animed")

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,12 +40,14 @@ type Config struct {
 	MaxSide   int           // long side of the result, pixels
 	Format    string        // "jpg" or "png"
 	Quality   int           // JPEG quality
+	KeepExt   bool          // name results NAME.EXT.jpg instead of NAME.jpg
 	Poll      time.Duration // polling interval; 0 = fsnotify (auto-poll on network filesystems)
 	Settle    time.Duration // a file must be unchanged this long before it is taken
 	MaxPixels int64         // refuse images whose header declares more pixels
 	MaxBytes  int64         // refuse files larger than this
 	Metrics   string        // address for /metrics and /healthz; "" = off
 	LogFormat string        // "text" or "json"
+	LogLevel  string        // "debug", "info", "warn" or "error"
 	File      string        // the config file that was read, if any
 
 	// Backend and Delegate select the inference backend (see hw/); they
@@ -84,12 +87,14 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
 	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")
+	fs.BoolVar(&c.KeepExt, "keep-ext", false, "name each result after the whole input name (test.webp -> test.webp.jpg); without it test.webp and test.gif become test.jpg and test-1.jpg")
 	fs.DurationVar(&c.Poll, "poll", 0, "poll the drop folder at this interval instead of using inotify (0 = inotify; polling is switched on automatically on NFS/CIFS/FUSE)")
 	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "take a file only after its size and mtime stayed unchanged this long")
 	fs.Int64Var(&c.MaxPixels, "max-pixels", DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	fs.Int64Var(&c.MaxBytes, "max-bytes", DefaultMaxBytes, "refuse files larger than this many bytes")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "least severe log lines written: debug, info, warn or error")
 	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
 	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
 	fs.StringVar(&c.File, "config", "", "config file with one \"flag = value\" per line")
@@ -150,6 +155,16 @@ func Load(fs *pflag.FlagSet, args []string, getenv func(string) (string, bool)) 
 		}
 	})
 	return err
+}
+
+// ParseLogLevel parses a --log-level: debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	switch s {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s))
+	}
+	return l, errors.New("must be debug, info, warn or error")
 }
 
 // EnvName is the environment variable for a flag: max-side -> ANIMED_MAX_SIDE.
@@ -297,6 +312,9 @@ func (c *Config) Validate() error {
 		if st, err := os.Stat(c.Delegate); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("--delegate %s: no such plugin file", c.Delegate)
 		}
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		return fmt.Errorf("--log-level %q: %v", c.LogLevel, err)
 	}
 	if c.Metrics != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {

@@ -131,7 +131,7 @@ func (p *Pipeline) claim(name string) (journal.Claim, error) {
 		}
 		var err error
 		c = journal.Claim{Input: name, Created: time.Now().UTC()}
-		if c.Result, err = durable.FreeName(p.o.Out, base, p.o.Format.Ext(), func(n string) bool {
+		if c.Result, err = durable.FreeName(p.o.Out, p.resultBase(name), p.o.Format.Ext(), func(n string) bool {
 			return p.j.Reserved("result", n) || exists(filepath.Join(p.o.Out, durable.TempName(n)))
 		}); err != nil {
 			return c, err
@@ -170,8 +170,7 @@ func (p *Pipeline) ours(name string) bool {
 
 // rename gives a claim a new result name, durably.
 func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
-	ext := filepath.Ext(c.Input)
-	name, err := durable.FreeName(p.o.Out, strings.TrimSuffix(c.Input, ext), p.o.Format.Ext(), func(n string) bool {
+	name, err := durable.FreeName(p.o.Out, p.resultBase(c.Input), p.o.Format.Ext(), func(n string) bool {
 		return p.j.Reserved("result", n)
 	})
 	if err != nil {
@@ -179,6 +178,15 @@ func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
 	}
 	c.Result = name
 	return c, p.j.Put(c)
+}
+
+// resultBase is the result's name for input, before the format's
+// extension and any -N suffix.
+func (p *Pipeline) resultBase(input string) string {
+	if base := strings.TrimSuffix(input, filepath.Ext(input)); base != "" && !p.o.KeepExt {
+		return base
+	}
+	return input
 }
 
 func exists(path string) bool {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,18 +69,16 @@ func selftestCommand(args []string, stdout, stderr io.Writer) int {
 // probeCommand prints what animed finds on this machine.
 func probeCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	asJSON := fs.Bool("json", false, "print JSON (schema animed.hw.report, version 1)")
 	watch := fs.String("watch", "", "also report this folder's filesystem and whether inotify works there")
 	delegate := fs.String("delegate", "", "also check this external delegate plugin (.so)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: animed probe [flags]\n\nReports the board, CPU, memory, limits, temperature and accelerators.\n\nFlags:\n%s", fs.FlagUsages())
+	const head = "Usage: animed probe [flags]\n\nReports the board, CPU, memory, limits, temperature and accelerators."
+	if code, ok := parseFlags(fs, head, args, stdout, stderr); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "animed probe: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

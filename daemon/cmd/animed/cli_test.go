@@ -112,6 +112,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"unknown setting in file", nil, []string{"--config", conf}, "line 4: unknown setting \"speed\""},
 		{"bad duration", nil, []string{"--watch", drop, "--out", dir, "--settle", "soon"}, "invalid argument \"soon\""},
 		{"not a model", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--model", conf}, "--model: load model animed.conf"},
+		{"bad log level", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--log-level", "loud"}, "--log-level \"loud\": must be debug, info, warn or error"},
 		{"bad metrics address", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--metrics", "9120"}, "--metrics \"9120\": want HOST:PORT"},
 	}
 	for _, tt := range tests {

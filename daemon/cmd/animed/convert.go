@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +24,6 @@ import (
 // daemon, and the same durable write.
 func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("convert", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	model := fs.String("model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
 	maxSide := fs.Int("max-side", config.DefaultMaxSide, "long side of the result in pixels")
@@ -36,14 +34,10 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
 	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
 	delegate := fs.String("delegate", "", "TFLite external delegate plugin (.so); implies --backend auto unless --backend is given")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png).\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	logLevel := fs.String("log-level", "info", "least severe log lines written to stderr: debug, info, warn or error")
+	const head = "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png)."
+	if code, ok := parseFlags(fs, head, args, stdout, stderr); !ok {
+		return code
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "animed convert: "+format+"\n", a...)
@@ -67,6 +61,9 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	case *tile < 64*64 || *tile > 1<<26:
 		return fail(2, "--tile-pixels %d: must be between 4096 (64x64) and 67108864", *tile)
 	}
+	if _, err := config.ParseLogLevel(*logLevel); err != nil {
+		return fail(2, "--log-level %q: %v", *logLevel, err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -88,7 +85,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := stylize.Options{Threads: *threads, Backend: tflite.Backend(*backendName)}
 	if *backendName == "auto" || *backendName == "external" {
-		log := newLogger(stderr, "text")
+		log := newLogger(stderr, "text", *logLevel)
 		cache := ""
 		if dir, err := os.UserCacheDir(); err == nil {
 			cache = filepath.Join(dir, "animed")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,19 +50,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return &c, fs, c.Validate()
 	}
 	cfg, fs, err := loadConfig()
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: animed run --watch DIR --out DIR [flags]\n\n"+
+	if err != nil {
+		head := fmt.Sprintf("Usage: animed run --watch DIR --out DIR [flags]\n\n"+
 			"Watches DIR for photos and writes each one, styled, to the --out folder.\n"+
 			"Every flag can also be set in the environment (--max-side: %s) or in the\n"+
 			"--config file as \"max-side = 1024\"; the command line wins over the\n"+
-			"environment, which wins over the file.\n\nFlags:\n%s", config.EnvName("max-side"), fs.FlagUsages())
-		return 0
+			"environment, which wins over the file.", config.EnvName("max-side"))
+		return flagError(fs, head, err, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "animed run: %v\n", err)
-		return 2
-	}
-	log := newLogger(stderr, cfg.LogFormat)
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	n := sdnotify.New(log)
 	wd := n.Watchdog()
 	wdCtx, stopWD := context.WithCancel(context.Background())
@@ -106,10 +101,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		var (
 			stylizer  *stylize.Stylizer
 			modelName string
+			d         backend.Decision
 		)
 		err := checkModel(cfg.Model)
 		if err == nil {
-			var d backend.Decision
 			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
 				Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
 			if err != nil {
@@ -134,7 +129,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		done := make(chan error, 1)
 		go func() {
 			defer stylizer.Close()
-			done <- serve(ctx, cfg, stylizer, modelName, log, m, lc)
+			done <- serve(ctx, cfg, stylizer, modelName, d.Threads, log, m, lc)
 		}()
 		var sig os.Signal
 		select {
@@ -173,19 +168,20 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			log.Warn("reload: a new --metrics address takes effect at the next start", "metrics", cfg.Metrics)
 			next.Metrics = cfg.Metrics
 		}
-		if next.LogFormat != cfg.LogFormat {
-			log = newLogger(stderr, next.LogFormat)
+		if next.LogFormat != cfg.LogFormat || next.LogLevel != cfg.LogLevel {
+			log = newLogger(stderr, next.LogFormat, next.LogLevel)
 		}
 		cfg = next
 	}
 }
 
 // serve runs one generation of the daemon with cfg until ctx is done:
-// journal -> recovery -> watcher -> pipeline, styling with s.
-func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+// journal -> recovery -> watcher -> pipeline, styling with s, which runs
+// on threads threads (the backend decision's, not always --threads).
+func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, threads int, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
 	h, w := s.InputSize()
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
-		"threads", cfg.Threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
+		"threads", threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
 	j, err := journal.Open(cfg.State)
 	if err != nil {
@@ -194,7 +190,7 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 	format, _ := imageio.ParseFormat(cfg.Format) // validated
 	p := pipeline.New(pipeline.Options{
 		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
-		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
+		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide, KeepExt: cfg.KeepExt,
 		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
 		Logger: log, Metrics: m, Busy: lc.Busy,
 	}, j, s)
@@ -212,9 +208,13 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 	return p.Run(ctx, wt)
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
+// newLogger returns a logger writing format ("text" or "json") to w from
+// level ("debug", "info", "warn" or "error"; validated by config) up.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	l, _ := config.ParseLogLevel(level) // validated
+	o := &slog.HandlerOptions{Level: l}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, o))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, o))
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -157,6 +158,28 @@ func Load(fs *pflag.FlagSet, args []string, getenv func(string) (string, bool)) 
 	return err
 }
 
+// CheckWritable reports whether this process can create and remove files
+// in dir, by doing it; the error names the user it runs as.
+func CheckWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".animed-write-check-*")
+	if err == nil {
+		name := f.Name()
+		f.Close()
+		if err = os.Remove(name); err == nil {
+			return nil
+		}
+	}
+	who := fmt.Sprintf("uid %d", os.Getuid())
+	if u, uerr := user.Current(); uerr == nil {
+		who = fmt.Sprintf("user %s (uid %s)", u.Username, u.Uid)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s cannot write in this folder (%v)", who, err)
+}
+
 // ParseLogLevel parses a --log-level: debug, info, warn or error.
 func ParseLogLevel(s string) (slog.Level, error) {
 	var l slog.Level
@@ -273,6 +296,16 @@ func (c *Config) Validate() error {
 		}
 		if st, err := os.Stat(*d.path); err != nil || !st.IsDir() {
 			return fmt.Errorf("--%s %s: not a folder", d.flag, *d.path)
+		}
+	}
+	// The daemon creates files in each folder and moves originals out of
+	// the drop folder: find out now, not at the first photo.
+	for _, d := range append([]struct {
+		flag string
+		path *string
+	}{{"watch", &c.Watch}}, dirs...) {
+		if err := CheckWritable(*d.path); err != nil {
+			return fmt.Errorf("--%s %s: %v", d.flag, *d.path, err)
 		}
 	}
 	if c.Model != "" {

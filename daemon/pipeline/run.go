@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/animed/animed/daemon/watch"
 )
@@ -31,7 +32,9 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 		case name := <-w.Ready():
 			_, err := p.Process(ctx, name)
 			if err != nil && ctx.Err() == nil {
-				p.log.Error("photo not finished; it will be retried", "photo", name, "err", err)
+				next := w.RetryAt()
+				p.log.Error("photo not finished; it will be retried at "+next.Format(time.TimeOnly), "photo", name,
+					"retry_in", time.Until(next).Round(time.Second), "err", err)
 			}
 			w.Done(name)
 		}

@@ -39,6 +39,8 @@ type Watcher struct {
 	taken  map[string]bool // sent and not Done yet
 	queued int             // names waiting in ready
 	mode   string
+	every  time.Duration // between full scans
+	last   time.Time     // of the last full scan
 }
 
 type candidate struct {
@@ -63,12 +65,13 @@ func New(o Options) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.every = o.SafetyScan
 	switch {
 	case o.Poll > 0:
-		w.src, w.mode = newPollSource(o.Poll), "poll"
+		w.src, w.mode, w.every = newPollSource(o.Poll), "poll", o.Poll
 		w.log.Info("watching by polling", "dir", o.Dir, "interval", o.Poll)
 	case remote:
-		w.src, w.mode = newPollSource(DefaultPoll), "poll"
+		w.src, w.mode, w.every = newPollSource(DefaultPoll), "poll", DefaultPoll
 		w.log.Info("drop folder is on a network or FUSE filesystem where inotify misses changes: polling instead",
 			"dir", o.Dir, "fs", fsName, "interval", DefaultPoll)
 	default:
@@ -96,6 +99,14 @@ func (w *Watcher) Done(name string) {
 	w.mu.Unlock()
 }
 
+// RetryAt is the earliest time a name given up with Done now is sent again:
+// the next full scan finds it, and it is sent once it has settled.
+func (w *Watcher) RetryAt() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last.Add(w.every + w.o.Settle)
+}
+
 // Queued is the number of settled names waiting for the consumer.
 func (w *Watcher) Queued() int {
 	w.mu.Lock()
@@ -116,6 +127,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer safety.Stop()
 
 	scan := func() {
+		w.mu.Lock()
+		w.last = time.Now()
+		w.mu.Unlock()
 		entries, err := os.ReadDir(w.o.Dir)
 		if err != nil {
 			w.log.Error("scan drop folder", "dir", w.o.Dir, "err", err)

@@ -142,3 +142,33 @@ func TestRemoteFilesystem(t *testing.T) {
 		t.Fatalf("temp dir: %s remote=%v err=%v", name, remote, err)
 	}
 }
+
+// A name given up with Done comes back after the next full scan: RetryAt
+// says when, from the scan interval of the mode and the settle time.
+func TestRetryAt(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		o     Options
+		every time.Duration
+	}{
+		{"inotify", Options{SafetyScan: time.Hour}, time.Hour},
+		{"poll", Options{Poll: 30 * time.Second, SafetyScan: time.Hour}, 30 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Dir = t.TempDir()
+			os.WriteFile(filepath.Join(tt.o.Dir, "a.jpg"), []byte("x"), 0o644)
+			tt.o.Settle = 10 * time.Millisecond
+			before := time.Now()
+			w, _ := startWatcher(t, tt.o)
+			name, ok := next(t, w, 10*time.Second) // after the start-up scan
+			if !ok {
+				t.Fatal("a.jpg not sent")
+			}
+			w.Done(name)
+			got := w.RetryAt()
+			if lo, hi := before.Add(tt.every+tt.o.Settle), time.Now().Add(tt.every+tt.o.Settle); got.Before(lo) || got.After(hi) {
+				t.Errorf("RetryAt %v, want between %v and %v", got, lo, hi)
+			}
+		})
+	}
+}

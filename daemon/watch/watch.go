@@ -76,11 +76,18 @@ func New(o Options) (*Watcher, error) {
 			"dir", o.Dir, "fs", fsName, "interval", DefaultPoll)
 	default:
 		src, err := newNotifySource(o.Dir)
-		if err != nil {
+		switch {
+		case inotifyLimit(err):
+			w.src, w.mode, w.every = newPollSource(DefaultPoll), "poll", DefaultPoll
+			w.log.Warn("inotify limits reached: polling instead; raise them with sysctl fs.inotify.max_user_watches "+
+				"and fs.inotify.max_user_instances (and check the open files limit)",
+				"dir", o.Dir, "err", err, "interval", DefaultPoll)
+		case err != nil:
 			return nil, err
+		default:
+			w.src, w.mode = src, "inotify"
+			w.log.Info("watching with inotify", "dir", o.Dir, "fs", fsName)
 		}
-		w.src, w.mode = src, "inotify"
-		w.log.Info("watching with inotify", "dir", o.Dir, "fs", fsName)
 	}
 	return w, nil
 }

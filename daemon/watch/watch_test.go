@@ -1,11 +1,16 @@
 package watch
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestIgnored(t *testing.T) {
@@ -170,5 +175,54 @@ func TestRetryAt(t *testing.T) {
 				t.Errorf("RetryAt %v, want between %v and %v", got, lo, hi)
 			}
 		})
+	}
+}
+
+// When the kernel refuses a new inotify instance (EMFILE: the open files
+// limit here, fs.inotify.max_user_instances on a busy host), New polls
+// instead and says which limits to raise.
+func TestInotifyLimitFallsBackToPolling(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	dir := t.TempDir()
+	// The kernel hands out the lowest free descriptor: with the limit at
+	// that number, no new one fits.
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := f.Fd()
+	f.Close()
+	lim := unix.Rlimit{Cur: uint64(free), Max: old.Max}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip("setrlimit:", err)
+	}
+	w, err := New(Options{Dir: dir, Logger: log})
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if w.Mode() != "poll" {
+		t.Fatalf("mode %s, want poll", w.Mode())
+	}
+	for _, want := range []string{"level=WARN", "fs.inotify.max_user_watches", "fs.inotify.max_user_instances"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	// It still finds photos.
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("x"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if name, ok := next(t, w, 10*time.Second); !ok || name != "a.jpg" {
+		t.Errorf("got %q, %v", name, ok)
 	}
 }

@@ -41,6 +41,7 @@ type Watcher struct {
 	mode   string
 	every  time.Duration // between full scans
 	last   time.Time     // of the last full scan
+	err    error         // of the last full scan
 }
 
 type candidate struct {
@@ -106,6 +107,17 @@ func (w *Watcher) Done(name string) {
 	w.mu.Unlock()
 }
 
+// CheckHealth reports whether the last full scan could read the drop
+// folder (a metrics.Checker).
+func (w *Watcher) CheckHealth() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return fmt.Errorf("scan drop folder: %w", w.err)
+	}
+	return nil
+}
+
 // RetryAt is the earliest time a name given up with Done now is sent again:
 // the next full scan finds it, and it is sent once it has settled.
 func (w *Watcher) RetryAt() time.Time {
@@ -134,10 +146,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer safety.Stop()
 
 	scan := func() {
-		w.mu.Lock()
-		w.last = time.Now()
-		w.mu.Unlock()
 		entries, err := os.ReadDir(w.o.Dir)
+		w.mu.Lock()
+		w.last, w.err = time.Now(), err
+		w.mu.Unlock()
 		if err != nil {
 			w.log.Error("scan drop folder", "dir", w.o.Dir, "err", err)
 			return

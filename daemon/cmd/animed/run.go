@@ -6,11 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -84,10 +82,14 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "animed run: --metrics %s: cannot listen (%v)\n", cfg.Metrics, err)
 			return 2
 		}
-		srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := metrics.NewServer(m.Handler())
 		go srv.Serve(ln)
 		defer srv.Close()
 		log.Info("serving metrics", "addr", ln.Addr().String())
+		if !metrics.Loopback(cfg.Metrics) {
+			log.Warn("--metrics listens on a non-loopback address: other machines can read the counters and /healthz; "+
+				"use 127.0.0.1:PORT unless a firewall guards it", "addr", cfg.Metrics)
+		}
 	}
 
 	sigs := make(chan os.Signal, 4)
@@ -180,6 +182,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 // on threads threads (the backend decision's, not always --threads).
 func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, threads int, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
 	h, w := s.InputSize()
+	m.SetBuildInfo(metrics.BuildInfo{Version: versionString(), TFLite: tflite.Version(), Model: modelName})
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
 		"threads", threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
@@ -204,8 +207,25 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 	log.Info("animed running", "version", versionString(), "watch", cfg.Watch, "out", cfg.Out,
 		"done", cfg.Done, "failed", cfg.Failed, "state", cfg.State, "format", cfg.Format,
 		"max_side", cfg.MaxSide, "settle", cfg.Settle, "mode", wt.Mode())
+	for name, c := range map[string]metrics.Checker{
+		"watcher": wt,
+		"journal": writable("--state", cfg.State),
+		"out":     writable("--out", cfg.Out),
+	} {
+		defer m.RegisterHealth(name, c)()
+	}
 	lc.Ready(fmt.Sprintf("watching %s", cfg.Watch))
 	return p.Run(ctx, wt)
+}
+
+// writable checks that the folder of flag can still be written.
+func writable(flag, dir string) metrics.Checker {
+	return metrics.CheckerFunc(func() error {
+		if err := config.CheckWritable(dir); err != nil {
+			return fmt.Errorf("%s %s: %w", flag, dir, err)
+		}
+		return nil
+	})
 }
 
 // newLogger returns a logger writing format ("text" or "json") to w from

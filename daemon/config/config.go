@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/animed/animed/hw/backend"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // EnvPrefix prefixes the environment variable of each flag.
@@ -53,7 +56,7 @@ type Config struct {
 
 	// Backend and Delegate select the inference backend (see hw/); they
 	// are passed through to internal/tflite.
-	Backend  string
+	Backend  tflite.Backend
 	Delegate string
 }
 
@@ -96,7 +99,8 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "least severe log lines written: debug, info, warn or error")
-	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
+	c.Backend = backend.Auto
+	fs.Var(backend.Flag(&c.Backend), "backend", "inference backend: "+tflite.Names(backend.Choices)+"; auto self-tests each candidate and keeps the fastest correct one")
 	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
 	fs.StringVar(&c.File, "config", "", "config file with one \"flag = value\" per line")
 	return fs
@@ -336,9 +340,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-bytes %d: must be positive", c.MaxBytes)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format %q: must be text or json", c.LogFormat)
-	case c.Backend != "auto" && c.Backend != "xnnpack" && c.Backend != "cpu" && c.Backend != "external":
-		return fmt.Errorf("--backend %q: must be auto, xnnpack, cpu or external", c.Backend)
-	case c.Backend == "external" && c.Delegate == "":
+	case c.Backend == backend.External && c.Delegate == "":
 		return fmt.Errorf("--backend external needs --delegate PATH")
 	}
 	if c.Delegate != "" {

@@ -19,9 +19,9 @@ import (
 
 // backendChoice is what the daemon and convert need to choose a backend.
 type backendChoice struct {
-	Model    string // model file; "" = the embedded default
-	Backend  string // auto, cpu, xnnpack or external
-	Delegate string // user's external delegate plugin
+	Model    string         // model file; "" = the embedded default
+	Backend  tflite.Backend // backend.Auto or one of tflite's
+	Delegate string         // user's external delegate plugin
 	Threads  int
 	WatchDir string // reported in the hardware log line
 	StateDir string // where the decision is cached; "" = no cache
@@ -34,7 +34,7 @@ type backendChoice struct {
 func chooseBackend(ctx context.Context, c backendChoice, log *slog.Logger) (backend.Decision, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return backend.Decision{Backend: string(tflite.BackendXNNPACK), Threads: c.Threads}, fmt.Errorf("find own executable: %w", err)
+		return backend.Decision{Backend: backend.XNNPACK, Threads: c.Threads}, fmt.Errorf("find own executable: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	report := hw.Probe(pctx, hw.Options{WatchDir: c.WatchDir, Delegate: c.Delegate})
@@ -51,7 +51,7 @@ func chooseBackend(ctx context.Context, c backendChoice, log *slog.Logger) (back
 		Threads: c.Threads, Report: report, StateDir: c.StateDir, Logger: log,
 		Version: versionString() + " tflite " + tflite.Version(),
 	})
-	if err != nil && c.Backend != string(tflite.BackendExternal) {
+	if err != nil && c.Backend != backend.External {
 		log.Warn("backend self-test failed; using XNNPACK", "err", err)
 		err = nil
 	}

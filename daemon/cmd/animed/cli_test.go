@@ -114,6 +114,7 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"not a model", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--model", conf}, "--model: load model animed.conf"},
 		{"bad log level", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--log-level", "loud"}, "--log-level \"loud\": must be debug, info, warn or error"},
 		{"unwritable out", nil, []string{"--watch", drop, "--out", "/proc/self"}, "--out /proc/self: user "},
+		{"bad backend", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--backend", "gpu"}, `unknown backend "gpu": want one of auto, xnnpack, cpu, external`},
 		{"bad metrics address", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--metrics", "9120"}, "--metrics \"9120\": want HOST:PORT"},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"github.com/animed/animed/daemon/config"
 	"github.com/animed/animed/daemon/durable"
 	"github.com/animed/animed/daemon/pipeline"
+	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"
@@ -32,7 +33,8 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	tile := fs.Int("tile-pixels", config.DefaultTile, "largest piece of the photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: faster and more memory)")
 	maxPixels := fs.Int64("max-pixels", config.DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
-	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
+	be := backend.XNNPACK
+	fs.Var(backend.Flag(&be), "backend", "inference backend: "+tflite.Names(backend.Choices)+"; auto self-tests each candidate (cached in the user cache folder)")
 	delegate := fs.String("delegate", "", "TFLite external delegate plugin (.so); implies --backend auto unless --backend is given")
 	logLevel := fs.String("log-level", "info", "least severe log lines written to stderr: debug, info, warn or error")
 	const head = "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png)."
@@ -71,20 +73,14 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	switch *backendName {
-	case "auto", "xnnpack", "cpu":
-	case "external":
-		if *delegate == "" {
-			return fail(2, "--backend external needs --delegate PATH")
-		}
-	default:
-		return fail(2, "--backend %q: must be auto, xnnpack, cpu or external", *backendName)
+	if be == backend.External && *delegate == "" {
+		return fail(2, "--backend external needs --delegate PATH")
 	}
 	if *delegate != "" && !fs.Changed("backend") {
-		*backendName = "auto"
+		be = backend.Auto
 	}
-	opts := stylize.Options{Threads: *threads, Backend: tflite.Backend(*backendName)}
-	if *backendName == "auto" || *backendName == "external" {
+	opts := stylize.Options{Threads: *threads, Backend: be}
+	if be == backend.Auto || be == backend.External {
 		log := newLogger(stderr, "text", *logLevel)
 		cache := ""
 		if dir, err := os.UserCacheDir(); err == nil {
@@ -93,12 +89,12 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 				cache = ""
 			}
 		}
-		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: *backendName, Delegate: *delegate,
+		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: be, Delegate: *delegate,
 			Threads: *threads, StateDir: cache}, log)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		opts = stylize.Options{Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate}
+		opts = stylize.Options{Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate}
 	}
 	opts.MaxWholePixels = *tile
 	s, name, err := loadStylizer(*model, opts)

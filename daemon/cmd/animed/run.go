@@ -114,7 +114,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			}
 			if err == nil {
 				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
-					Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate,
+					Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate,
 					MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
+	"github.com/animed/animed/internal/progress"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"
 )
@@ -97,6 +98,8 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		opts = stylize.Options{Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate}
 	}
 	opts.MaxWholePixels = *tile
+	bar := progress.New(stderr, "tiles") // nil off a terminal
+	opts.Tiles = bar.Update
 	s, name, err := loadStylizer(*model, opts)
 	if err != nil {
 		return fail(1, "%v", err)
@@ -104,6 +107,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	r, err := pipeline.Render(ctx, s, data, format, pipeline.Options{
 		Quality: *quality, MaxSide: *maxSide, MaxPixels: *maxPixels, ModelName: name})
+	bar.Finish()
 	if err != nil {
 		return fail(1, "%s: %v", in, err)
 	}

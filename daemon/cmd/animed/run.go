@@ -17,7 +17,6 @@ import (
 	"github.com/animed/animed/daemon/metrics"
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/daemon/watch"
-	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/sdnotify"
 	"github.com/animed/animed/internal/stylize"
@@ -38,16 +37,7 @@ type lifecycle struct {
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
-	loadConfig := func() (*config.Config, *pflag.FlagSet, error) {
-		var c config.Config
-		fs := c.FlagSet()
-		fs.SetOutput(io.Discard)
-		if err := config.Load(fs, args, os.LookupEnv); err != nil {
-			return nil, fs, err
-		}
-		return &c, fs, c.Validate()
-	}
-	cfg, fs, err := loadConfig()
+	cfg, fs, err := loadRunConfig(args)
 	if err != nil {
 		head := fmt.Sprintf("Usage: animed run --watch DIR --out DIR [flags]\n\n"+
 			"Watches DIR for photos and writes each one, styled, to the --out folder.\n"+
@@ -57,39 +47,16 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return flagError(fs, head, err, stdout, stderr)
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	n := sdnotify.New(log)
-	wd := n.Watchdog()
-	wdCtx, stopWD := context.WithCancel(context.Background())
-	defer stopWD()
-	go wd.Run(wdCtx)
-	lc := lifecycle{
-		Ready:    func(s string) { n.Status(s); n.Ready() },
-		Progress: wd.Advance,
-		Busy: func(busy bool) {
-			if busy {
-				wd.Begin()
-			} else {
-				wd.End()
-			}
-		},
-		Reloading: func() { n.Reloading() },
-		Stopping:  func() { n.Stopping() },
-	}
+	lc, stopLC := newLifecycle(log)
+	defer stopLC()
 	m := metrics.New()
 	if cfg.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.Metrics)
+		stop, err := serveMetrics(cfg.Metrics, m, log)
 		if err != nil {
-			fmt.Fprintf(stderr, "animed run: --metrics %s: cannot listen (%v)\n", cfg.Metrics, err)
+			fmt.Fprintf(stderr, "animed run: %v\n", err)
 			return 2
 		}
-		srv := metrics.NewServer(m.Handler())
-		go srv.Serve(ln)
-		defer srv.Close()
-		log.Info("serving metrics", "addr", ln.Addr().String())
-		if !metrics.Loopback(cfg.Metrics) {
-			log.Warn("--metrics listens on a non-loopback address: other machines can read the counters and /healthz; "+
-				"use 127.0.0.1:PORT unless a firewall guards it", "addr", cfg.Metrics)
-		}
+		defer stop()
 	}
 
 	sigs := make(chan os.Signal, 4)
@@ -97,27 +64,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	var running *config.Config // the configuration before a reload
 	for {
-		// The model and its backend are part of the configuration: a file
-		// that is not a usable model, or a --backend external plugin that
-		// fails its self-test, stops the start (or the reload) here.
-		var (
-			stylizer  *stylize.Stylizer
-			modelName string
-			d         backend.Decision
-		)
-		err := checkModel(cfg.Model)
-		if err == nil {
-			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
-				Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
-			if err != nil {
-				err = fmt.Errorf("--backend %s: %w", cfg.Backend, err)
-			}
-			if err == nil {
-				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
-					Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate,
-					MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
-			}
-		}
+		g, err := loadGeneration(cfg, log, lc)
 		if err != nil {
 			if running == nil {
 				fmt.Fprintf(stderr, "animed run: %v\n", err)
@@ -127,40 +74,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			cfg, running = running, nil
 			continue
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			defer stylizer.Close()
-			done <- serve(ctx, cfg, stylizer, modelName, d.Threads, log, m, lc)
-		}()
-		var sig os.Signal
-		select {
-		case err := <-done:
-			cancel()
-			if err != nil {
-				log.Error("stopped", "err", err)
-				return 1
-			}
-			return 0
-		case sig = <-sigs:
-		}
-		if sig == syscall.SIGHUP {
-			log.Info("SIGHUP: reloading the configuration")
-			lc.Reloading()
-		} else {
-			log.Info("stopping", "signal", sig.String())
-			lc.Stopping()
-		}
-		cancel()
-		if err := <-done; err != nil {
+		reload, err := runGeneration(cfg, g, log, m, lc, sigs)
+		if err != nil {
 			log.Error("stopped", "err", err)
 			return 1
 		}
-		if sig != syscall.SIGHUP {
-			log.Info("stopped cleanly")
+		if !reload {
 			return 0
 		}
-		next, _, err := loadConfig()
+		next, _, err := loadRunConfig(args)
 		if err != nil {
 			log.Error("reload: keeping the running configuration", "err", err)
 			continue
@@ -177,14 +99,127 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// loadRunConfig reads and validates the configuration of `animed run`
+// from args, the environment and the config file. The flag set is returned
+// for the usage text, also on error.
+func loadRunConfig(args []string) (*config.Config, *pflag.FlagSet, error) {
+	var c config.Config
+	fs := c.FlagSet()
+	fs.SetOutput(io.Discard)
+	if err := config.Load(fs, args, os.LookupEnv); err != nil {
+		return nil, fs, err
+	}
+	return &c, fs, c.Validate()
+}
+
+// newLifecycle connects the lifecycle to sd_notify and starts the
+// watchdog; stop ends the watchdog.
+func newLifecycle(log *slog.Logger) (lc lifecycle, stop func()) {
+	n := sdnotify.New(log)
+	wd := n.Watchdog()
+	ctx, stop := context.WithCancel(context.Background())
+	go wd.Run(ctx)
+	return lifecycle{
+		Ready:    func(s string) { n.Status(s); n.Ready() },
+		Progress: wd.Advance,
+		Busy: func(busy bool) {
+			if busy {
+				wd.Begin()
+			} else {
+				wd.End()
+			}
+		},
+		Reloading: func() { n.Reloading() },
+		Stopping:  func() { n.Stopping() },
+	}, stop
+}
+
+// serveMetrics serves m's /metrics and /healthz on addr until stop.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics %s: cannot listen (%v)", addr, err)
+	}
+	srv := metrics.NewServer(m.Handler())
+	go srv.Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	if !metrics.Loopback(addr) {
+		log.Warn("--metrics listens on a non-loopback address: other machines can read the counters and /healthz; "+
+			"use 127.0.0.1:PORT unless a firewall guards it", "addr", addr)
+	}
+	return func() { srv.Close() }, nil
+}
+
+// generation is what one configuration loads before it serves.
+type generation struct {
+	stylizer *stylize.Stylizer
+	model    string // its name, for logs and result comments
+	threads  int    // the backend decision's, not always --threads
+}
+
+// loadGeneration checks the model, chooses its backend and loads it. The
+// model and its backend are part of the configuration: a file that is not
+// a usable model, or a --backend external plugin that fails its self-test,
+// stops the start (or the reload) here.
+func loadGeneration(cfg *config.Config, log *slog.Logger, lc lifecycle) (generation, error) {
+	if err := checkModel(cfg.Model); err != nil {
+		return generation{}, err
+	}
+	d, err := chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
+		Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
+	if err != nil {
+		return generation{}, fmt.Errorf("--backend %s: %w", cfg.Backend, err)
+	}
+	s, name, err := loadStylizer(cfg.Model, stylize.Options{
+		Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate,
+		MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
+	if err != nil {
+		return generation{}, err
+	}
+	return generation{stylizer: s, model: name, threads: d.Threads}, nil
+}
+
+// runGeneration serves cfg with g until the daemon stops by itself or a
+// signal arrives on sigs; reload reports a SIGHUP. It closes g's stylizer.
+func runGeneration(cfg *config.Config, g generation, log *slog.Logger, m *metrics.Metrics, lc lifecycle, sigs <-chan os.Signal) (reload bool, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer g.stylizer.Close()
+		done <- serve(ctx, cfg, g, log, m, lc)
+	}()
+	var sig os.Signal
+	select {
+	case err := <-done:
+		return false, err
+	case sig = <-sigs:
+	}
+	if sig == syscall.SIGHUP {
+		log.Info("SIGHUP: reloading the configuration")
+		lc.Reloading()
+	} else {
+		log.Info("stopping", "signal", sig.String())
+		lc.Stopping()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return false, err
+	}
+	if sig != syscall.SIGHUP {
+		log.Info("stopped cleanly")
+	}
+	return sig == syscall.SIGHUP, nil
+}
+
 // serve runs one generation of the daemon with cfg until ctx is done:
-// journal -> recovery -> watcher -> pipeline, styling with s, which runs
-// on threads threads (the backend decision's, not always --threads).
-func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, threads int, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+// journal -> recovery -> watcher -> pipeline, styling with g.
+func serve(ctx context.Context, cfg *config.Config, g generation, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+	s, modelName := g.stylizer, g.model
 	h, w := s.InputSize()
 	m.SetBuildInfo(metrics.BuildInfo{Version: versionString(), TFLite: tflite.Version(), Model: modelName})
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
-		"threads", threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
+		"threads", g.threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
 	j, err := journal.Open(cfg.State)
 	if err != nil {

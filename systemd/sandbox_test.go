@@ -340,12 +340,7 @@ func TestSandbox(t *testing.T) {
 		}
 	})
 
-	usesNotify := daemonUsesSDNotify(src)
-	if usesNotify {
-		messages.wait(t, "READY=1", 120*time.Second, log.String)
-	} else {
-		t.Log("daemon/cmd/animed does not call internal/sdnotify yet: READY=1 not required")
-	}
+	messages.wait(t, "READY=1", 120*time.Second, log.String)
 	waitFile(t, filepath.Join(state, "out", "first.jpg"), 120*time.Second, exited, log.String)
 	testPhoto(t, 1, filepath.Join(state, "drop", "second.jpg"))
 	waitFile(t, filepath.Join(state, "out", "second.jpg"), 120*time.Second, exited, log.String)
@@ -366,11 +361,9 @@ func TestSandbox(t *testing.T) {
 	if waitErr != nil {
 		t.Errorf("sandboxed daemon: %v (want exit 0 after SIGTERM)\n%s", waitErr, log.String())
 	}
-	if usesNotify {
-		messages.wait(t, "STOPPING=1", 5*time.Second, log.String)
-		if n := messages.count("WATCHDOG=1"); n == 0 {
-			t.Errorf("no watchdog keep-alive (WATCHDOG_USEC=4s) in %d messages: %q", len(messages.all()), messages.all())
-		}
+	messages.wait(t, "STOPPING=1", 5*time.Second, log.String)
+	if n := messages.count("WATCHDOG=1"); n == 0 {
+		t.Errorf("no watchdog keep-alive (WATCHDOG_USEC=4s) in %d messages: %q", len(messages.all()), messages.all())
 	}
 
 	// Results in out/, originals in done/, nothing failed, nothing left.
@@ -450,11 +443,6 @@ func (sb sandbox) args(inner string) []string {
 	}
 	return append(args, "--unshare-user", "--uid", strconv.Itoa(sb.uid), "--gid", strconv.Itoa(sb.gid),
 		"--cap-drop", "ALL", "--", "setpriv", "--no-new-privs", "sh", "-c", inner)
-}
-
-func daemonUsesSDNotify(src string) bool {
-	out, err := exec.Command("go", "-C", src, "list", "-deps", "./daemon/cmd/animed").Output()
-	return err == nil && bytes.Contains(out, []byte("github.com/animed/animed/internal/sdnotify\n"))
 }
 
 // notifications records what the daemon sent to NOTIFY_SOCKET.

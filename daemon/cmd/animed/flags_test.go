@@ -28,6 +28,7 @@ func TestFlagsHelpAndErrors(t *testing.T) {
 		{[]string{"--help"}, 0, "Usage: animed COMMAND", "", false},
 		{[]string{"--version"}, 0, "TensorFlow Lite", "", false},
 		{[]string{"-v"}, 0, "TensorFlow Lite", "", false},
+		{[]string{"version", "--help"}, 0, "Usage: animed version", "", false},
 		{[]string{"version", "extra"}, 2, "", "takes no arguments", false},
 		{[]string{"frobnicate"}, 2, "", "unknown command", false},
 		{nil, 2, "", "Usage: animed COMMAND", false},

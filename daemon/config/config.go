@@ -69,8 +69,8 @@ const (
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
 	// pixel in XNNPACK (mostly the 7x7 convolutions' indirection buffers),
-	// so 181x181 tiles keep the daemon near 75 MB whatever the photo size,
-	// at the speed of larger tiles (see internal/stylize.Options).
+	// so 181x181 tiles keep the daemon's memory flat whatever the photo
+	// size (figures: bench/REPORT.md; see internal/stylize.Options).
 	DefaultTile = 1 << 15
 )
 

@@ -33,7 +33,9 @@ func TestRunMetricsAndHealth(t *testing.T) {
 		t.Errorf("warned about a loopback address")
 	}
 	os.WriteFile(filepath.Join(drop, "p.jpg"), testPhoto(rand.New(rand.NewSource(4)), 64, 48, "jpeg", 1), 0o644)
-	waitFor(t, 20*time.Second, "p.jpg", func() bool { return exists(filepath.Join(out, "p.jpg")) })
+	// "photo done" is logged after the photo is counted (its result
+	// appears a little earlier).
+	waitFor(t, 20*time.Second, "p.jpg", func() bool { return strings.Contains(d.log.String(), `msg="photo done" photo=p.jpg`) })
 
 	get := func(path string) (int, string) {
 		t.Helper()

@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -25,7 +27,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/daemon/fleet"
+	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/durable"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // EnvPrefix prefixes the environment variable of each flag.
@@ -44,6 +48,7 @@ type Config struct {
 	MaxSide   int           // long side of the result, pixels
 	Format    string        // "jpg" or "png"
 	Quality   int           // JPEG quality
+	KeepExt   bool          // name results NAME.EXT.jpg instead of NAME.jpg
 	Poll      time.Duration // polling interval; 0 = fsnotify (auto-poll on network filesystems)
 	Settle    time.Duration // a file must be unchanged this long before it is taken
 	Grace     time.Duration // a file that does not decode is failed only once unchanged and this old
@@ -54,11 +59,12 @@ type Config struct {
 	Fleet     string        // shared claims folder of several daemons on one drop folder; "" = alone
 	Instance  string        // this daemon's id in the fleet (default: the host name)
 	Lease     time.Duration // a fleet claim not refreshed this long is taken over
+	LogLevel  string        // "debug", "info", "warn" or "error"
 	File      string        // the config file that was read, if any
 
 	// Backend and Delegate select the inference backend (see hw/); they
 	// are passed through to internal/tflite.
-	Backend  string
+	Backend  tflite.Backend
 	Delegate string
 }
 
@@ -73,8 +79,8 @@ const (
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
 	// pixel in XNNPACK (mostly the 7x7 convolutions' indirection buffers),
-	// so 181x181 tiles keep the daemon near 75 MB whatever the photo size,
-	// at the speed of larger tiles (see internal/stylize.Options).
+	// so 181x181 tiles keep the daemon's memory flat whatever the photo
+	// size (figures: bench/REPORT.md; see internal/stylize.Options).
 	DefaultTile = 1 << 15
 )
 
@@ -95,6 +101,7 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.IntVar(&c.MaxSide, "max-side", DefaultMaxSide, "long side of the result in pixels")
 	fs.StringVar(&c.Format, "format", "jpg", "result format: jpg or png")
 	fs.IntVar(&c.Quality, "quality", DefaultQuality, "JPEG quality, 1-100")
+	fs.BoolVar(&c.KeepExt, "keep-ext", false, "name each result after the whole input name (test.webp -> test.webp.jpg); without it test.webp and test.gif become test.jpg and test-1.jpg")
 	fs.DurationVar(&c.Poll, "poll", 0, "poll the drop folder at this interval instead of using inotify (0 = inotify; polling is switched on automatically on NFS/CIFS/FUSE)")
 	fs.DurationVar(&c.Settle, "settle", DefaultSettle, "take a file only after its size and mtime stayed unchanged this long")
 	fs.DurationVar(&c.Grace, "grace", DefaultGrace, "a file that does not decode is retried, not failed, while it changes or is younger than this (writers that pause); 0 fails at once")
@@ -102,7 +109,9 @@ func (c *Config) FlagSet() *pflag.FlagSet {
 	fs.Int64Var(&c.MaxBytes, "max-bytes", DefaultMaxBytes, "refuse files larger than this many bytes")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on this address, e.g. 127.0.0.1:9120 (default off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.Backend, "backend", "auto", "inference backend: auto (self-test each candidate, keep the fastest correct one), xnnpack, cpu or external")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "least severe log lines written: debug, info, warn or error")
+	c.Backend = backend.Auto
+	fs.Var(backend.Flag(&c.Backend), "backend", "inference backend: "+tflite.Names(backend.Choices)+"; auto self-tests each candidate and keeps the fastest correct one")
 	fs.StringVar(&c.Delegate, "delegate", "", "TFLite external delegate plugin (.so) to try first (Edge TPU, GPU, Arm NN...)")
 	fs.StringVar(&c.Fleet, "fleet", "", "several daemons on one drop folder (hosts sharing it over NFS/SMB): a folder they all share, outside the drop folder, for their claims (default: none, one daemon)")
 	fs.StringVar(&c.Instance, "instance", "", "this daemon's id in the fleet, unique among them (default: the host name)")
@@ -229,6 +238,38 @@ func resolve(p string) string {
 		tail = append([]string{filepath.Base(p)}, tail...)
 		p = parent
 	}
+}
+
+// CheckWritable reports whether this process can create and remove files
+// in dir, by doing it; the error names the user it runs as.
+func CheckWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".animed-write-check-*")
+	if err == nil {
+		name := f.Name()
+		f.Close()
+		if err = os.Remove(name); err == nil {
+			return nil
+		}
+	}
+	who := fmt.Sprintf("uid %d", os.Getuid())
+	if u, uerr := user.Current(); uerr == nil {
+		who = fmt.Sprintf("user %s (uid %s)", u.Username, u.Uid)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s cannot write in this folder (%v)", who, err)
+}
+
+// ParseLogLevel parses a --log-level: debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	switch s {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s))
+	}
+	return l, errors.New("must be debug, info, warn or error")
 }
 
 // EnvName is the environment variable for a flag: max-side -> ANIMED_MAX_SIDE.
@@ -373,6 +414,16 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	// The daemon creates files in each folder and moves originals out of
+	// the drop folder: find out now, not at the first photo.
+	for _, d := range append([]struct {
+		flag string
+		path *string
+	}{{"watch", &c.Watch}}, dirs...) {
+		if err := CheckWritable(*d.path); err != nil {
+			return fmt.Errorf("--%s %s: %v", d.flag, *d.path, err)
+		}
+	}
 	if c.Model != "" {
 		if st, err := os.Stat(c.Model); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("--model %s: no such model file", c.Model)
@@ -407,15 +458,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--max-bytes %d: must be positive", c.MaxBytes)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("--log-format %q: must be text or json", c.LogFormat)
-	case c.Backend != "auto" && c.Backend != "xnnpack" && c.Backend != "cpu" && c.Backend != "external":
-		return fmt.Errorf("--backend %q: must be auto, xnnpack, cpu or external", c.Backend)
-	case c.Backend == "external" && c.Delegate == "":
+	case c.Backend == backend.External && c.Delegate == "":
 		return fmt.Errorf("--backend external needs --delegate PATH")
 	}
 	if c.Delegate != "" {
 		if st, err := os.Stat(c.Delegate); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("--delegate %s: no such plugin file", c.Delegate)
 		}
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		return fmt.Errorf("--log-level %q: %v", c.LogLevel, err)
 	}
 	if c.Metrics != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {

@@ -214,3 +214,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckWritable(t *testing.T) {
+	if err := CheckWritable(t.TempDir()); err != nil {
+		t.Errorf("a fresh temp folder: %v", err)
+	}
+	// /proc refuses new files even to root.
+	err := CheckWritable("/proc")
+	if err == nil || !strings.Contains(err.Error(), "cannot write in this folder") || !strings.Contains(err.Error(), fmt.Sprintf("uid %d", os.Getuid())) {
+		t.Errorf("CheckWritable(/proc) = %v, want an error naming the user", err)
+	}
+}

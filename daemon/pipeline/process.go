@@ -262,7 +262,7 @@ func (p *Pipeline) claim(name string, fp journal.Fingerprint, adopted *journal.C
 			base = name
 		}
 		c = journal.Claim{Input: name, Created: p.o.Now().UTC(), Source: fp}
-		if c.Result, err = p.f.out.FreeName(base, p.o.Format.Ext(), 0, p.resultTaken); err != nil {
+		if c.Result, err = p.f.out.FreeName(p.resultBase(name), p.o.Format.Ext(), 0, p.resultTaken); err != nil {
 			return c, renewed, err
 		}
 		if c.Done, err = p.f.done.FreeName(base, ext, 0, func(n string) bool { return p.j.Reserved("done", n) }); err != nil {
@@ -334,8 +334,7 @@ func (p *Pipeline) ours(name string) bool {
 
 // rename gives a claim a new result name, durably.
 func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
-	ext := filepath.Ext(c.Input)
-	name, err := p.f.out.FreeName(strings.TrimSuffix(c.Input, ext), p.o.Format.Ext(), 0, p.resultTaken)
+	name, err := p.f.out.FreeName(p.resultBase(c.Input), p.o.Format.Ext(), 0, p.resultTaken)
 	if err != nil {
 		return c, err
 	}
@@ -354,6 +353,15 @@ func (p *Pipeline) changed(c journal.Claim) (bool, error) {
 		return false, err
 	}
 	return !c.Source.Matches(journal.FingerprintOf(&st)), nil
+}
+
+// resultBase is the result's name for input, before the format's
+// extension and any -N suffix.
+func (p *Pipeline) resultBase(input string) string {
+	if base := strings.TrimSuffix(input, filepath.Ext(input)); base != "" && !p.o.KeepExt {
+		return base
+	}
+	return input
 }
 
 // replaced handles an input that changed (or vanished) after its claim:

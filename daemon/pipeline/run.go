@@ -58,7 +58,7 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 				p.setPaused("")
 			}
 		case name := <-w.Ready():
-			err := p.handle(ctx, name)
+			err := p.handle(ctx, name, w.RetryAt)
 			w.Done(name)
 			if err != nil {
 				return err
@@ -69,7 +69,7 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 
 // handle processes one photo, retrying it while the queue is paused. It
 // returns an error only when the daemon cannot go on.
-func (p *Pipeline) handle(ctx context.Context, name string) error {
+func (p *Pipeline) handle(ctx context.Context, name string, retryAt func() time.Time) error {
 	for {
 		o, err := p.Process(ctx, name)
 		if errors.Is(err, ErrDropFolderGone) {
@@ -81,7 +81,9 @@ func (p *Pipeline) handle(ctx context.Context, name string) error {
 			case errors.Is(err, fleet.ErrHeld):
 				p.log.Debug("photo claimed by another daemon of the fleet", "photo", name)
 			case err != nil && ctx.Err() == nil:
-				p.log.Error("photo not finished; it will be retried", "photo", name, "err", err)
+				next := retryAt()
+				p.log.Error("photo not finished; it will be retried at "+next.Format(time.TimeOnly), "photo", name,
+					"retry_in", time.Until(next).Round(time.Second), "err", err)
 			}
 			return nil
 		}

@@ -22,14 +22,7 @@ import (
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/selftest"
 	"github.com/animed/animed/internal/durable"
-)
-
-// Backends, as accepted by --backend.
-const (
-	Auto     = "auto"
-	CPU      = "cpu"
-	XNNPACK  = "xnnpack"
-	External = "external"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // Defaults for Config's zero values.
@@ -60,8 +53,8 @@ type Config struct {
 	// file otherwise.
 	Model       string
 	ModelSHA256 string
-	// Backend is auto (""), cpu, xnnpack or external (--backend).
-	Backend string
+	// Backend is Auto (""), CPU, XNNPACK or External (--backend).
+	Backend tflite.Backend
 	// Delegate is the user's --delegate plugin; it is tried first.
 	Delegate string
 	// Report is the hardware probe: plugins found, CPUs, throttling and
@@ -85,23 +78,23 @@ type Config struct {
 
 // Trial is one candidate's self-test.
 type Trial struct {
-	Backend  string  `json:"backend"`
-	Delegate string  `json:"delegate,omitempty"`
-	Threads  int     `json:"threads"`
-	Ran      bool    `json:"ran"`     // the child finished
-	Correct  bool    `json:"correct"` // output matches the CPU reference
-	Actual   string  `json:"actual,omitempty"`
-	MedianMs float64 `json:"median_ms,omitempty"`
-	LoadMs   float64 `json:"load_ms,omitempty"`
-	MeanDiff float64 `json:"mean_diff,omitempty"`
-	MaxDiff  float64 `json:"max_diff,omitempty"`
-	Error    string  `json:"error,omitempty"`
+	Backend  tflite.Backend `json:"backend"`
+	Delegate string         `json:"delegate,omitempty"`
+	Threads  int            `json:"threads"`
+	Ran      bool           `json:"ran"`     // the child finished
+	Correct  bool           `json:"correct"` // output matches the CPU reference
+	Actual   tflite.Backend `json:"actual,omitempty"`
+	MedianMs float64        `json:"median_ms,omitempty"`
+	LoadMs   float64        `json:"load_ms,omitempty"`
+	MeanDiff float64        `json:"mean_diff,omitempty"`
+	MaxDiff  float64        `json:"max_diff,omitempty"`
+	Error    string         `json:"error,omitempty"`
 }
 
 // Decision is the backend to use and why.
 type Decision struct {
-	Backend  string `json:"backend"` // cpu, xnnpack or external
-	Delegate string `json:"delegate,omitempty"`
+	Backend  tflite.Backend `json:"backend"` // CPU, XNNPACK or External
+	Delegate string         `json:"delegate,omitempty"`
 	// DelegateSHA256 is the hex sha256 of the Delegate file when the
 	// decision was taken: a cached decision is used only if the file
 	// still has it.
@@ -156,12 +149,13 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	log := c.Logger
 	switch c.Backend {
 	case CPU, XNNPACK:
-		d := Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + c.Backend + " (no self-test)", Decided: time.Now().UTC()}
+		d := Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + string(c.Backend) + " (no self-test)", Decided: time.Now().UTC()}
 		log.Info("backend: chosen", "backend", d.Backend, "threads", d.Threads, "reason", d.Reason)
 		return d, nil
 	case Auto, External:
 	default:
-		return fallback(c, "bad --backend"), fmt.Errorf("--backend %q: want auto, cpu, xnnpack or external", c.Backend)
+		_, err := Parse(string(c.Backend))
+		return fallback(c, "bad --backend"), fmt.Errorf("--backend: %w", err)
 	}
 	if c.ModelSHA256 == "" && c.Model != "" {
 		sum, err := fileSHA256(c.Model)
@@ -304,7 +298,7 @@ func (c Config) plugins() []hw.Plugin {
 // one, at half as many, and compares its output with ref (nil for the
 // reference itself). It returns one Trial per thread count, the output and
 // the child's error.
-func (c Config) trial(ctx context.Context, backend, delegate string, ref []float32) ([]Trial, []float32, error) {
+func (c Config) trial(ctx context.Context, backend tflite.Backend, delegate string, ref []float32) ([]Trial, []float32, error) {
 	t := Trial{Backend: backend, Delegate: delegate, Threads: c.Threads}
 	var also []int
 	if c.Threads > 1 {
@@ -322,7 +316,7 @@ func (c Config) trial(ctx context.Context, backend, delegate string, ref []float
 		return []Trial{t}, nil, err
 	}
 	if res.Fallback != "" {
-		t.Error = "fell back to " + res.Actual + ": " + res.Fallback
+		t.Error = "fell back to " + string(res.Actual) + ": " + res.Fallback
 	}
 	if ref == nil {
 		t.Correct = true
@@ -405,10 +399,10 @@ func diff(a, b []float32) (mean, most float64) {
 const maxOutput = 256 << 20
 
 // child runs `Exe Args... --backend ...` and decodes its Result.
-func (c Config) child(ctx context.Context, backend, delegate string, threads int, also []int) (selftest.Result, error) {
+func (c Config) child(ctx context.Context, backend tflite.Backend, delegate string, threads int, also []int) (selftest.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	args := append(append([]string{}, c.Args...), "--backend", backend, "--threads", strconv.Itoa(threads),
+	args := append(append([]string{}, c.Args...), "--backend", string(backend), "--threads", strconv.Itoa(threads),
 		"--runs", strconv.Itoa(c.Runs), "--json")
 	if delegate != "" {
 		args = append(args, "--delegate", delegate)

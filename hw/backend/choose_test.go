@@ -19,6 +19,7 @@ import (
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/selftest"
 	"github.com/animed/animed/internal/testmodel"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // TestMain doubles as the self-test child: Choose re-executes this test
@@ -93,7 +94,7 @@ func newConfig(t *testing.T, delegate string) setup {
 	}
 }
 
-func trialOf(d Decision, backend string) (Trial, bool) {
+func trialOf(d Decision, backend tflite.Backend) (Trial, bool) {
 	for _, t := range d.Trials {
 		if t.Backend == backend {
 			return t, true
@@ -131,7 +132,7 @@ func TestChooseExternalXNNPACK(t *testing.T) {
 	groups := map[string][]Trial{}
 	var chosen *Trial
 	for i, tr := range d.Trials {
-		groups[tr.Backend+tr.Delegate] = append(groups[tr.Backend+tr.Delegate], tr)
+		groups[string(tr.Backend)+tr.Delegate] = append(groups[string(tr.Backend)+tr.Delegate], tr)
 		if tr.Backend == d.Backend && tr.Delegate == d.Delegate && tr.Threads == d.Threads {
 			chosen = &d.Trials[i]
 		}
@@ -248,7 +249,7 @@ func TestChooseBadDelegate(t *testing.T) {
 
 func TestChooseOverride(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, b := range []string{CPU, XNNPACK} {
+	for _, b := range []tflite.Backend{CPU, XNNPACK} {
 		d, err := Choose(context.Background(), Config{Backend: b, Threads: 3, Logger: quiet})
 		if err != nil || d.Backend != b || d.Threads != 3 || len(d.Trials) != 0 {
 			t.Errorf("--backend %s: %+v, %v", b, d, err)
@@ -292,14 +293,14 @@ func TestChooseThreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", table(d))
-	byThreads := map[string]map[int]Trial{}
+	byThreads := map[tflite.Backend]map[int]Trial{}
 	for _, tr := range d.Trials {
 		if byThreads[tr.Backend] == nil {
 			byThreads[tr.Backend] = map[int]Trial{}
 		}
 		byThreads[tr.Backend][tr.Threads] = tr
 	}
-	for _, b := range []string{CPU, XNNPACK} {
+	for _, b := range []tflite.Backend{CPU, XNNPACK} {
 		if len(byThreads[b]) != 2 || !byThreads[b][1].Correct || !byThreads[b][2].Correct {
 			t.Errorf("%s: want correct 1- and 2-thread trials, have %+v", b, byThreads[b])
 		}

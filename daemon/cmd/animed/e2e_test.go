@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,8 +157,16 @@ func TestEndToEndCrashes(t *testing.T) {
 	args := []string{"--watch", drop, "--out", out, "--state", state, "--settle", "250ms", "--grace", "2s",
 		"--threads", "1", "--max-side", "128"}
 
+	// The seed picks the photos, their sizes and the moments of the kills
+	// (those moments also depend on the machine's speed).
 	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("ANIMED_E2E_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("ANIMED_E2E_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("seed %d (ANIMED_E2E_SEED=%d replays it)", seed, seed)
 	r := rand.New(rand.NewSource(seed))
 
 	// Good photos: JPEG and PNG, some rotated by EXIF, some larger than

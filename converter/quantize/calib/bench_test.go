@@ -2,7 +2,6 @@ package calib_test
 
 import (
 	"context"
-	"github.com/animed/animed/internal/tflite/tflitetest"
 	"os"
 	"strconv"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/animed/animed/converter/quantize/calib"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 )
 
 // benchSize is the generator's input size in the benchmarks: the size the

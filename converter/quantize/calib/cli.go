@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/animed/animed/converter/quantize"
 	"io"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/animed/animed/converter/quantize"
+	"github.com/animed/animed/internal/progress"
 	"github.com/animed/animed/internal/tflite"
 	tfl "github.com/animed/animed/internal/tflitefile"
 	"github.com/spf13/pflag"
@@ -156,7 +157,13 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 			return nil, nil, fmt.Errorf("int8: --gate: %w", err)
 		}
 	}
-	st, err := Calibrate(ctx, m, calib, CalibOptions{Threads: f.Threads, Seed: f.Seed, Progress: w})
+	bar := progress.New(w, "calibrate: images") // nil off a terminal
+	co := CalibOptions{Threads: f.Threads, Seed: f.Seed, Progress: w, Step: bar.Update}
+	if bar != nil {
+		co.Progress = nil // the bar replaces the line per image
+	}
+	st, err := Calibrate(ctx, m, calib, co)
+	bar.Finish()
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}

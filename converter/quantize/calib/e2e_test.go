@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/animed/animed/internal/tflite/tflitetest"
 	"image"
 	"image/png"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 	tfl "github.com/animed/animed/internal/tflitefile"
 )
 

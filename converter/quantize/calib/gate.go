@@ -3,10 +3,10 @@ package calib
 import (
 	"context"
 	"fmt"
-	"github.com/animed/animed/converter/quantize"
 	"math"
 	"strings"
 
+	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/internal/tflite"
 	tfl "github.com/animed/animed/internal/tflitefile"
 )

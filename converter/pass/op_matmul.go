@@ -9,7 +9,8 @@ import (
 
 // MatMul and Gemm: FULLY_CONNECTED with constant B, else BATCH_MATMUL.
 func init() {
-	register(family{infer: inferMatMul, lower: (*lowering).matmul}, "MatMul", "Gemm")
+	register(family{infer: inferMatMul, lower: (*lowering).matmul}, "MatMul")
+	register(family{infer: inferGemm, lower: (*lowering).matmul}, "Gemm")
 }
 
 func (l *lowering) matmul(n *ir.Node) error {
@@ -94,9 +95,6 @@ func (l *lowering) matmul(n *ir.Node) error {
 }
 
 func inferMatMul(n *ir.Node) error {
-	if n.Op == "Gemm" {
-		return inferGemm(n)
-	}
 	x, xs := n.In(0), n.In(0).Shape
 	ys := n.Inputs[1].Shape
 	if len(xs) < 2 || len(ys) < 2 {
@@ -113,6 +111,9 @@ func inferMatMul(n *ir.Node) error {
 func inferGemm(n *ir.Node) error {
 	x, xs, a := n.In(0), n.In(0).Shape, n.Attrs
 	ys := n.Inputs[1].Shape
+	if len(xs) != 2 || len(ys) != 2 {
+		return nodeErr(n, "Gemm needs 2-D A and B, not %v and %v", xs, ys)
+	}
 	m, k := xs[0], xs[1]
 	if a.Int("transA", 0) != 0 {
 		m = k

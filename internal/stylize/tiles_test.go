@@ -2,6 +2,7 @@ package stylize
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/draw"
 	_ "image/jpeg"
@@ -252,5 +253,34 @@ func TestWholeImageModel(t *testing.T) {
 	t.Logf("mode %s: %.1f dB from the FP32 reference", s.Mode(), psnr)
 	if d := maxDiff(got, want[0]); psnr < 45 || d > 2 {
 		t.Errorf("whole-image model at defaults: %.1f dB, max difference %.1f steps from its FP32 one-piece reference, want >= 45 dB and <= 2", psnr, d)
+	}
+}
+
+// BenchmarkApplyPhoto runs the shipped model on a 1024x768 photo at the
+// default tile size, at 16384 tile pixels and in one piece: what tiles
+// cost (each recomputes its margins).
+func BenchmarkApplyPhoto(b *testing.B) {
+	img := gradient(1024, 768)
+	draw.Draw(img, image.Rect(0, 0, 512, 768), photo(512, 768, 13), image.Point{}, draw.Src)
+	for _, tile := range []int{0, 16384, onePiece} {
+		b.Run(fmt.Sprintf("tile-pixels=%d", tile), func(b *testing.B) {
+			calls := 0
+			s, err := NewFromData(models.Default(), Options{MaxWholePixels: tile, Progress: func() { calls++ }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Apply(context.Background(), img); err != nil { // warm-up: the rewrite for the tile size
+				b.Fatal(err)
+			}
+			calls = 0
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Apply(context.Background(), img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(calls)/float64(b.N), "tiles/op")
+		})
 	}
 }

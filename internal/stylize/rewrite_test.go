@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/models"
 )
@@ -157,7 +158,7 @@ func TestRewriteRunsWhole(t *testing.T) {
 			t.Fatalf("rewritten for %dx%d, want %dx%d", s.rwW, s.rwH, w, h)
 		}
 		in := make([]float32, h*w*3)
-		fillInput(in, img, -m, -m, h, w)
+		pixels.Window(img, in, -m, -m, h, w)
 		want := crop(runRewritten(t, data, in, h, w), w, m, m, 150, 100)
 		if d := maxDiff(got, want); d > 0.51 {
 			t.Errorf("round %d: differs from the rewritten model by %.2f 8-bit steps", round, d)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
@@ -31,14 +32,8 @@ func photo(w, h int, seed int64) *image.RGBA {
 }
 
 func toFloats(m *image.RGBA) []float32 {
-	b := m.Bounds()
-	out := make([]float32, 0, b.Dx()*b.Dy()*3)
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			p := m.Pix[m.PixOffset(x, y):]
-			out = append(out, float32(p[0])/127.5-1, float32(p[1])/127.5-1, float32(p[2])/127.5-1)
-		}
-	}
+	out := make([]float32, m.Bounds().Dx()*m.Bounds().Dy()*3)
+	pixels.ToTensor(m, out)
 	return out
 }
 
@@ -212,16 +207,6 @@ func TestGridTile(t *testing.T) {
 	}
 	if _, _, ok := gridTile(500, 500, 4096, 40, 4); ok {
 		t.Error("64x64 tiles cannot keep a 40-px margin, gridTile says they can")
-	}
-}
-
-func TestMirror(t *testing.T) {
-	n := 4
-	want := map[int]int{-3: 3, -2: 2, -1: 1, 0: 0, 3: 3, 4: 2, 5: 1, 6: 0, 7: 1}
-	for i, w := range want {
-		if got := mirror(i, n); got != w {
-			t.Errorf("mirror(%d, %d) = %d, want %d", i, n, got, w)
-		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"math"
+
+	"github.com/animed/animed/internal/pixels"
 )
 
 // span is one tile along one axis: its input starts at start (photo
@@ -82,7 +84,7 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin in
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			fillInput(in, img, tx.start, ty.start, th, tw)
+			pixels.Window(img, in, tx.start, ty.start, th, tw)
 			out, err := s.invoke(in, th, tw)
 			if err != nil {
 				return nil, fmt.Errorf("tile at %d,%d: %w", tx.start, ty.start, err)
@@ -127,7 +129,7 @@ func finishRow(dst *image.RGBA, y int, acc, wsum []float32) {
 	row := dst.Pix[y*dst.Stride:]
 	for x, ws := range wsum {
 		p := row[4*x:]
-		p[0], p[1], p[2], p[3] = to8(acc[3*x]/ws), to8(acc[3*x+1]/ws), to8(acc[3*x+2]/ws), 0xFF
+		p[0], p[1], p[2], p[3] = pixels.ToByte(acc[3*x]/ws), pixels.ToByte(acc[3*x+1]/ws), pixels.ToByte(acc[3*x+2]/ws), 0xFF
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/animed/animed/converter/exec"
 	"github.com/animed/animed/converter/onnx"
 	"github.com/animed/animed/converter/onnxtest"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/models"
 )
@@ -152,7 +153,7 @@ func pad(img *image.RGBA, n int) *image.RGBA {
 	m := image.NewRGBA(image.Rect(0, 0, b.Dx()+2*n, b.Dy()+2*n))
 	for y := range m.Bounds().Dy() {
 		for x := range m.Bounds().Dx() {
-			copy(m.Pix[m.PixOffset(x, y):][:4], img.Pix[img.PixOffset(mirror(x-n, b.Dx()), mirror(y-n, b.Dy())):])
+			copy(m.Pix[m.PixOffset(x, y):][:4], img.Pix[img.PixOffset(pixels.Mirror(x-n, b.Dx()), pixels.Mirror(y-n, b.Dy())):])
 		}
 	}
 	return m
@@ -248,7 +249,7 @@ func TestWholeImageModel(t *testing.T) {
 	s := newFromData(t, data, Options{})
 	got := apply(t, s, img)
 	wantImg := image.NewRGBA(img.Bounds())
-	writeOutput(wantImg, want[0], 256)
+	pixels.FromTensor(want[0], wantImg)
 	psnr, _ := compare(got, wantImg)
 	t.Logf("mode %s: %.1f dB from the FP32 reference", s.Mode(), psnr)
 	if d := maxDiff(got, want[0]); psnr < 45 || d > 2 {

@@ -14,13 +14,6 @@ type graphFacts struct {
 	whole  string // why the output needs the whole image, or ""
 }
 
-// The reductions TFLite has besides MEAN and SUM (schema BuiltinOperator).
-const (
-	reduceProd tflitefile.BuiltinOp = 81
-	reduceMax  tflitefile.BuiltinOp = 82
-	reduceMin  tflitefile.BuiltinOp = 89
-)
-
 // readGraph finds the model's total stride and the first op whose output
 // depends on the whole image: a reduction (MEAN, SUM, REDUCE_*) over H or
 // W, as InstanceNorm, LayerNorm and GroupNorm become, or a RESHAPE that
@@ -62,7 +55,7 @@ func readGraph(data []byte) (graphFacts, error) {
 			if len(y.Shape) == 4 && y.Shape[1] > 0 && y.Shape[2] > 0 {
 				f.stride = lcm(f.stride, lcm(h/gcd(h, int(y.Shape[1])), w/gcd(w, int(y.Shape[2]))))
 			}
-		case tflitefile.Mean, tflitefile.Sum, reduceProd, reduceMax, reduceMin:
+		case tflitefile.Mean, tflitefile.Sum, tflitefile.ReduceProd, tflitefile.ReduceMax, tflitefile.ReduceMin:
 			if f.whole == "" && len(x.Shape) == 4 && len(op.Inputs) > 1 && spatialAxes(m, tensor(op.Inputs[1])) {
 				f.whole = fmt.Sprintf("%s over H and W (operator %d)", op.Op, i)
 			}

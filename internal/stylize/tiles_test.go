@@ -6,16 +6,19 @@ import (
 	"image"
 	"image/draw"
 	_ "image/jpeg"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/animed/animed/converter"
 	"github.com/animed/animed/converter/exec"
 	"github.com/animed/animed/converter/onnx"
 	"github.com/animed/animed/converter/onnxtest"
+	"github.com/animed/animed/converter/tflitefile"
 	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/sharedtest"
 	"github.com/animed/animed/models"
@@ -298,6 +301,82 @@ func BenchmarkApplyPhoto(b *testing.B) {
 			psnr, _ := compare(out, ref)
 			b.ReportMetric(min(psnr, 99), "dB")
 			b.ReportMetric(float64(calls)/float64(b.N), "tiles/op")
+		})
+	}
+}
+
+// fixedSize returns the model with a RESHAPE to its own shape appended,
+// so that TFLite cannot resize it.
+func fixedSize(t *testing.T, m *tflitefile.Model) []byte {
+	t.Helper()
+	g := m.Subgraphs[0]
+	out := g.Tensors[g.Outputs[0]]
+	shape := g.AddTensor(&tflitefile.Tensor{Name: "fixed/shape", Shape: []int32{4}, Type: tflitefile.Int32,
+		Buffer: m.AddBuffer(tflitefile.Int32Bytes(out.Shape))})
+	fixed := g.AddTensor(&tflitefile.Tensor{Name: "fixed", Shape: out.Shape, Type: out.Type})
+	g.AddOperator(&tflitefile.Operator{Op: tflitefile.Reshape, Inputs: []int32{g.Outputs[0], shape}, Outputs: []int32{fixed},
+		Options: &tflitefile.ReshapeOptions{NewShape: out.Shape}})
+	g.Outputs = []int32{fixed}
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// Without the graph (New), a whole-image model is found by measuring:
+// a change reaches across every probe. Resizable, it runs in one piece;
+// of fixed size, it runs in tiles with a warning that says why; over
+// MaxWholeImagePixels it runs scaled down, once.
+func TestWholeImageMeasured(t *testing.T) {
+	img := gradient(256, 192)
+	draw.Draw(img, image.Rect(0, 0, 96, 192), photo(96, 192, 12), image.Point{}, draw.Src)
+	ref := normGenerator(t, 192, 256)
+	want, err := exec.Run(ref.Graph, [][]float32{toFloats(img)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantImg := image.NewRGBA(img.Bounds())
+	pixels.FromTensor(want[0], wantImg)
+
+	resizable, err := normGenerator(t, 64, 64).Model.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		model   []byte
+		opts    Options
+		calls   int     // model runs per photo, 0: several
+		minPSNR float64 // from the FP32 reference
+		warn    string
+	}{
+		{"resizable", resizable, Options{}, 1, 45, ""},
+		{"scaled down", resizable, Options{MaxWholeImagePixels: 12288}, 1, 25, ""},
+		{"fixed size", fixedSize(t, normGenerator(t, 64, 64).Model), Options{}, 0, 0, "needs the whole image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs strings.Builder
+			calls := 0
+			tt.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			tt.opts.Progress = func() { calls++ }
+			s := newStylizer(t, tt.model, tt.opts)
+			if f := s.Field(); !strings.HasPrefix(f.Whole, "measured") {
+				t.Fatalf("field %v, want whole image by measurement", f)
+			}
+			got := apply(t, s, img)
+			psnr, _ := compare(got, wantImg)
+			t.Logf("%d runs, %.1f dB from the FP32 reference", calls, psnr)
+			if tt.calls > 0 && calls != tt.calls || tt.calls == 0 && calls < 2 {
+				t.Errorf("%d model runs, want %d (0: tiles)", calls, tt.calls)
+			}
+			if psnr < tt.minPSNR {
+				t.Errorf("%.1f dB from the FP32 reference, want >= %.0f", psnr, tt.minPSNR)
+			}
+			if !strings.Contains(logs.String(), tt.warn) {
+				t.Errorf("log %q lacks %q", logs.String(), tt.warn)
+			}
 		})
 	}
 }

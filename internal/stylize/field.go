@@ -27,9 +27,8 @@ type Field struct {
 }
 
 // Margin is the border, a multiple of the stride, that a tile discards on
-// each side and a photo is padded by: the reach, plus what other phases
-// of the stride may add to it (it was measured at one), rounded up.
-func (f Field) Margin() int { return roundUp(f.Reach+f.Stride-1, f.Stride) }
+// each side and a photo is padded by: the reach rounded up.
+func (f Field) Margin() int { return roundUp(f.Reach, f.Stride) }
 
 func (f Field) String() string {
 	if f.Whole != "" {
@@ -79,9 +78,10 @@ func (s *Stylizer) measure(stride int) (Field, error) {
 
 // reach runs the model on an h x w probe, smooth with some texture as
 // photos are, and on copies of it whose part beyond a cut (right, left,
-// bottom, top) is noise. It returns how far back from each cut the output
-// changed by more than one 8-bit step, the largest of the four, and
-// whether that reached within a stride of the probe's far side.
+// bottom, top; at each phase of the stride, up to 8) is noise. It returns
+// how far back from a cut the output changed by more than one 8-bit step,
+// the largest over the cuts, and whether that reached within a stride of
+// the probe's far side.
 func (s *Stylizer) reach(h, w, stride int) (reach int, saturated bool, err error) {
 	base := make([]float32, h*w*3)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -98,47 +98,49 @@ func (s *Stylizer) reach(h, w, stride int) (reach int, saturated bool, err error
 		return 0, false, err
 	}
 	ref = append([]float32(nil), ref...)
-	// Cuts at a quarter from the sides, off the stride's grid by one pixel,
-	// so that three quarters of the probe show how far a change reaches.
-	cx, cy := w*3/4+1, h*3/4+1
-	cuts := []struct {
-		changed func(x, y int) bool
-		dist    func(x, y int) int // from the cut, for unchanged pixels
-		room    int                // the largest dist the probe has
-	}{
-		{func(x, _ int) bool { return x >= cx }, func(x, _ int) int { return cx - 1 - x }, cx - 1},
-		{func(x, _ int) bool { return x < w-cx }, func(x, _ int) int { return x - (w - cx) }, cx - 1},
-		{func(_, y int) bool { return y >= cy }, func(_, y int) int { return cy - 1 - y }, cy - 1},
-		{func(_, y int) bool { return y < h-cy }, func(_, y int) int { return y - (h - cy) }, cy - 1},
-	}
+	// Cuts at a quarter from the sides, so that three quarters of the
+	// probe show how far a change reaches, at every phase of the stride.
 	in := make([]float32, len(base))
-	for _, cut := range cuts {
-		copy(in, base)
-		for y := range h {
-			for x := range w {
-				if cut.changed(x, y) {
-					for c := range 3 {
-						in[(y*w+x)*3+c] = r.Float32()*2 - 1
+	for phase := range min(stride, 8) {
+		cx, cy := w*3/4+phase, h*3/4+phase
+		cuts := []struct {
+			changed func(x, y int) bool
+			dist    func(x, y int) int // from the cut, for unchanged pixels
+			room    int                // the largest dist the probe has
+		}{
+			{func(x, _ int) bool { return x >= cx }, func(x, _ int) int { return cx - 1 - x }, cx - 1},
+			{func(x, _ int) bool { return x < w-cx }, func(x, _ int) int { return x - (w - cx) }, cx - 1},
+			{func(_, y int) bool { return y >= cy }, func(_, y int) int { return cy - 1 - y }, cy - 1},
+			{func(_, y int) bool { return y < h-cy }, func(_, y int) int { return y - (h - cy) }, cy - 1},
+		}
+		for _, cut := range cuts {
+			copy(in, base)
+			for y := range h {
+				for x := range w {
+					if cut.changed(x, y) {
+						for c := range 3 {
+							in[(y*w+x)*3+c] = r.Float32()*2 - 1
+						}
 					}
 				}
 			}
-		}
-		out, err := s.run(in, h, w)
-		if err != nil {
-			return 0, false, err
-		}
-		for y := range h {
-			for x := range w {
-				if cut.changed(x, y) {
-					continue
-				}
-				k := (y*w + x) * 3
-				for c := range 3 {
-					if math.Abs(float64(out[k+c]-ref[k+c]))*127.5 > 1 {
-						d := cut.dist(x, y) + 1
-						reach = max(reach, d)
-						if d > cut.room-stride {
-							saturated = true
+			out, err := s.run(in, h, w)
+			if err != nil {
+				return 0, false, err
+			}
+			for y := range h {
+				for x := range w {
+					if cut.changed(x, y) {
+						continue
+					}
+					k := (y*w + x) * 3
+					for c := range 3 {
+						if math.Abs(float64(out[k+c]-ref[k+c]))*127.5 > 1 {
+							d := cut.dist(x, y) + 1
+							reach = max(reach, d)
+							if d > cut.room-stride {
+								saturated = true
+							}
 						}
 					}
 				}

@@ -69,6 +69,9 @@ type Options struct {
 	// Progress, when set, is called after every model invocation (one per
 	// tile), e.g. to feed a watchdog on slow boards.
 	Progress func()
+	// Tiles, when set, is called after each tile of a tiled photo with the
+	// tiles done and the photo's tile count (a progress display).
+	Tiles func(done, total int)
 }
 
 // How a Stylizer runs photos (Mode).

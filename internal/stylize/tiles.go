@@ -78,6 +78,7 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin in
 	wsum := make([]float32, bandH*w)  // sums of weights
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	in := s.buffer(&s.in, th*tw*3)
+	done, total := 0, len(ys)*len(xs)
 	for i, ty := range ys {
 		origin := ty.lo
 		for j, tx := range xs {
@@ -88,6 +89,10 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin in
 			out, err := s.invoke(in, th, tw)
 			if err != nil {
 				return nil, fmt.Errorf("tile at %d,%d: %w", tx.start, ty.start, err)
+			}
+			// One piece is not a tiled photo.
+			if done++; s.o.Tiles != nil && total > 1 {
+				s.o.Tiles(done, total)
 			}
 			for y := ty.lo; y < ty.hi; y++ {
 				a, ws := acc[3*(y-origin)*w:], wsum[(y-origin)*w:]

@@ -234,6 +234,21 @@ func normGenerator(t *testing.T, h, w int) *converter.Result {
 	return res
 }
 
+// normReference returns a 256x192 photo whose halves differ (so tiles'
+// statistics would too) and normGenerator's FP32 output on it, whole.
+func normReference(t *testing.T) (img *image.RGBA, want []float32, wantImg *image.RGBA) {
+	t.Helper()
+	img = gradient(256, 192)
+	draw.Draw(img, image.Rect(0, 0, 96, 192), photo(96, 192, 12), image.Point{}, draw.Src)
+	out, err := exec.Run(normGenerator(t, 192, 256).Graph, [][]float32{toFloats(img)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantImg = image.NewRGBA(img.Bounds())
+	pixels.FromTensor(out[0], wantImg)
+	return img, out[0], wantImg
+}
+
 // A model that normalizes over the whole image runs in one piece at the
 // default tile size: its result is its FP32 reference on the whole photo.
 func TestWholeImageModel(t *testing.T) {
@@ -242,20 +257,12 @@ func TestWholeImageModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := gradient(256, 192)
-	draw.Draw(img, image.Rect(0, 0, 96, 192), photo(96, 192, 12), image.Point{}, draw.Src)
-	ref := normGenerator(t, 192, 256)
-	want, err := exec.Run(ref.Graph, [][]float32{toFloats(img)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, want, wantImg := normReference(t)
 	s := newFromData(t, data, Options{})
 	got := apply(t, s, img)
-	wantImg := image.NewRGBA(img.Bounds())
-	pixels.FromTensor(want[0], wantImg)
 	psnr, _ := compare(got, wantImg)
 	t.Logf("mode %s: %.1f dB from the FP32 reference", s.Mode(), psnr)
-	if d := maxDiff(got, want[0]); psnr < 45 || d > 2 {
+	if d := maxDiff(got, want); psnr < 45 || d > 2 {
 		t.Errorf("whole-image model at defaults: %.1f dB, max difference %.1f steps from its FP32 one-piece reference, want >= 45 dB and <= 2", psnr, d)
 	}
 }
@@ -329,16 +336,7 @@ func fixedSize(t *testing.T, m *tflitefile.Model) []byte {
 // of fixed size, it runs in tiles with a warning that says why; over
 // MaxWholeImagePixels it runs scaled down, once.
 func TestWholeImageMeasured(t *testing.T) {
-	img := gradient(256, 192)
-	draw.Draw(img, image.Rect(0, 0, 96, 192), photo(96, 192, 12), image.Point{}, draw.Src)
-	ref := normGenerator(t, 192, 256)
-	want, err := exec.Run(ref.Graph, [][]float32{toFloats(img)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantImg := image.NewRGBA(img.Bounds())
-	pixels.FromTensor(want[0], wantImg)
-
+	img, _, wantImg := normReference(t)
 	resizable, err := normGenerator(t, 64, 64).Model.Marshal()
 	if err != nil {
 		t.Fatal(err)

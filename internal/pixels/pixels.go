@@ -60,18 +60,20 @@ func Window(img *image.RGBA, dst []float32, x0, y0, h, w int) {
 // FromTensor writes NHWC floats, one row per row of img, into img's
 // pixels (opaque).
 func FromTensor(src []float32, img *image.RGBA) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	k := 0
-	for y := range h {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < len(row); x += 4 {
-			row[x] = ToByte(src[k])
-			row[x+1] = ToByte(src[k+1])
-			row[x+2] = ToByte(src[k+2])
-			row[x+3] = 255
-			k += 3
+	eachRow(img, func(row []uint8, k int) {
+		for x := 0; x < len(row); x, k = x+4, k+3 {
+			row[x], row[x+1], row[x+2], row[x+3] = ToByte(src[k]), ToByte(src[k+1]), ToByte(src[k+2]), 255
 		}
+	})
+}
+
+// eachRow calls f with each row of img's pixels and the index of the
+// row's first value in an NHWC tensor of img's size.
+func eachRow(img *image.RGBA, f func(row []uint8, k int)) {
+	b := img.Bounds()
+	w := b.Dx()
+	for y := range b.Dy() {
+		f(img.Pix[y*img.Stride:y*img.Stride+4*w], 3*y*w)
 	}
 }
 
@@ -117,33 +119,18 @@ func NewQuantizer(inScale float32, inZP int32, outScale float32, outZP int32) *Q
 
 // ToInt8 writes img's RGB as the model's int8 input.
 func (q *Quantizer) ToInt8(img *image.RGBA, dst []int8) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	k := 0
-	for y := range h {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < len(row); x += 4 {
-			dst[k] = q.in[row[x]]
-			dst[k+1] = q.in[row[x+1]]
-			dst[k+2] = q.in[row[x+2]]
-			k += 3
+	eachRow(img, func(row []uint8, k int) {
+		for x := 0; x < len(row); x, k = x+4, k+3 {
+			dst[k], dst[k+1], dst[k+2] = q.in[row[x]], q.in[row[x+1]], q.in[row[x+2]]
 		}
-	}
+	})
 }
 
 // FromInt8 writes the model's int8 output into img (opaque).
 func (q *Quantizer) FromInt8(src []int8, img *image.RGBA) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	k := 0
-	for y := range h {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < len(row); x += 4 {
-			row[x] = q.out[uint8(src[k])^0x80]
-			row[x+1] = q.out[uint8(src[k+1])^0x80]
-			row[x+2] = q.out[uint8(src[k+2])^0x80]
-			row[x+3] = 255
-			k += 3
+	eachRow(img, func(row []uint8, k int) {
+		for x := 0; x < len(row); x, k = x+4, k+3 {
+			row[x], row[x+1], row[x+2], row[x+3] = q.out[uint8(src[k])^0x80], q.out[uint8(src[k+1])^0x80], q.out[uint8(src[k+2])^0x80], 255
 		}
-	}
+	})
 }

@@ -50,12 +50,11 @@ type Options struct {
 	// model runs on in one piece: TFLite's memory grows with it (XNNPACK's
 	// buffers for the shipped model take about 1.5 KB a pixel, most of it
 	// indirection buffers for its 7x7 convolutions). Larger photos go
-	// through tiles under it, each computing its margins again: on a
-	// 1024x768 photo the shipped model (margin 32) runs over 2.9x the
-	// photo's pixels at the default 1<<15 (32768, 70 tiles of 184x176),
-	// 5.3x at 1<<14 and 2.0x at 1<<16, 1.15x in one piece (padding);
-	// measured CPU time, 1 thread: 2.1 s, 4.2 s, 1.5 s and 0.85 s a photo
-	// (BenchmarkApplyPhoto measures the time).
+	// through tiles under it, each of which computes its margins again
+	// (Field.Margin), so smaller tiles cost more time. Default 1<<15
+	// (32768, e.g. 181x181); BenchmarkApplyPhoto measures the cost of
+	// tiles, and bench/REPORT.md's daemon table has the photos/s and peak
+	// RSS `animed run` measured at this and other values.
 	MaxWholePixels int
 	// MaxWholeImagePixels is the largest input a model that needs the
 	// whole image (Field.Whole) runs on in one piece; larger photos run

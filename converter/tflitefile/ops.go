@@ -41,6 +41,9 @@ const (
 	Slice                 BuiltinOp = 65
 	TransposeConv         BuiltinOp = 67
 	Sum                   BuiltinOp = 74
+	ReduceProd            BuiltinOp = 81
+	ReduceMax             BuiltinOp = 82
+	ReduceMin             BuiltinOp = 89
 	Sqrt                  BuiltinOp = 75
 	Rsqrt                 BuiltinOp = 76
 	Pow                   BuiltinOp = 78
@@ -66,6 +69,7 @@ var opNames = map[BuiltinOp]string{
 	Tanh: "TANH", Pad: "PAD", Transpose: "TRANSPOSE", Mean: "MEAN", Sub: "SUB", Div: "DIV",
 	Squeeze: "SQUEEZE", Exp: "EXP", PRelu: "PRELU", Maximum: "MAXIMUM", Minimum: "MINIMUM",
 	PadV2: "PADV2", Slice: "SLICE", TransposeConv: "TRANSPOSE_CONV", Sum: "SUM", Sqrt: "SQRT",
+	ReduceProd: "REDUCE_PROD", ReduceMax: "REDUCE_MAX", ReduceMin: "REDUCE_MIN",
 	Rsqrt: "RSQRT", Pow: "POW", Square: "SQUARE", ResizeNearestNeighbor: "RESIZE_NEAREST_NEIGHBOR",
 	LeakyRelu: "LEAKY_RELU", SquaredDifference: "SQUARED_DIFFERENCE", MirrorPad: "MIRROR_PAD",
 	Abs: "ABS", Quantize: "QUANTIZE", HardSwish: "HARD_SWISH", BatchMatMul: "BATCH_MATMUL",

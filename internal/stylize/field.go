@@ -37,6 +37,13 @@ func (f Field) String() string {
 	return fmt.Sprintf("stride %d, reach %d px", f.Stride, f.Reach)
 }
 
+// Bounds of a Field given in Options (a cached one): a measured reach
+// never exceeds the largest probe, and no image model has a larger stride.
+const (
+	maxStride = 64
+	maxReach  = 4 * maxProbe
+)
+
 // Probe sizes for the reach of resizable models: the smallest first (the
 // interpreter's memory grows with it), doubled while the change reaches
 // the probe's far side.

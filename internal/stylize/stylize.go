@@ -207,7 +207,7 @@ func (s *Stylizer) setField(data []byte) error {
 	switch {
 	case s.o.Field != nil:
 		s.field = *s.o.Field
-		if s.field.Stride < 1 || s.field.Reach < 0 {
+		if s.field.Stride < 1 || s.field.Stride > maxStride || s.field.Reach < 0 || s.field.Reach > maxReach {
 			return fmt.Errorf("stylize: invalid cached field %+v", s.field)
 		}
 	case g.whole != "":

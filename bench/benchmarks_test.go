@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	measure "github.com/animed/animed/internal/bench"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
@@ -20,7 +21,7 @@ const benchW, benchH = 1024, 768
 
 func benchImage() *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, benchW, benchH))
-	FromTensor(measure.Pattern(benchH, benchW, 3), img)
+	pixels.FromTensor(measure.Pattern(benchH, benchW, 3), img)
 	return img
 }
 
@@ -30,11 +31,11 @@ func BenchmarkPreprocess(b *testing.B) {
 		dst := make([]float32, benchW*benchH*3)
 		b.SetBytes(benchW * benchH * 4)
 		for b.Loop() {
-			ToTensor(img, dst)
+			pixels.ToTensor(img, dst)
 		}
 	})
 	b.Run("path=int8lut", func(b *testing.B) {
-		q := NewQuantizer(1/127.5, 0, 1/128.0, 0)
+		q := pixels.NewQuantizer(1/127.5, 0, 1/128.0, 0)
 		dst := make([]int8, benchW*benchH*3)
 		b.SetBytes(benchW * benchH * 4)
 		for b.Loop() {
@@ -49,11 +50,11 @@ func BenchmarkPostprocess(b *testing.B) {
 		src := measure.Pattern(benchH, benchW, 3)
 		b.SetBytes(benchW * benchH * 4)
 		for b.Loop() {
-			FromTensor(src, out)
+			pixels.FromTensor(src, out)
 		}
 	})
 	b.Run("path=int8lut", func(b *testing.B) {
-		q := NewQuantizer(1/127.5, 0, 1/128.0, 0)
+		q := pixels.NewQuantizer(1/127.5, 0, 1/128.0, 0)
 		src := make([]int8, benchW*benchH*3)
 		q.ToInt8(benchImage(), src)
 		b.SetBytes(benchW * benchH * 4)

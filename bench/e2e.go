@@ -18,6 +18,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	measure "github.com/animed/animed/internal/bench"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflitefile"
 )
@@ -133,7 +134,7 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 		if rgba.Bounds().Dx() != o.Width || rgba.Bounds().Dy() != o.Height {
 			return fmt.Errorf("decoded %v, want %dx%d", rgba.Bounds(), o.Width, o.Height)
 		}
-		ToTensor(rgba, buf)
+		pixels.ToTensor(rgba, buf)
 		t2 := time.Now()
 		mark(record, "preprocess")
 		if err := it.Input(0).SetFloat32(buf); err != nil {
@@ -147,7 +148,7 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 		}
 		t3 := time.Now()
 		mark(record, "infer")
-		FromTensor(buf, out)
+		pixels.FromTensor(buf, out)
 		t4 := time.Now()
 		mark(record, "postprocess")
 		enc.Reset()
@@ -248,7 +249,7 @@ func PreparePhotos(o E2EOptions) ([][]byte, error) {
 	}
 	if len(out) == 0 {
 		img := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))
-		FromTensor(measure.Pattern(o.Height, o.Width, 3), img)
+		pixels.FromTensor(measure.Pattern(o.Height, o.Width, 3), img)
 		if err := encode(img); err != nil {
 			return nil, err
 		}

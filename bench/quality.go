@@ -22,6 +22,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	measure "github.com/animed/animed/internal/bench"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -226,7 +227,7 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 			return res, fmt.Errorf("quality: %w", err)
 		}
 		in := make([]float32, o.Size*o.Size*3)
-		ToTensor(img, in)
+		pixels.ToTensor(img, in)
 		outs := [][]float32{in}
 		for _, r := range runners {
 			out, err := r.run(in)
@@ -249,7 +250,7 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 		if o.Sheet != nil && pi < o.SheetRows {
 			for _, t := range outs {
 				tile := image.NewRGBA(image.Rect(0, 0, o.Size, o.Size))
-				FromTensor(t, tile)
+				pixels.FromTensor(t, tile)
 				sheet = append(sheet, tile)
 			}
 		}

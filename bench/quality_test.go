@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	measure "github.com/animed/animed/internal/bench"
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/testmodel"
 )
 
@@ -85,7 +86,7 @@ func writePhotos(t *testing.T, n, w, h int) []string {
 		for k := range p {
 			p[k] = float32(math.Mod(float64(p[k])+float64(i)*0.3+1, 2) - 1)
 		}
-		FromTensor(p, img)
+		pixels.FromTensor(p, img)
 		var buf bytes.Buffer
 		png.Encode(&buf, img)
 		path := filepath.Join(t.TempDir(), "photo.png")

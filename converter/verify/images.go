@@ -14,6 +14,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/animed/animed/converter"
+	"github.com/animed/animed/internal/pixels"
 )
 
 // ImagePaths expands files and folders (recursively) into image files
@@ -76,7 +77,7 @@ func ImageInputs(res *converter.Result, paths []string) ([]Input, error) {
 			for x := range w {
 				o := dst.PixOffset(x, y)
 				for c := range 3 {
-					d[(c*h+y)*w+x] = float32(dst.Pix[o+c])/127.5 - 1
+					d[(c*h+y)*w+x] = pixels.ToFloat(dst.Pix[o+c])
 				}
 			}
 		}

@@ -420,6 +420,9 @@ func (c *Config) Validate() error {
 		flag string
 		path *string
 	}{{"watch", &c.Watch}}, dirs...) {
+		if *d.path == "" {
+			continue // no --fleet
+		}
 		if err := CheckWritable(*d.path); err != nil {
 			return fmt.Errorf("--%s %s: %v", d.flag, *d.path, err)
 		}

@@ -117,7 +117,8 @@ func hashName(s, suffix string) string {
 func lockName(input string) string     { return hashName(input, ".lock") }
 func takeoverName(input string) string { return hashName(input, ".takeover") }
 func resultName(result string) string  { return hashName(result, ".result") }
-func (f *Fleet) aliveName() string     { return ".alive-" + f.o.Instance }
+func (f *Fleet) aliveName() string     { return aliveName(f.o.Instance) }
+func aliveName(instance string) string { return ".alive-" + instance }
 
 // lock is a lock file's content.
 type lock struct {
@@ -315,13 +316,40 @@ func (f *Fleet) Sweep(exists func(input string) bool) error {
 }
 
 // Reserve claims a result name for this daemon; false if another holds it.
+// A reservation of a daemon that stopped beating (killed between choosing
+// the name and recording its claim) is taken over, or its name would stay
+// blocked and the photo it was for would get a "-1" result.
 func (f *Fleet) Reserve(result string) bool {
-	err := f.create(resultName(result), lock{Instance: f.o.Instance})
-	if err == nil {
+	name := resultName(result)
+	if f.create(name, lock{Instance: f.o.Instance}) == nil {
 		return true
 	}
-	l, _, rerr := f.read(resultName(result))
-	return rerr == nil && l.Instance == f.o.Instance
+	l, _, err := f.read(name)
+	if err != nil {
+		return false
+	}
+	if l.Instance == f.o.Instance {
+		return true
+	}
+	if !f.dead(l.Instance) {
+		return false
+	}
+	if err := f.replace(name, lock{Instance: f.o.Instance}); err != nil {
+		return false
+	}
+	f.log.Warn("fleet: taking over a result name reserved by a daemon that stopped", "result", result, "from", l.Instance)
+	l, _, err = f.read(name) // two daemons may take it over at once: the last rename wins
+	return err == nil && l.Instance == f.o.Instance
+}
+
+// dead reports whether instance's heartbeat is missing or older than the
+// lease.
+func (f *Fleet) dead(instance string) bool {
+	if CheckInstance(instance) != nil {
+		return true // not a name any daemon could have
+	}
+	age, err := f.age(aliveName(instance))
+	return errors.Is(err, os.ErrNotExist) || (err == nil && age >= f.o.Lease)
 }
 
 // Unreserve releases a result name once the result is in place (its file

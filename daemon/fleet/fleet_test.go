@@ -130,3 +130,31 @@ func TestSweep(t *testing.T) {
 		t.Error("the swept claim's reservation stays")
 	}
 }
+
+// TestReserveOfDeadDaemon: a daemon killed after it reserved a result name
+// but before it recorded its claim leaves the reservation behind; once its
+// heartbeat is older than the lease the name is taken over, or the photo
+// would be finished under "NAME-1" (seen in the 3-daemon kill test).
+func TestReserveOfDeadDaemon(t *testing.T) {
+	dir := t.TempDir()
+	dead, live := join(t, dir, "dead"), join(t, dir, "live")
+	if err := dead.beat(); err != nil {
+		t.Fatal(err)
+	}
+	if !dead.Reserve("p.jpg") {
+		t.Fatal("dead.Reserve of a free name = false")
+	}
+	if live.Reserve("p.jpg") {
+		t.Fatal("a live daemon's reservation was taken")
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(filepath.Join(dir, aliveName("dead")), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if !live.Reserve("p.jpg") {
+		t.Fatal("the reservation of a daemon whose heartbeat is older than the lease was not taken over")
+	}
+	if dead.Reserve("p.jpg") {
+		t.Fatal("the old holder still holds the name after the takeover")
+	}
+}

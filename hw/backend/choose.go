@@ -104,6 +104,10 @@ type Decision struct {
 	Trials         []Trial   `json:"trials,omitempty"`
 	Key            string    `json:"key,omitempty"`
 	Decided        time.Time `json:"decided"`
+	// Field is the model's measured receptive field (internal/stylize's
+	// Field, opaque here), cached with the decision so that a restart does
+	// not measure it again; the stylizer validates it when it takes it.
+	Field json.RawMessage `json:"field,omitempty"`
 	// Cached is set when the decision came from the state folder.
 	Cached bool `json:"-"`
 }
@@ -221,7 +225,7 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	logTable(log, d)
 	log.Info("backend: chosen", "backend", d.Backend, "delegate", d.Delegate, "threads", d.Threads,
 		"reason", d.Reason, "self_test", time.Since(start).Round(time.Millisecond))
-	if err := c.save(d); err != nil {
+	if err := Remember(c.StateDir, d); err != nil {
 		log.Warn("backend: cannot cache the self-test result", "err", err)
 	}
 	return d, nil
@@ -615,10 +619,12 @@ func (c Config) checkCached(data []byte, key string) (Decision, error) {
 	return d, nil
 }
 
-// save writes the decision durably (temp file, fsync, rename, fsync the
-// folder) into the private state folder.
-func (c Config) save(d Decision) error {
-	if c.StateDir == "" {
+// Remember writes the decision durably (temp file, fsync, rename, fsync
+// the folder) into the private state folder stateDir, where Choose finds
+// it next time: after Choose, and again once something is added to it
+// (Field). A decision that was not self-tested (no Key) is not cached.
+func Remember(stateDir string, d Decision) error {
+	if stateDir == "" || d.Key == "" {
 		return nil
 	}
 	if d.Delegate != "" {
@@ -628,14 +634,14 @@ func (c Config) save(d Decision) error {
 		}
 		d.DelegateSHA256 = sum
 	}
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
-	return durable.WriteFile(c.StateDir, cacheName(d.Key), 0o600, func(w io.Writer) error {
+	return durable.WriteFile(stateDir, cacheName(d.Key), 0o600, func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})

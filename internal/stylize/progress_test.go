@@ -23,8 +23,9 @@ func TestTilesProgress(t *testing.T) {
 	if _, err := s.Apply(context.Background(), photo(300, 200, 2)); err != nil {
 		t.Fatal(err)
 	}
-	th, tw := gridTile(200, 300, 64*64)
-	n := len(tileStarts(200, th, overlap(th))) * len(tileStarts(300, tw, overlap(tw)))
+	f := s.Field()
+	th, tw, _ := gridTile(200, 300, 64*64, f.Margin(), f.Stride)
+	n := tiles(f, 200, 300, th, tw, f.Margin())
 	if n < 2 || len(steps) != n {
 		t.Fatalf("%d steps for %d tiles", len(steps), n)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
@@ -93,11 +94,11 @@ func runRewritten(t *testing.T, data []byte, in []float32, h, w int) []float32 {
 	return out
 }
 
-// crop returns the top-left w x h pixels of NHWC data of width stride.
-func crop(v []float32, stride, w, h int) []float32 {
+// crop returns the w x h pixels at x0, y0 of NHWC data of width stride.
+func crop(v []float32, stride, x0, y0, w, h int) []float32 {
 	out := make([]float32, 0, w*h*3)
-	for y := range h {
-		out = append(out, v[3*y*stride:3*(y*stride+w)]...)
+	for y := y0; y < y0+h; y++ {
+		out = append(out, v[3*(y*stride+x0):3*(y*stride+x0+w)]...)
 	}
 	return out
 }
@@ -134,7 +135,8 @@ func TestModes(t *testing.T) {
 }
 
 // A 150x100 photo runs through the 64x64 upsampling model in one
-// invocation at 152x100 and matches the rewritten model run directly.
+// invocation at its size padded by the margin and rounded up to the
+// stride, and matches the rewritten model run directly on the padded photo.
 func TestRewriteRunsWhole(t *testing.T) {
 	data := upsampling(t, 64)
 	calls := 0
@@ -149,12 +151,15 @@ func TestRewriteRunsWhole(t *testing.T) {
 		if calls != 1 {
 			t.Fatalf("round %d: %d model invocations, want 1 (no tiles)", round, calls)
 		}
-		if s.rwH != 100 || s.rwW != 152 {
-			t.Fatalf("rewritten for %dx%d, want 152x100", s.rwW, s.rwH)
+		f := s.Field()
+		m := f.Margin()
+		h, w := roundUp(100+2*m, f.Stride), roundUp(150+2*m, f.Stride)
+		if s.rwH != h || s.rwW != w {
+			t.Fatalf("rewritten for %dx%d, want %dx%d", s.rwW, s.rwH, w, h)
 		}
-		in := make([]float32, 100*152*3)
-		fillInput(in, img, 0, 0, 100, 152)
-		want := crop(runRewritten(t, data, in, 100, 152), 152, 150, 100)
+		in := make([]float32, h*w*3)
+		pixels.Window(img, in, -m, -m, h, w)
+		want := crop(runRewritten(t, data, in, h, w), w, m, m, 150, 100)
 		if d := maxDiff(got, want); d > 0.51 {
 			t.Errorf("round %d: differs from the rewritten model by %.2f 8-bit steps", round, d)
 		}
@@ -180,8 +185,9 @@ func TestRewriteTilesLarger(t *testing.T) {
 	if s.rwH*s.rwW > 20000 || s.rwH <= 64 || s.rwW <= 64 {
 		t.Errorf("tiles %dx%d, want larger than 64x64 within 20000 pixels", s.rwW, s.rwH)
 	}
-	th, tw := gridTile(200, 300, 20000)
-	if n := len(tileStarts(200, th, overlap(th))) * len(tileStarts(300, tw, overlap(tw))); calls != n {
+	f := s.Field()
+	th, tw, _ := gridTile(200, 300, 20000, f.Margin(), f.Stride)
+	if n := tiles(f, 200, 300, th, tw, f.Margin()); calls != n {
 		t.Errorf("%d invocations, want %d tiles", calls, n)
 	}
 	var worst float64
@@ -256,12 +262,18 @@ func squeeze(t testing.TB, n int32) []byte {
 	return data
 }
 
-// A photo size the rewrite cannot reach (100 is not a multiple of 8) falls
-// back to tiles of the converted size; a reachable one runs whole.
+// A photo size the rewrite cannot reach falls back to tiles of the
+// converted size; a reachable one runs whole. The model's stride (8: it
+// squeezes 64 rows to 40) makes every padded size reachable, so the
+// stylizers here are given a field of stride 1, as a cache could hold.
 func TestRewriteFallsBackToTiles(t *testing.T) {
 	data := squeeze(t, 64)
+	if f := newFromData(t, data, Options{}).Field(); f.Stride != 8 {
+		t.Errorf("stride %d, want 8", f.Stride)
+	}
+	f := Field{Stride: 1, Reach: 3}
 	calls := 0
-	s := newFromData(t, data, Options{Progress: func() { calls++ }})
+	s := newFromData(t, data, Options{Field: &f, Progress: func() { calls++ }})
 	if s.Mode() != ModeRewrite {
 		t.Fatalf("mode %q, want %q", s.Mode(), ModeRewrite)
 	}
@@ -270,23 +282,23 @@ func TestRewriteFallsBackToTiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	tiles, err := New(m, Options{Threads: 1})
+	tiler, err := New(m, Options{Threads: 1, Field: &f})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tiles.Close()
+	defer tiler.Close()
 
 	img := photo(100, 100, 8)
 	got, err := s.Apply(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := tiles.Apply(context.Background(), img)
+	want, err := tiler.Apply(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(tileStarts(100, 64, overlap(64))); calls != n*n {
-		t.Errorf("%d invocations, want %d tiles of 64x64", calls, n*n)
+	if n := tiles(f, 100, 100, 64, 64, fitMargin(64, f.Margin(), f.Stride)); calls != n {
+		t.Errorf("%d invocations, want %d tiles of 64x64", calls, n)
 	}
 	for i := range got.Pix {
 		if d := int(got.Pix[i]) - int(want.Pix[i]); d > 1 || d < -1 {
@@ -295,7 +307,7 @@ func TestRewriteFallsBackToTiles(t *testing.T) {
 	}
 
 	calls = 0
-	if _, err := s.Apply(context.Background(), photo(96, 80, 9)); err != nil {
+	if _, err := s.Apply(context.Background(), photo(96-2*f.Margin(), 80-2*f.Margin(), 9)); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 1 || s.rwH != 80 || s.rwW != 96 {

@@ -1,11 +1,22 @@
 // Package stylize runs an image-to-image TFLite model over a photo.
 //
-// The model takes and returns NHWC RGB in [-1, 1] (float or int8 I/O). A
-// resizable model runs at the photo's own size, padded by reflection to a
-// multiple of 4 and cropped back. A model with a fixed input size, or a
-// photo too large to run in one piece, goes through overlapping tiles of the
-// model's size whose overlaps are blended with linear ramps, so no seams
-// show (tiles.go). Memory is bounded by the tile, not the photo.
+// The model takes and returns NHWC RGB in [-1, 1] (float or int8 I/O).
+// At load, New measures how far the model looks (Field): its total
+// stride, and its reach, how far a change reaches into the output by more
+// than one 8-bit step. A photo is padded by reflection by that margin
+// (so its border comes out as it would inside a larger photo), rounded up
+// to the stride, run, and cropped back. A photo too large to run in one
+// piece (Options.MaxWholePixels), or a model with a fixed input size,
+// goes through tiles that overlap by the margin on each side: each keeps
+// only its interior, tiles start on the stride's grid, and neighbours
+// blend only where both interiors overlap, so the result is the one-piece
+// result (tiles.go). Memory is bounded by the tile, not the photo.
+//
+// A model whose output depends on the whole image (a MEAN over H and W,
+// as instance and layer norms become, or a reshape that merges H and W,
+// as attention does; graph.go) is not tiled: it runs in one piece up to
+// Options.MaxWholeImagePixels, above that at the largest size that fits
+// and upscaled; a fixed-size one goes through tiles with a warning.
 //
 // A model that is not resizable in TFLite only because RESIZE_* or
 // TRANSPOSE_CONV ops read their output sizes from constants (an upsampling
@@ -21,6 +32,9 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
+
+	"golang.org/x/image/draw"
 
 	"github.com/animed/animed/internal/tflite"
 )
@@ -35,11 +49,22 @@ type Options struct {
 	// MaxWholePixels is the largest input (height*width) a resizable
 	// model runs on in one piece: TFLite's memory grows with it (XNNPACK's
 	// buffers for the shipped model take about 1.5 KB a pixel, most of it
-	// indirection buffers for its 7x7 convolutions). Larger photos are
-	// split into the fewest overlapping tiles under it. Default 1<<15
-	// (32768, e.g. 181x181); bench/REPORT.md's daemon table has the
-	// photos/s and peak RSS `animed run` measured at this and other values.
+	// indirection buffers for its 7x7 convolutions). Larger photos go
+	// through tiles under it, each of which computes its margins again
+	// (Field.Margin), so smaller tiles cost more time. Default 1<<15
+	// (32768, e.g. 181x181); BenchmarkApplyPhoto measures the cost of
+	// tiles, and bench/REPORT.md's daemon table has the photos/s and peak
+	// RSS `animed run` measured at this and other values.
 	MaxWholePixels int
+	// MaxWholeImagePixels is the largest input a model that needs the
+	// whole image (Field.Whole) runs on in one piece; larger photos run
+	// scaled down to it and the result is scaled up. Default 1<<20, so
+	// every photo within the daemon's default --max-side 1024 runs whole.
+	MaxWholeImagePixels int
+	// Field, when set, is the model's Field as measured before with the
+	// same model and backend (e.g. cached with the backend decision), and
+	// New does not measure it again.
+	Field *Field
 	// Progress, when set, is called after every model invocation (one per
 	// tile), e.g. to feed a watchdog on slow boards.
 	Progress func()
@@ -69,6 +94,8 @@ type Stylizer struct {
 	curH      int // the input size the interpreter is allocated for
 	curW      int
 	in, out   []float32
+	field     Field
+	warned    map[string]bool // warnings logged once
 }
 
 // ErrModelShape is returned for models that are not NHWC RGB image-to-image.
@@ -99,6 +126,9 @@ func build(m *tflite.Model, data []byte, o Options) (*Stylizer, error) {
 		o.MaxWholePixels = 1 << 15
 	}
 	o.MaxWholePixels = max(o.MaxWholePixels, 64*64)
+	if o.MaxWholeImagePixels <= 0 {
+		o.MaxWholeImagePixels = 1 << 20
+	}
 	d, err := tflite.Describe(m)
 	if err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
@@ -150,15 +180,55 @@ func build(m *tflite.Model, data []byte, o Options) (*Stylizer, error) {
 			return nil, fmt.Errorf("stylize: %w", err)
 		}
 		s.data, s.rw, s.rwH, s.rwW = data, it, h, w
-		return s, nil
+	} else {
+		it, err := tflite.NewInterpreter(m, opts)
+		if err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+		s.it = it
 	}
-	it, err := tflite.NewInterpreter(m, opts)
-	if err != nil {
-		return nil, fmt.Errorf("stylize: %w", err)
+	if err := s.setField(data); err != nil {
+		s.Close()
+		return nil, err
 	}
-	s.it = it
 	return s, nil
 }
+
+// setField takes the Field from Options or measures it, with the stride
+// and whole-image ops the graph in data shows (stride 4 without data).
+func (s *Stylizer) setField(data []byte) error {
+	g := graphFacts{stride: 4}
+	if data != nil {
+		var err error
+		if g, err = readGraph(data); err != nil {
+			return fmt.Errorf("stylize: %w", err)
+		}
+	}
+	switch {
+	case s.o.Field != nil:
+		s.field = *s.o.Field
+		if s.field.Stride < 1 || s.field.Stride > maxStride || s.field.Reach < 0 || s.field.Reach > maxReach {
+			return fmt.Errorf("stylize: invalid cached field %+v", s.field)
+		}
+	case g.whole != "":
+		// Nothing to measure: the model is not tiled.
+		s.field = Field{Stride: g.stride, Whole: g.whole}
+	default:
+		f, err := s.measure(g.stride)
+		if err != nil {
+			return fmt.Errorf("stylize: measure the receptive field: %w", err)
+		}
+		s.field = f
+	}
+	if s.field.Whole == "" {
+		s.field.Whole = g.whole
+	}
+	s.log().Info("model field", "field", s.field.String(), "margin", s.field.Margin(), "mode", s.mode)
+	return nil
+}
+
+// Field is what New measured (or was given) about how far the model looks.
+func (s *Stylizer) Field() Field { return s.field }
 
 // active is the interpreter that ran (or will run) last.
 func (s *Stylizer) active() *tflite.Interpreter {
@@ -203,48 +273,126 @@ func (s *Stylizer) Apply(ctx context.Context, img *image.RGBA) (*image.RGBA, err
 	if b.Empty() {
 		return nil, errors.New("stylize: empty image")
 	}
-	h4, w4 := roundUp4(b.Dy()), roundUp4(b.Dx())
-	whole := h4*w4 <= s.o.MaxWholePixels
-	th, tw := s.inH, s.inW
-	if s.resizable {
-		th, tw = h4, w4
-		if !whole {
-			th, tw = gridTile(h4, w4, s.o.MaxWholePixels)
-		}
-		if s.mode == ModeRewrite {
-			if _, err := s.interpreter(th, tw); err != nil {
-				// A size the rewrite cannot reach (a size ratio that is
-				// not whole, say): tiles of the converted size.
-				s.log().Warn("rewritten model unusable at this size; tiling", "size", fmt.Sprintf("%dx%d", tw, th), "err", err)
-				return s.tiled(ctx, img, s.inH, s.inW)
-			}
-		}
-		if whole {
-			return s.whole(ctx, img, h4, w4)
+	if s.field.Whole != "" {
+		return s.applyWhole(ctx, img)
+	}
+	if !s.resizable {
+		return s.fixedTiles(ctx, img)
+	}
+	h, w := b.Dy(), b.Dx()
+	st, m := s.field.Stride, s.field.Margin()
+	th, tw, margin := roundUp(h+2*m, st), roundUp(w+2*m, st), m
+	if th*tw > s.o.MaxWholePixels {
+		var ok bool
+		if th, tw, ok = gridTile(h, w, s.o.MaxWholePixels, m, st); !ok {
+			t := int(math.Sqrt(float64(s.o.MaxWholePixels))) / st * st
+			th, tw, margin = t, t, fitMargin(t, m, st)
+			need := roundUp(2*m+blend(st), st) + st
+			s.warnOnce("tile-small", "tiles too small for the model's reach: seams may show",
+				"tile_pixels", s.o.MaxWholePixels, "reach", s.field.Reach, "want_tile_pixels", need*need)
 		}
 	}
-	return s.tiled(ctx, img, th, tw)
+	if s.mode == ModeRewrite {
+		if _, err := s.interpreter(th, tw); err != nil {
+			// A size the rewrite cannot reach (a size ratio that is
+			// not whole, say): tiles of the converted size.
+			s.log().Warn("rewritten model unusable at this size; tiling", "size", fmt.Sprintf("%dx%d", tw, th), "err", err)
+			return s.fixedTiles(ctx, img)
+		}
+	}
+	return s.tiled(ctx, img, th, tw, margin)
 }
 
-// whole runs the model once at h x w (the photo padded by reflection).
-func (s *Stylizer) whole(ctx context.Context, img *image.RGBA, h, w int) (*image.RGBA, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// fixedTiles runs img in tiles of the model's own size.
+func (s *Stylizer) fixedTiles(ctx context.Context, img *image.RGBA) (*image.RGBA, error) {
+	m := s.field.Margin()
+	if s.field.Whole != "" {
+		// No margin makes tiles of such a model exact; an eighth of
+		// the tile keeps the cost down and the edges away.
+		m = min(s.inH, s.inW) / 8 / s.field.Stride * s.field.Stride
 	}
-	in := s.buffer(&s.in, h*w*3)
-	fillInput(in, img, 0, 0, h, w)
-	out, err := s.invoke(in, h, w)
+	margin := fitMargin(min(s.inH, s.inW), m, s.field.Stride)
+	if margin < m {
+		s.warnOnce("fixed-small", "the model's input is too small for its reach: tile seams may show",
+			"input", fmt.Sprintf("%dx%d", s.inW, s.inH), "reach", s.field.Reach, "margin", margin)
+	}
+	return s.tiled(ctx, img, s.inH, s.inW, margin)
+}
+
+// applyWhole runs a model that needs the whole image in one piece: at
+// the photo's size up to MaxWholeImagePixels (and while TFLite can
+// allocate it), else scaled down to fit and the result scaled up. A model
+// of fixed size goes through tiles, with a warning.
+func (s *Stylizer) applyWhole(ctx context.Context, img *image.RGBA) (*image.RGBA, error) {
+	if !s.resizable {
+		s.warnOnce("whole-fixed", "the model needs the whole image but has a fixed input size: each tile is normalized on its own, colours may differ between tiles",
+			"why", s.field.Whole, "input", fmt.Sprintf("%dx%d", s.inW, s.inH))
+		return s.fixedTiles(ctx, img)
+	}
+	b := img.Bounds()
+	h, w := b.Dy(), b.Dx()
+	sh, sw := h, w
+	if n := s.o.MaxWholeImagePixels; h*w > n {
+		f := math.Sqrt(float64(n) / float64(h*w))
+		sh, sw = max(int(float64(h)*f), 1), max(int(float64(w)*f), 1)
+	}
+	st := s.field.Stride
+	for {
+		_, err := s.interpreter(roundUp(sh, st), roundUp(sw, st))
+		if err == nil {
+			break
+		}
+		if s.mode == ModeRewrite && sh == h && sw == w {
+			s.warnOnce("whole-rewrite", "the model needs the whole image but cannot be rewritten for this size: tiling, colours may differ between tiles",
+				"why", s.field.Whole, "size", fmt.Sprintf("%dx%d", w, h), "err", err)
+			return s.fixedTiles(ctx, img)
+		}
+		if sh <= 64 || sw <= 64 {
+			return nil, err
+		}
+		s.log().Warn("model input too large to allocate; trying half the size", "size", fmt.Sprintf("%dx%d", sw, sh), "err", err)
+		sh, sw = sh/2, sw/2
+	}
+	if sh == h && sw == w {
+		return s.tiled(ctx, img, roundUp(h, st), roundUp(w, st), 0)
+	}
+	s.log().Info("the model needs the whole image: running it scaled down and scaling the result up",
+		"why", s.field.Whole, "size", fmt.Sprintf("%dx%d", w, h), "run_at", fmt.Sprintf("%dx%d", sw, sh))
+	small := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	draw.CatmullRom.Scale(small, small.Bounds(), img, b, draw.Src, nil)
+	out, err := s.tiled(ctx, small, roundUp(sh, st), roundUp(sw, st), 0)
 	if err != nil {
 		return nil, err
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, img.Bounds().Dx(), img.Bounds().Dy()))
-	writeOutput(dst, out, w)
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), out, out.Bounds(), draw.Src, nil)
 	return dst, nil
 }
 
+// warnOnce logs a warning the first time key comes up.
+func (s *Stylizer) warnOnce(key, msg string, args ...any) {
+	if s.warned[key] {
+		return
+	}
+	if s.warned == nil {
+		s.warned = map[string]bool{}
+	}
+	s.warned[key] = true
+	s.log().Warn(msg, args...)
+}
+
 // invoke runs the model on in (h x w x 3) and returns its output, a view
-// valid until the next call.
+// valid until the next call, and reports progress.
 func (s *Stylizer) invoke(in []float32, h, w int) ([]float32, error) {
+	out, err := s.run(in, h, w)
+	if err == nil && s.o.Progress != nil {
+		s.o.Progress()
+	}
+	return out, err
+}
+
+// run is invoke without progress, for measuring.
+func (s *Stylizer) run(in []float32, h, w int) ([]float32, error) {
 	it, err := s.interpreter(h, w)
 	if err != nil {
 		return nil, err
@@ -254,9 +402,6 @@ func (s *Stylizer) invoke(in []float32, h, w int) ([]float32, error) {
 	}
 	if err := it.Invoke(); err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
-	}
-	if s.o.Progress != nil {
-		s.o.Progress()
 	}
 	o := it.Output(0)
 	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
@@ -275,66 +420,4 @@ func (s *Stylizer) buffer(p *[]float32, n int) []float32 {
 	}
 	*p = (*p)[:n]
 	return *p
-}
-
-func roundUp4(n int) int { return (n + 3) &^ 3 }
-
-// mirror maps any index onto 0..n-1 by reflection without repeating the
-// edge pixel (…2 1 0 1 2… at the start), the way reflect padding does.
-func mirror(i, n int) int {
-	if n == 1 {
-		return 0
-	}
-	p := 2*n - 2
-	i %= p
-	if i < 0 {
-		i += p
-	}
-	if i >= n {
-		i = p - i
-	}
-	return i
-}
-
-// fillInput writes the h x w window of img starting at (x0, y0), reflected
-// where it leaves the image, as NHWC floats in [-1, 1].
-func fillInput(dst []float32, img *image.RGBA, x0, y0, h, w int) {
-	b := img.Bounds()
-	iw, ih := b.Dx(), b.Dy()
-	k := 0
-	for y := 0; y < h; y++ {
-		row := img.Pix[mirror(y0+y, ih)*img.Stride:]
-		for x := 0; x < w; x++ {
-			p := row[4*mirror(x0+x, iw):]
-			dst[k] = float32(p[0])/127.5 - 1
-			dst[k+1] = float32(p[1])/127.5 - 1
-			dst[k+2] = float32(p[2])/127.5 - 1
-			k += 3
-		}
-	}
-}
-
-// writeOutput converts the top-left part of src (stride w pixels) that
-// fits dst from [-1, 1] to 8-bit pixels.
-func writeOutput(dst *image.RGBA, src []float32, w int) {
-	b := dst.Bounds()
-	for y := 0; y < b.Dy(); y++ {
-		row := dst.Pix[y*dst.Stride:]
-		for x := 0; x < b.Dx(); x++ {
-			s := src[3*(y*w+x):]
-			p := row[4*x:]
-			p[0], p[1], p[2], p[3] = to8(s[0]), to8(s[1]), to8(s[2]), 0xFF
-		}
-	}
-}
-
-func to8(v float32) uint8 {
-	f := (v+1)*127.5 + 0.5
-	switch {
-	case f <= 0 || f != f: // negative or NaN
-		return 0
-	case f >= 255:
-		return 255
-	}
-	return uint8(f)
 }

@@ -6,8 +6,10 @@ import (
 	"image"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflite"
 )
@@ -30,14 +32,8 @@ func photo(w, h int, seed int64) *image.RGBA {
 }
 
 func toFloats(m *image.RGBA) []float32 {
-	b := m.Bounds()
-	out := make([]float32, 0, b.Dx()*b.Dy()*3)
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			p := m.Pix[m.PixOffset(x, y):]
-			out = append(out, float32(p[0])/127.5-1, float32(p[1])/127.5-1, float32(p[2])/127.5-1)
-		}
-	}
+	out := make([]float32, m.Bounds().Dx()*m.Bounds().Dy()*3)
+	pixels.ToTensor(m, out)
 	return out
 }
 
@@ -104,7 +100,10 @@ func TestApplyMatchesReference(t *testing.T) {
 			if got.Bounds() != img.Bounds() {
 				t.Fatalf("result %v, want %v", got.Bounds(), img.Bounds())
 			}
-			want := testmodel.Reference(toFloats(img), tt.h, tt.w)
+			// The photo is padded by reflection by the margin, so its
+			// border is styled as the inside is.
+			m := s.Field().Margin()
+			want := crop(testmodel.Reference(toFloats(pad(img, m)), tt.h+2*m, tt.w+2*m), tt.w+2*m, m, m, tt.w, tt.h)
 			if d := maxDiff(got, want); d > tt.tol {
 				t.Errorf("max difference from the reference %.1f, want <= %.1f", d, tt.tol)
 			}
@@ -145,54 +144,69 @@ func TestApplyStopsBetweenTiles(t *testing.T) {
 	}
 }
 
-func TestTileStarts(t *testing.T) {
+// tiles counts the tiles of th x tw over an h x w photo.
+func tiles(f Field, h, w, th, tw, margin int) int {
+	return len(planAxis(h, th, margin, f.Stride, blend(f.Stride))) * len(planAxis(w, tw, margin, f.Stride, blend(f.Stride)))
+}
+
+func TestPlanAxis(t *testing.T) {
 	tests := []struct {
-		n, t, ov int
-		want     []int
+		n, t, margin, stride int
+		want                 []span
 	}{
-		{64, 64, 8, []int{0}},
-		{10, 64, 8, []int{0}},
-		{100, 64, 8, []int{0, 36}},
-		{200, 64, 8, []int{0, 56, 112, 136}},
+		{64, 64, 0, 4, []span{{0, 0, 64}}},
+		{10, 64, 8, 4, []span{{-8, 0, 10}}},
+		// interiors 48 wide, overlapping by at least 8, starts on the grid
+		{100, 64, 8, 4, []span{{-8, 0, 48}, {20, 28, 76}, {48, 56, 100}}},
+		{200, 64, 16, 8, []span{{-16, 0, 32}, {8, 24, 56}, {32, 48, 80}, {56, 72, 104}, {80, 96, 128},
+			{104, 120, 152}, {128, 144, 176}, {152, 168, 200}}},
 	}
 	for _, tt := range tests {
-		got := tileStarts(tt.n, tt.t, tt.ov)
-		if len(got) != len(tt.want) {
-			t.Errorf("tileStarts(%d,%d,%d) = %v, want %v", tt.n, tt.t, tt.ov, got, tt.want)
-			continue
+		got := planAxis(tt.n, tt.t, tt.margin, tt.stride, blend(tt.stride))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("planAxis(%d, %d, %d, %d) = %v, want %v", tt.n, tt.t, tt.margin, tt.stride, got, tt.want)
 		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("tileStarts(%d,%d,%d) = %v, want %v", tt.n, tt.t, tt.ov, got, tt.want)
-				break
+		for k, sp := range got {
+			if (sp.start+tt.margin)%tt.stride != 0 || k > 0 && got[k-1].hi-sp.lo < blend(tt.stride) {
+				t.Errorf("planAxis(%d, %d, %d, %d): tile %d %v off the grid or overlapping too little", tt.n, tt.t, tt.margin, tt.stride, k, sp)
 			}
 		}
 	}
 }
 
-func TestGridTile(t *testing.T) {
-	tests := []struct{ h, w, max, tiles int }{
-		{684, 1024, 1 << 19, 2}, // a 1024x684 photo: two tiles side by side
-		{1024, 684, 1 << 19, 2},
-		{3000, 4000, 1 << 19, 27}, // a 12 MP photo (with --max-side 4000)
-		{72, 132, 4096, 3},
+// Blending weights of neighbours sum to 1 everywhere.
+func TestRampWeights(t *testing.T) {
+	s := planAxis(300, 96, 16, 4, blend(4))
+	w := rampWeights(s)
+	sum := make([]float32, 300)
+	for k, sp := range s {
+		for p := sp.lo; p < sp.hi; p++ {
+			sum[p] += w[k][p-sp.lo]
+		}
 	}
-	for _, tt := range tests {
-		th, tw := gridTile(tt.h, tt.w, tt.max)
-		n := len(tileStarts(tt.h, th, overlap(th))) * len(tileStarts(tt.w, tw, overlap(tw)))
-		if th*tw > tt.max || th%4 != 0 || tw%4 != 0 || n != tt.tiles {
-			t.Errorf("gridTile(%d, %d, %d) = %dx%d in %d tiles, want %d tiles within the limit", tt.h, tt.w, tt.max, th, tw, n, tt.tiles)
+	for p, v := range sum {
+		if math.Abs(float64(v)-1) > 1e-5 {
+			t.Fatalf("weights at %d sum to %v", p, v)
 		}
 	}
 }
 
-func TestMirror(t *testing.T) {
-	n := 4
-	want := map[int]int{-3: 3, -2: 2, -1: 1, 0: 0, 3: 3, 4: 2, 5: 1, 6: 0, 7: 1}
-	for i, w := range want {
-		if got := mirror(i, n); got != w {
-			t.Errorf("mirror(%d, %d) = %d, want %d", i, n, got, w)
+func TestGridTile(t *testing.T) {
+	tests := []struct{ h, w, max, margin, stride, tiles int }{
+		{684, 1024, 1 << 19, 0, 4, 2}, // a 1024x684 photo: two tiles side by side
+		{1024, 684, 1 << 19, 0, 4, 2},
+		{768, 1024, 1 << 15, 24, 4, 54},
+		{72, 132, 4096, 0, 4, 3},
+	}
+	for _, tt := range tests {
+		th, tw, ok := gridTile(tt.h, tt.w, tt.max, tt.margin, tt.stride)
+		n := tiles(Field{Stride: tt.stride}, tt.h, tt.w, th, tw, tt.margin)
+		if !ok || th*tw > tt.max || th%tt.stride != 0 || tw%tt.stride != 0 || n != tt.tiles {
+			t.Errorf("gridTile(%d, %d, %d, %d) = %dx%d in %d tiles, want %d tiles within the limit", tt.h, tt.w, tt.max, tt.margin, th, tw, n, tt.tiles)
 		}
+	}
+	if _, _, ok := gridTile(500, 500, 4096, 40, 4); ok {
+		t.Error("64x64 tiles cannot keep a 40-px margin, gridTile says they can")
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/image/draw"
+
+	"github.com/animed/animed/internal/pixels"
 )
 
 // Image is an 8-bit RGB image of the model's input size.
@@ -28,7 +30,7 @@ type Image struct {
 func (im *Image) Float() []float32 {
 	out := make([]float32, len(im.Pix))
 	for i, v := range im.Pix {
-		out[i] = float32(v)/127.5 - 1
+		out[i] = pixels.ToFloat(v)
 	}
 	return out
 }

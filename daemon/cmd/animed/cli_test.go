@@ -232,3 +232,52 @@ func TestRunReloadPollAndJSON(t *testing.T) {
 		t.Errorf("no log line says the daemon polls")
 	}
 }
+
+// TestFieldCachedWithBackend: the model's receptive field is measured once
+// and cached with the backend decision; the next run takes it from there.
+func TestFieldCachedWithBackend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the backend self-test in -short mode")
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jpg")
+	os.WriteFile(in, testPhoto(rand.New(rand.NewSource(2)), 96, 64, "jpeg", 1), 0o644)
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	convert := func() string {
+		t.Helper()
+		_, stderr, code := animed(t, env, "convert", "--backend", "auto", in, filepath.Join(dir, "out.jpg"))
+		if code != 0 {
+			t.Fatalf("animed convert: exit %d\n%s", code, stderr)
+		}
+		return stderr
+	}
+	if log := convert(); !strings.Contains(log, "reach ") {
+		t.Fatalf("first run measured no reach:\n%s", log)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "cache", "animed", "backend-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("backend cache files %v, want one", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Field map[string]any `json:"field"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil || d.Field["stride"] == nil || d.Field["reach"] == nil {
+		t.Fatalf("cached decision without the field (%v):\n%s", err, data)
+	}
+	// A reach only the cache can have shows the second run took it.
+	d.Field["reach"] = 12
+	var raw map[string]any
+	json.Unmarshal(data, &raw)
+	raw["field"] = d.Field
+	data, _ = json.Marshal(raw)
+	if err := os.WriteFile(files[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if log := convert(); !strings.Contains(log, "reach 12 px") {
+		t.Fatalf("second run did not take the cached field:\n%s", log)
+	}
+}

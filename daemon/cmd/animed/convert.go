@@ -81,6 +81,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		be = backend.Auto
 	}
 	opts := stylize.Options{Threads: *threads, Backend: be}
+	remember := func(*stylize.Stylizer) {}
 	if be == backend.Auto || be == backend.External {
 		log := newLogger(stderr, "text", *logLevel)
 		cache := ""
@@ -95,7 +96,8 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		opts = stylize.Options{Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate}
+		opts = stylize.Options{Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate, Field: cachedField(d, log), Logger: log}
+		remember = func(s *stylize.Stylizer) { rememberField(cache, d, s, log) }
 	}
 	opts.MaxWholePixels = *tile
 	bar := progress.New(stderr, "tiles") // nil off a terminal
@@ -105,6 +107,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 		return fail(1, "%v", err)
 	}
 	defer s.Close()
+	remember(s)
 	r, err := pipeline.Render(ctx, s, data, format, pipeline.Options{
 		Quality: *quality, MaxSide: *maxSide, MaxPixels: *maxPixels, ModelName: name})
 	bar.Finish()

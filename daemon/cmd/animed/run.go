@@ -180,10 +180,11 @@ func loadGeneration(cfg, running *config.Config, log *slog.Logger, lc lifecycle)
 	}
 	s, name, err := loadStylizer(cfg.Model, stylize.Options{
 		Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate,
-		MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
+		MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress, Field: cachedField(d, log)})
 	if err != nil {
 		return generation{}, err
 	}
+	rememberField(cfg.State, d, s, log)
 	return generation{stylizer: s, model: name, threads: d.Threads}, nil
 }
 

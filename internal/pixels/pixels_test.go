@@ -1,4 +1,4 @@
-package bench
+package pixels
 
 import (
 	"image"
@@ -86,6 +86,48 @@ func TestQuantizerMatchesRuntime(t *testing.T) {
 	for i := range want.Pix {
 		if want.Pix[i] != got.Pix[i] {
 			t.Fatalf("output byte %d: LUT %d, float path %d", i, got.Pix[i], want.Pix[i])
+		}
+	}
+}
+
+func TestToByte(t *testing.T) {
+	tests := []struct {
+		v    float32
+		want uint8
+	}{
+		{-1, 0}, {1, 255}, {0, 128}, {-3, 0}, {3, 255},
+		{float32(math.NaN()), 0}, {float32(math.Inf(1)), 255}, {float32(math.Inf(-1)), 0},
+		{ToFloat(77), 77},
+	}
+	for _, tt := range tests {
+		if got := ToByte(tt.v); got != tt.want {
+			t.Errorf("ToByte(%v) = %d, want %d", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestMirror(t *testing.T) {
+	n := 4
+	want := map[int]int{-3: 3, -2: 2, -1: 1, 0: 0, 3: 3, 4: 2, 5: 1, 6: 0, 7: 1}
+	for i, w := range want {
+		if got := Mirror(i, n); got != w {
+			t.Errorf("Mirror(%d, %d) = %d, want %d", i, n, got, w)
+		}
+	}
+	if got := Mirror(-5, 1); got != 0 {
+		t.Errorf("Mirror(-5, 1) = %d, want 0", got)
+	}
+}
+
+// Window reflects beyond the image and reads sub-images relative to
+// their corner.
+func TestWindow(t *testing.T) {
+	img := allBytes().SubImage(image.Rect(10, 0, 13, 1)).(*image.RGBA) // red 10, 11, 12
+	dst := make([]float32, 7*3)
+	Window(img, dst, -2, 0, 1, 7)
+	for i, want := range []uint8{12, 11, 10, 11, 12, 11, 10} {
+		if got := ToByte(dst[3*i]); got != want {
+			t.Errorf("pixel %d: red %d, want %d", i, got, want)
 		}
 	}
 }

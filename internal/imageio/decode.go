@@ -79,16 +79,18 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		return nil, fmt.Errorf("%s header declares %dx%d = %d pixels, limit %d: %w",
 			h.Format, h.Width, h.Height, n, o.MaxPixels, ErrTooManyPixels)
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	sw, sh := scaledSize(h.Width, h.Height, o.MaxSide)
+	img, err := decodePixels(data, h, sw, sh)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
 	p := &Photo{Format: h.Format, Width: h.Width, Height: h.Height,
 		Orientation: Orientation(h.Format, data)}
-	b := img.Bounds()
-	sw, sh := scaledSize(b.Dx(), b.Dy(), o.MaxSide)
 	opaque := isOpaque(img)
-	rgb := toRGBA(img, sw, sh)
+	rgb, ok := img.(*image.RGBA)
+	if b := img.Bounds(); !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
+		rgb = toRGBA(img, sw, sh)
+	}
 	img = nil // let the decoded pixels go before the next allocations
 	alpha := flattenOnWhite(rgb, opaque)
 	p.RGB = orientRGBA(rgb, p.Orientation)
@@ -96,6 +98,36 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		p.Alpha = orientAlpha(alpha, p.Orientation)
 	}
 	return p, nil
+}
+
+// decodePixels decodes the image at least at sw x sh pixels: a JPEG that
+// libjpeg-turbo can read goes straight to the smallest DCT scale that
+// still covers sw x sh; everything else is decoded at full size by Go.
+func decodePixels(data []byte, h Header, sw, sh int) (image.Image, error) {
+	if h.Format == "jpeg" {
+		f, err := parseJPEGFrame(data)
+		if err != nil {
+			return nil, err
+		}
+		if turboReads(f) {
+			w, h := turboScale(h.Width, h.Height, sw, sh)
+			return turboDecode(data, w, h)
+		}
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	return img, err
+}
+
+// turboReads reports whether libjpeg-turbo decodes the frame to RGB: 8-bit
+// grayscale or YCbCr, Huffman or arithmetic coded, sequential or
+// progressive. CMYK (which it cannot convert to RGB) goes to Go's decoder.
+func turboReads(f jpegFrame) bool {
+	switch f.Marker {
+	case 0xC0, 0xC1, 0xC2, 0xC9, 0xCA:
+	default:
+		return false
+	}
+	return f.Precision == 8 && (len(f.Components) == 1 || len(f.Components) == 3)
 }
 
 // scaledSize caps the long side of w x h at maxSide, keeping the aspect

@@ -18,8 +18,8 @@ import (
 var ErrTooManyPixels = errors.New("too many pixels")
 
 // ErrUnknownFormat is returned by Decode for data that is not a JPEG, PNG,
-// WebP or GIF image.
-var ErrUnknownFormat = errors.New("not a JPEG, PNG, WebP or GIF image")
+// WebP, GIF, HEIF or AVIF image.
+var ErrUnknownFormat = errors.New("not a JPEG, PNG, WebP, GIF, HEIF or AVIF image")
 
 // DecodeOptions limits and shapes what Decode returns.
 type DecodeOptions struct {
@@ -39,11 +39,15 @@ type Photo struct {
 	// Alpha holds the original transparency at RGB's size, or nil when
 	// the image is opaque.
 	Alpha *image.Alpha
-	// Format is the decoder's name: "jpeg", "png", "webp" or "gif".
+	// Format is the decoder's name: "jpeg", "png", "webp", "gif", "heif"
+	// or "avif".
 	Format string
-	// Width and Height are the stored size, before orientation and scaling.
+	// Width and Height are the stored size, before orientation and scaling
+	// (for HEIF and AVIF: after the file's rotation, which libheif applies).
 	Width, Height int
-	// Orientation is the EXIF orientation (1-8) that was applied.
+	// Orientation is the EXIF orientation (1-8) that was applied. HEIF and
+	// AVIF files carry theirs as transformations that libheif applies (an
+	// EXIF orientation tag in them only repeats it), so theirs is 1.
 	Orientation int
 }
 
@@ -55,6 +59,13 @@ type Header struct {
 
 // DecodeHeader reads only the header of an encoded image.
 func DecodeHeader(data []byte) (Header, error) {
+	if f := heifFormat(data); f != "" {
+		w, h, err := heifHeader(data)
+		if err != nil {
+			return Header{}, fmt.Errorf("read %s header: %w", f, err)
+		}
+		return Header{Format: f, Width: w, Height: h}, nil
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
@@ -104,6 +115,9 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 // libjpeg-turbo can read goes straight to the smallest DCT scale that
 // still covers sw x sh; everything else is decoded at full size by Go.
 func decodePixels(data []byte, h Header, sw, sh int) (image.Image, error) {
+	if h.Format == "heif" || h.Format == "avif" {
+		return heifDecode(data, sw, sh)
+	}
 	if h.Format == "jpeg" {
 		f, err := parseJPEGFrame(data)
 		if err != nil {

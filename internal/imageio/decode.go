@@ -29,6 +29,10 @@ type DecodeOptions struct {
 	// MaxSide scales the image down (keeping the aspect ratio) so its
 	// long side is at most MaxSide pixels; <= 0 keeps the size.
 	MaxSide int
+	// MaxDecodeBytes refuses images whose decoding would take more
+	// memory, estimated from the header (ErrDecodeMemory); 0 means
+	// DefaultMaxDecodeBytes, < 0 no limit.
+	MaxDecodeBytes int64
 }
 
 // Photo is a decoded photo, upright and ready for a model.
@@ -91,6 +95,9 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 			h.Format, h.Width, h.Height, n, o.MaxPixels, ErrTooManyPixels)
 	}
 	sw, sh := scaledSize(h.Width, h.Height, o.MaxSide)
+	if err := checkDecodeMemory(data, h, sw, sh, o.MaxDecodeBytes); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
+	}
 	img, err := decodePixels(data, h, sw, sh)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)

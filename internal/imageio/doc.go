@@ -3,7 +3,10 @@
 // Reading is defensive: ReadFile refuses symbolic links, devices, FIFOs and
 // files over a byte limit; Decode checks the pixel count declared in the
 // header before decoding anything (so a decompression bomb costs a few
-// bytes of parsing), applies the EXIF orientation, flattens grayscale, CMYK,
+// bytes of parsing) and the memory its decoder would hold (bit depth,
+// interlacing, progressive or non-interleaved scans, subsampling, lossless
+// WebP), refusing a memory bomb under the pixel limit before decoding,
+// applies the EXIF orientation, flattens grayscale, CMYK,
 // 16-bit and alpha images to opaque 8-bit RGB on white (keeping the alpha
 // channel aside for PNG output), and scales the long side down to a limit.
 //

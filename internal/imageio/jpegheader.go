@@ -13,6 +13,10 @@ type jpegFrame struct {
 	Precision     int // bits per sample
 	Width, Height int
 	Components    []jpegComponent
+	// ScanComponents is the number of components in the first scan (0
+	// when the data ends before it): fewer than the frame's means the
+	// scans are not interleaved, and a decoder keeps every coefficient.
+	ScanComponents int
 }
 
 // jpegComponent is one colour component of a frame with its sampling
@@ -70,10 +74,35 @@ func parseJPEGFrame(d []byte) (jpegFrame, error) {
 		}
 		seg := d[i+4 : i+2+n]
 		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC {
-			return parseSOF(m, seg)
+			f, err := parseSOF(m, seg)
+			if err == nil {
+				f.ScanComponents = firstScanComponents(d[i+2+n:])
+			}
+			return f, err
 		}
 		i += 2 + n
 	}
+}
+
+// firstScanComponents returns the component count of the first SOS
+// segment among the markers that start d, or 0.
+func firstScanComponents(d []byte) int {
+	for i := 0; i+5 <= len(d) && d[i] == 0xFF; {
+		m := d[i+1]
+		if m == 0xFF {
+			i++
+			continue
+		}
+		n := int(binary.BigEndian.Uint16(d[i+2:]))
+		if m == 0xDA {
+			return int(d[i+4])
+		}
+		if n < 2 {
+			return 0
+		}
+		i += 2 + n
+	}
+	return 0
 }
 
 func parseSOF(m byte, seg []byte) (jpegFrame, error) {

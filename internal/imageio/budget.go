@@ -115,4 +115,3 @@ func checkDecodeMemory(data []byte, h Header, sw, sh int, max int64) error {
 	}
 	return nil
 }
-

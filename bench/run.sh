@@ -26,7 +26,7 @@ log() { echo "bench: $*" >&2; }
 
 mkdir -p "$BIN"
 log "building"
-"$GO" build -o "$BIN/benchmodel" ./internal/bench/cmd/benchmodel
+"$GO" build -o "$BIN/benchmodel" ./bench/cmd/benchmodel
 # `animed bench` once the daemon wires it; benchmodel runs the same code.
 BENCH=("$BIN/benchmodel")
 have_animed=false
@@ -139,7 +139,7 @@ done
 log "Go benchmarks of the hot paths"
 # benchstat-friendly: `go test -bench` lines as they are (compare runs with benchstat)
 if ! timeout 300 "$GO" test -run '^$' -bench . -benchtime 3x -count 1 \
-	./internal/bench/ ./internal/stylize/ ./internal/imageio/ >"$TMP/gobench.raw" 2>&1; then
+	./bench/ ./internal/stylize/ ./internal/imageio/ >"$TMP/gobench.raw" 2>&1; then
 	log "go test -bench failed or ran past 5 minutes:"
 	tail -20 "$TMP/gobench.raw" >&2
 	missing+=(--missing "gobench=go test -bench failed or ran past 5 minutes (see make bench's output)")

@@ -7,7 +7,8 @@
 # defaults to dist/) and writes OUTDIR/animed_<version>_<ARCH>.deb with
 #   /usr/bin/animed, /usr/lib/animed/libtensorflowlite_c.so,
 #   /lib/systemd/system/animed.service and animed@.service,
-#   /usr/lib/sysusers.d/animed.conf, /etc/animed/animed.conf (conffile),
+#   /usr/lib/sysusers.d/animed.conf, /usr/lib/tmpfiles.d/animed.conf,
+#   /etc/animed/animed.conf (conffile),
 #   /usr/share/doc/animed/ (README, copyright, changelog, licences, drop-ins)
 # and maintainer scripts (cross/debian/) that create the user and
 # /var/lib/animed/{drop,out,done,failed,state}, and enable the service.
@@ -36,6 +37,7 @@ for arch in "${arches[@]}"; do
 	install -D -m 0644 "$t/systemd/animed.service" "$r/lib/systemd/system/animed.service"
 	install -D -m 0644 "$t/systemd/animed@.service" "$r/lib/systemd/system/animed@.service"
 	install -D -m 0644 "$t/systemd/sysusers-animed.conf" "$r/usr/lib/sysusers.d/animed.conf"
+	install -D -m 0644 "$t/systemd/tmpfiles-animed.conf" "$r/usr/lib/tmpfiles.d/animed.conf"
 	install -D -m 0644 "$t/animed.conf" "$r/etc/animed/animed.conf"
 	install -D -m 0644 "$t/README.md" "$doc/README.md"
 	[ ! -f "$t/systemd/README.md" ] || install -D -m 0644 "$t/systemd/README.md" "$doc/README.systemd.md"

@@ -66,6 +66,7 @@ for arch in "${arches[@]}"; do
 	cp "$repo/systemd/animed.conf" "$stage/"
 	cp "$repo/systemd/animed.service" "$repo/systemd/animed@.service" "$stage/systemd/"
 	cp "$repo/systemd/animed.sysusers" "$stage/systemd/sysusers-animed.conf"
+	cp "$repo/systemd/animed.tmpfiles" "$stage/systemd/tmpfiles-animed.conf"
 	cp "$repo/systemd/examples/"*.conf "$stage/systemd/examples/"
 	cp "$repo/README.md" "$stage/"
 	[ ! -f "$repo/systemd/README.md" ] || cp "$repo/systemd/README.md" "$stage/systemd/"

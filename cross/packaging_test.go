@@ -39,7 +39,7 @@ func haveDaemon(t *testing.T) {
 		return // a stand-in named by the environment (see dist.sh)
 	}
 	if _, err := os.Stat(filepath.Join(repoRoot, "daemon", "cmd", "animed")); err != nil {
-		t.Skip("daemon/cmd/animed is not on this branch yet: nothing to package (merge main)")
+		t.Fatalf("no daemon/cmd/animed under %s: %v", repoRoot, err)
 	}
 }
 
@@ -291,6 +291,8 @@ func TestPackages(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(sysroot, "lib", "ld-linux-aarch64.so.1")); err != nil {
 			t.Skipf("%s has no arm64 loader (apt-get install libc6-dev-arm64-cross)", sysroot)
 		}
+		need(t, crossCC)
+		needWorkingQemu(t, sysroot)
 		dir := t.TempDir()
 		extract(t, tarball(out, "arm64"), dir)
 		bin := filepath.Join(dir, fmt.Sprintf("animed_%s_linux_arm64", version), "animed")
@@ -415,6 +417,7 @@ func checkDebContents(t *testing.T, deb, arch, version string) {
 		"/lib/systemd/system/animed.service":     "-rw-r--r--",
 		"/lib/systemd/system/animed@.service":    "-rw-r--r--",
 		"/usr/lib/sysusers.d/animed.conf":        "-rw-r--r--",
+		"/usr/lib/tmpfiles.d/animed.conf":        "-rw-r--r--",
 		"/etc/animed/animed.conf":                "-rw-r--r--",
 		"/usr/share/doc/animed/copyright":        "-rw-r--r--",
 		"/usr/share/doc/animed/changelog.gz":     "-rw-r--r--",
@@ -502,6 +505,7 @@ func installAndPurge(t *testing.T, deb, version, pic string) {
 		"lib/systemd/system/animed.service":     0o644,
 		"etc/animed/animed.conf":                0o644,
 		"usr/lib/sysusers.d/animed.conf":        0o644,
+		"usr/lib/tmpfiles.d/animed.conf":        0o644,
 	}
 	for p, mode := range wantFiles {
 		st, err := os.Stat(filepath.Join(root, p))
@@ -513,18 +517,31 @@ func installAndPurge(t *testing.T, deb, version, pic string) {
 			t.Errorf("%s: mode %v owner %d, want %v root", p, st.Mode(), st.Sys().(*syscall.Stat_t).Uid, mode)
 		}
 	}
-	// The folders: animed:animed, setgid, group-writable, closed to others.
-	for _, d := range []string{"", "drop", "out", "done", "failed", "state"} {
-		p := filepath.Join(root, "var", "lib", "animed", d)
+	// The folders: the top belongs to root and is not group-writable, so
+	// no uploader can rename what is in it; the uploaders' folders are
+	// animed:animed, setgid, group-writable, closed to others; state is
+	// private to animed.
+	for _, d := range []struct {
+		name     string
+		mode     fs.FileMode
+		uid, gid int
+	}{
+		{"", 0o755, 0, 0},
+		{"drop", 0o770 | fs.ModeSetgid, uid, gid},
+		{"out", 0o770 | fs.ModeSetgid, uid, gid},
+		{"done", 0o770 | fs.ModeSetgid, uid, gid},
+		{"failed", 0o770 | fs.ModeSetgid, uid, gid},
+		{"state", 0o700, uid, gid},
+	} {
+		p := filepath.Join(root, "var", "lib", "animed", d.name)
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Errorf("folder: %v", err)
 			continue
 		}
 		sys := st.Sys().(*syscall.Stat_t)
-		if !st.IsDir() || st.Mode()&fs.ModeSetgid == 0 || st.Mode().Perm() != 0o770 ||
-			int(sys.Uid) != uid || int(sys.Gid) != gid {
-			t.Errorf("%s: %v %d:%d, want drwxrws--- %d:%d", p, st.Mode(), sys.Uid, sys.Gid, uid, gid)
+		if !st.IsDir() || st.Mode()&(fs.ModePerm|fs.ModeSetgid) != d.mode || int(sys.Uid) != d.uid || int(sys.Gid) != d.gid {
+			t.Errorf("%s: %v %d:%d, want %v %d:%d", p, st.Mode(), sys.Uid, sys.Gid, d.mode, d.uid, d.gid)
 		}
 	}
 	// Enabled like deb-systemd-helper does it.

@@ -55,6 +55,7 @@ func needArm64(t *testing.T) {
 			t.Skipf("skipping: %s missing (libc6-dev-arm64-cross, `make deps-tflite`)", p)
 		}
 	}
+	needWorkingQemu(t, sysroot)
 }
 
 // goTestC compiles the runtime's tests into out with extra go flags and

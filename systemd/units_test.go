@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,8 +174,8 @@ func TestDirectives(t *testing.T) {
 		"WatchdogSec=2min",
 		"User=animed",
 		"Group=animed",
-		"StateDirectory=animed animed/drop animed/out animed/done animed/failed animed/state",
-		"StateDirectoryMode=2770",
+		"StateDirectory=animed/state",
+		"StateDirectoryMode=0700",
 		"ReadWritePaths=/var/lib/animed",
 		"ProtectSystem=strict",
 		"ProtectHome=yes",
@@ -217,16 +218,21 @@ func TestTemplateMatchesService(t *testing.T) {
 	}
 }
 
-// TestConfigFolders checks that the example configuration puts every folder
-// in the tree the unit makes writable, each one a StateDirectory=.
+// TestConfigFolders checks that the example configuration puts the state
+// folder in the unit's private StateDirectory= and every other folder in
+// the tree tmpfiles.d makes for uploaders.
 func TestConfigFolders(t *testing.T) {
-	state := map[string]bool{}
+	private := map[string]bool{}
 	for _, l := range unitLines(t, "animed.service") {
 		if v, ok := strings.CutPrefix(l, "StateDirectory="); ok {
 			for _, d := range strings.Fields(v) {
-				state["/var/lib/"+d] = true
+				private["/var/lib/"+d] = true
 			}
 		}
+	}
+	shared := map[string]bool{}
+	for _, e := range tmpfilesEntries(t) {
+		shared[e.path] = true
 	}
 	seen := map[string]bool{}
 	for _, l := range unitLines(t, "animed.conf") {
@@ -237,10 +243,15 @@ func TestConfigFolders(t *testing.T) {
 		}
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		switch k {
-		case "watch", "out", "done", "failed", "state":
+		case "state":
 			seen[k] = true
-			if !state[v] {
-				t.Errorf("animed.conf: %s = %s is not a StateDirectory= of animed.service", k, v)
+			if !private[v] || shared[v] {
+				t.Errorf("animed.conf: state = %s is not the private StateDirectory= of animed.service", v)
+			}
+		case "watch", "out", "done", "failed":
+			seen[k] = true
+			if !shared[v] {
+				t.Errorf("animed.conf: %s = %s is not made by animed.tmpfiles", k, v)
 			}
 		}
 	}
@@ -249,6 +260,78 @@ func TestConfigFolders(t *testing.T) {
 			t.Errorf("animed.conf does not set %s", k)
 		}
 	}
+}
+
+type tmpfilesEntry struct{ typ, path, mode, user, group string }
+
+func tmpfilesEntries(t *testing.T) []tmpfilesEntry {
+	t.Helper()
+	var out []tmpfilesEntry
+	for _, l := range unitLines(t, "animed.tmpfiles") {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			t.Fatalf("animed.tmpfiles: %q: want Type Path Mode User Group", l)
+		}
+		out = append(out, tmpfilesEntry{f[0], f[1], f[2], f[3], f[4]})
+	}
+	return out
+}
+
+// TestUploadersCannotReachState: the parent of the folders uploaders write
+// belongs to root and is not group-writable, so an uploader cannot rename
+// state/ (or done/, failed/, out/) away and plant their own; state/ itself
+// is 0700 and owned by the service user.
+func TestUploadersCannotReachState(t *testing.T) {
+	modes := map[string]tmpfilesEntry{}
+	for _, e := range tmpfilesEntries(t) {
+		modes[e.path] = e
+	}
+	top, ok := modes["/var/lib/animed"]
+	if !ok || top.user != "root" || top.mode != "0755" {
+		t.Errorf("animed.tmpfiles: /var/lib/animed is %+v, want root-owned 0755", top)
+	}
+	for p, e := range modes {
+		if strings.HasPrefix(p, "/var/lib/animed/state") {
+			t.Errorf("animed.tmpfiles makes %s: the state folder is the unit's private StateDirectory=", p)
+		}
+		if p != "/var/lib/animed" && e.user != "animed" {
+			t.Errorf("animed.tmpfiles: %s owned by %s, want animed", p, e.user)
+		}
+	}
+	if _, ok := modes["/var/lib/animed/drop"]; !ok {
+		t.Errorf("animed.tmpfiles does not make the drop folder")
+	}
+	need(t, "systemd-tmpfiles", "systemd-sysusers")
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "etc"), 0o755)
+	abs, _ := filepath.Abs("animed.sysusers")
+	if out, err := exec.Command("systemd-sysusers", "--root="+root, abs).CombinedOutput(); err != nil {
+		t.Fatalf("systemd-sysusers: %v\n%s", err, out)
+	}
+	abs, _ = filepath.Abs("animed.tmpfiles")
+	out, err := exec.Command("systemd-tmpfiles", "--root="+root, "--create", abs).CombinedOutput()
+	if err != nil && os.Geteuid() == 0 {
+		t.Fatalf("systemd-tmpfiles: %v\n%s", err, out)
+	}
+	if err != nil {
+		t.Skipf("systemd-tmpfiles needs root to chown: %v\n%s", err, out)
+	}
+	for p, e := range modes {
+		st, err := os.Stat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%04o", uint32(st.Mode().Perm())|setgidBit(st.Mode())); got != e.mode {
+			t.Errorf("%s: mode %s, want %s", p, got, e.mode)
+		}
+	}
+}
+
+func setgidBit(m os.FileMode) uint32 {
+	if m&os.ModeSetgid != 0 {
+		return 0o2000
+	}
+	return 0
 }
 
 // TestSysusers creates the user with systemd-sysusers in a scratch root.

@@ -77,6 +77,9 @@ type CalibOptions struct {
 	Seed int64
 	// Progress receives one line per image; nil means none.
 	Progress io.Writer
+	// Step, when set, is called after each image with the images done
+	// and their count (a progress display).
+	Step func(done, total int)
 }
 
 // Stats are per-tensor activation statistics gathered by Calibrate.
@@ -182,6 +185,9 @@ func Calibrate(ctx context.Context, m *tfl.Model, images []Image, o CalibOptions
 			}
 		}
 		st.Images++
+		if o.Step != nil {
+			o.Step(st.Images, len(images))
+		}
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "calibrate: %d/%d images, %d tensors (%s)\n", n+1, len(images), len(watch), time.Since(start).Round(time.Millisecond))
 		}

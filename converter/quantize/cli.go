@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tfl "github.com/animed/animed/converter/tflitefile"
+	"github.com/animed/animed/internal/progress"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/spf13/pflag"
 )
@@ -155,7 +156,13 @@ func (f *Flags) Run(ctx context.Context, m *tfl.Model, w io.Writer) (*tfl.Model,
 			return nil, nil, fmt.Errorf("int8: --gate: %w", err)
 		}
 	}
-	st, err := Calibrate(ctx, m, calib, CalibOptions{Threads: f.Threads, Seed: f.Seed, Progress: w})
+	bar := progress.New(w, "calibrate: images") // nil off a terminal
+	co := CalibOptions{Threads: f.Threads, Seed: f.Seed, Progress: w, Step: bar.Update}
+	if bar != nil {
+		co.Progress = nil // the bar replaces the line per image
+	}
+	st, err := Calibrate(ctx, m, calib, co)
+	bar.Finish()
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8: %w", err)
 	}

@@ -3,7 +3,6 @@ package quantize
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strings"
 
@@ -796,5 +795,3 @@ func (p *pass) collectBuffers() {
 		p.out.Metadata[k].Buffer = remap[p.out.Metadata[k].Buffer]
 	}
 }
-
-var _ = math.Abs

@@ -40,7 +40,18 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+// privateState points the default state folder into the test's own
+// temporary folder.
+func privateState(t *testing.T) string {
+	t.Helper()
+	xdg := t.TempDir()
+	t.Setenv("STATE_DIRECTORY", "")
+	t.Setenv("XDG_STATE_HOME", xdg)
+	return xdg
+}
+
 func TestValidateFillsDefaults(t *testing.T) {
+	xdg := privateState(t)
 	dir := t.TempDir()
 	var c Config
 	if err := Load(c.FlagSet(), []string{"--watch", dir, "--out", filepath.Join(dir, "..", filepath.Base(dir)+"-out")}, func(string) (string, bool) { return "", false }); err != nil {
@@ -49,8 +60,11 @@ func TestValidateFillsDefaults(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Done != filepath.Join(dir, "done") || c.Failed != filepath.Join(dir, "failed") || c.State != filepath.Join(dir, ".animed") {
+	if c.Done != filepath.Join(dir, "done") || c.Failed != filepath.Join(dir, "failed") || filepath.Dir(c.State) != filepath.Join(xdg, "animed") {
 		t.Errorf("defaults: done %s failed %s state %s", c.Done, c.Failed, c.State)
+	}
+	if st, err := os.Stat(c.State); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("state folder %s: %v, want mode 0700", c.State, st.Mode())
 	}
 	for _, d := range []string{c.Out, c.Done, c.Failed, c.State} {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
@@ -94,6 +108,7 @@ func TestShippedExample(t *testing.T) {
 }
 
 func TestValidateRanges(t *testing.T) {
+	privateState(t)
 	for _, tt := range []struct {
 		args []string
 		want string // "" = valid
@@ -119,5 +134,94 @@ func TestValidateRanges(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%v: error %v, want one about %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestStateNeverWhereUploadersWrite: the journal and the backend cache
+// decide what the daemon renames and loads, so they must not live in the
+// drop folder (the old default was WATCH/.animed) or its done/failed.
+func TestStateNeverWhereUploadersWrite(t *testing.T) {
+	xdg := privateState(t)
+	root := t.TempDir()
+	watch := filepath.Join(root, "drop")
+	os.Mkdir(watch, 0o770)
+	link := filepath.Join(root, "link")
+	os.Symlink(watch, link)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // state folder, or the error's text
+		err  bool
+	}{
+		{"default", nil, nil, filepath.Join(xdg, "animed"), false},
+		{"systemd", map[string]string{"STATE_DIRECTORY": filepath.Join(root, "sd") + ":" + filepath.Join(root, "other")}, nil, filepath.Join(root, "sd"), false},
+		{"inside watch", nil, []string{"--state", filepath.Join(watch, ".animed")}, "inside the --watch folder", true},
+		{"watch itself", nil, []string{"--state", watch}, "the same folder as --watch", true},
+		{"through a link", nil, []string{"--state", filepath.Join(link, "st")}, "inside the --watch folder", true},
+		{"inside done", nil, []string{"--done", filepath.Join(root, "done"), "--state", filepath.Join(root, "done", "st")}, "inside the --done folder", true},
+		{"elsewhere", nil, []string{"--state", filepath.Join(root, "st")}, filepath.Join(root, "st"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var c Config
+			args := append([]string{"--watch", watch, "--out", filepath.Join(root, "out")}, tt.args...)
+			if err := Load(c.FlagSet(), args, func(string) (string, bool) { return "", false }); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Validate()
+			switch {
+			case tt.err && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate = %v (state %s), want an error about %q", err, c.State, tt.want)
+			case tt.err:
+				if _, serr := os.Stat(filepath.Join(watch, ".animed")); serr == nil {
+					t.Errorf("a refused state folder was created")
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !Within(c.State, tt.want):
+				t.Fatalf("state %s, want under %s", c.State, tt.want)
+			case Within(c.State, watch):
+				t.Fatalf("state %s is inside the drop folder", c.State)
+			}
+		})
+	}
+}
+
+// FuzzParse: any config text parses or fails with an error naming a line;
+// every setting read back has a non-empty key without '='.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"", "# c\n", "max-side = 512\n", "--format = \"png\"\n", "watch = '/srv/a #1'\n",
+		"max-bytes = 1000   # trailing\n", "= 3\n", "novalue\n", "k = \"\n", "a=b=c\r\n\x00=\xff\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		settings, err := Parse(strings.NewReader(text))
+		if err != nil {
+			if !strings.Contains(err.Error(), "line ") && !strings.Contains(err.Error(), "read") {
+				t.Fatalf("error %q names no line", err)
+			}
+			return
+		}
+		for _, s := range settings {
+			if s.Key == "" || strings.Contains(s.Key, "=") || s.Line < 1 {
+				t.Fatalf("bad setting %+v from %q", s, text)
+			}
+		}
+	})
+}
+
+func TestCheckWritable(t *testing.T) {
+	if err := CheckWritable(t.TempDir()); err != nil {
+		t.Errorf("a fresh temp folder: %v", err)
+	}
+	// /proc refuses new files even to root.
+	err := CheckWritable("/proc")
+	if err == nil || !strings.Contains(err.Error(), "cannot write in this folder") || !strings.Contains(err.Error(), fmt.Sprintf("uid %d", os.Getuid())) {
+		t.Errorf("CheckWritable(/proc) = %v, want an error naming the user", err)
 	}
 }

@@ -3,16 +3,23 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/jpeg"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/animed/animed/daemon/durable"
+	"golang.org/x/sys/unix"
+
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
+	"github.com/animed/animed/daemon/watch"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/testmodel"
@@ -39,12 +46,17 @@ func setup(t *testing.T) (folders, *Pipeline, *journal.Journal) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	j, err := journal.Open(f.state)
+	j, err := journal.Open(f.state, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := New(Options{Watch: f.watch, Out: f.out, Done: f.done, Failed: f.failed,
+	t.Cleanup(func() { j.Close() })
+	p, err := New(Options{Watch: f.watch, Out: f.out, Done: f.done, Failed: f.failed,
 		Format: imageio.JPEG, MaxSide: 64, MaxPixels: 1 << 20, MaxBytes: 1 << 20, ModelName: "test"}, j, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
 	return f, p, j
 }
 
@@ -168,39 +180,82 @@ func TestProcessStopsCleanly(t *testing.T) {
 	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if o, err := p.Process(ctx, "p.jpg"); o != Abandoned || err == nil {
-		t.Fatalf("Process = %v, %v; want Abandoned", o, err)
+	// Clean stops (SIGTERM, SIGHUP) do not count as crashes: many of them
+	// during one photo never send it to failed/.
+	for stop := 0; stop < 2*p.o.MaxTries; stop++ {
+		if o, err := p.Process(ctx, "p.jpg"); o != Abandoned || err == nil {
+			t.Fatalf("stop %d: Process = %v, %v; want Abandoned", stop, o, err)
+		}
 	}
 	if entries, _ := os.ReadDir(f.out); len(entries) != 0 {
 		t.Fatalf("output after a stop: %v", entries)
 	}
-	if _, ok := j.Get("p.jpg"); !ok {
+	c, ok := j.Get("p.jpg")
+	if !ok {
 		t.Fatal("claim dropped; a restart would pick a new name")
+	}
+	if c.Tries != 0 {
+		t.Fatalf("claim counts %d tries after clean stops, want 0", c.Tries)
+	}
+	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
+		t.Fatalf("after the stops: Process = %v, %v", o, err)
 	}
 }
 
-func TestProcessRetriesSystemErrors(t *testing.T) {
+// TestProcessPausesOnSystemErrors: a folder of ours that cannot be
+// written (here out/ replaced by a file; on a board a full disk or a
+// read-only remount) pauses the photo, however often it is tried, and it
+// is finished once the folder works again. It is never failed.
+func TestProcessPausesOnSystemErrors(t *testing.T) {
 	f, p, j := setup(t)
 	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
-	j.Put(journal.Claim{Input: "p.jpg", Result: "p.jpg", Done: "p.jpg", Failed: "p.jpg", Created: time.Now()})
-	// The output folder is replaced by a file: writing fails (as it
-	// would on a full disk or a folder made read-only), even for root.
 	os.Remove(f.out)
 	os.WriteFile(f.out, nil, 0o644)
-	for try := 1; try <= 3; try++ {
-		if o, err := p.Process(context.Background(), "p.jpg"); o != Abandoned || err == nil {
-			t.Fatalf("try %d: Process = %v, %v; want Abandoned", try, o, err)
+	for try := 1; try <= 2*p.o.MaxTries; try++ {
+		o, err := p.Process(context.Background(), "p.jpg")
+		var pe *PauseError
+		if o != Paused || !errors.As(err, &pe) || pe.Folder != "out" {
+			t.Fatalf("try %d: Process = %v, %v; want Paused on out", try, o, err)
 		}
 	}
-	c, _ := j.Get("p.jpg")
-	if !strings.Contains(c.LastError, "not a directory") {
-		t.Fatalf("claim's last error %q", c.LastError)
+	if c, _ := j.Get("p.jpg"); c.Tries != 0 {
+		t.Fatalf("pauses counted as %d tries", c.Tries)
 	}
-	if o, _ := p.Process(context.Background(), "p.jpg"); o != Failed {
-		t.Fatalf("fourth try: %v, want Failed", o)
+	if entries, _ := os.ReadDir(f.failed); len(entries) != 0 {
+		t.Fatalf("failed/ holds %v", entries)
 	}
-	if r := read(filepath.Join(f.failed, "p.jpg.error.txt")); !strings.Contains(r, "not a directory") {
-		t.Fatalf("reason %q does not carry the last error", r)
+	os.Remove(f.out) // mended
+	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
+		t.Fatalf("after the folder came back: %v, %v", o, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.out, "p.jpg")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProcessPausesOnFullDisk: ENOSPC from a real full filesystem (a
+// 64 KiB tmpfs, when the test may mount one) pauses, never fails.
+func TestProcessPausesOnFullDisk(t *testing.T) {
+	f, p, _ := setup(t)
+	small := t.TempDir()
+	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v", err)
+	}
+	defer syscall.Unmount(small, syscall.MNT_DETACH)
+	os.WriteFile(filepath.Join(small, "filler"), make([]byte, 128<<10), 0o644) // fills it: ENOSPC
+	p.Close()
+	p.o.Out = small
+	if err := p.f.open(p.o); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 300, 300), 0o644)
+	o, err := p.Process(context.Background(), "p.jpg")
+	if o != Paused || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Process on a full disk = %v, %v; want Paused, ENOSPC", o, err)
+	}
+	os.Remove(filepath.Join(small, "filler"))
+	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
+		t.Fatalf("after space came back: %v, %v", o, err)
 	}
 }
 
@@ -217,5 +272,313 @@ func TestProcessKeepsAForeignFileOnTheClaimedName(t *testing.T) {
 	}
 	if !strings.HasPrefix(imageio.Comment([]byte(read(filepath.Join(f.out, "p-1.jpg")))), "generated by animed") {
 		t.Fatal("no result under the next free name")
+	}
+}
+
+// TestSwappedFolderIsRefused: an uploader who can write the drop folder
+// swaps done/ (WATCH/done by default) and failed/ for symbolic links to a
+// folder of their choice while the daemon runs. Nothing lands there; the
+// photo stays in the drop folder and is finished once done/ is a real
+// folder again.
+func TestSwappedFolderIsRefused(t *testing.T) {
+	f, p, _ := setup(t)
+	elsewhere := t.TempDir()
+	for _, dir := range []string{f.done, f.failed} {
+		os.Rename(dir, dir+".old")
+		if err := os.Symlink(elsewhere, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	os.WriteFile(filepath.Join(f.watch, "bad.jpg"), []byte("not a photo"), 0o644)
+	var log bytes.Buffer
+	p.log = slog.New(slog.NewTextHandler(&log, nil))
+	for _, name := range []string{"p.jpg", "bad.jpg"} {
+		o, err := p.Process(context.Background(), name)
+		if o != Paused || !errors.Is(err, durable.ErrReplaced) {
+			t.Fatalf("%s: Process = %v, %v; want Paused, ErrReplaced", name, o, err)
+		}
+		if _, err := os.Stat(filepath.Join(f.watch, name)); err != nil {
+			t.Fatalf("%s left the drop folder: %v", name, err)
+		}
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Fatalf("wrote through the symbolic link: %v", entries)
+	}
+	if !strings.Contains(log.String(), "replaced by a symbolic link") {
+		t.Errorf("not logged:\n%s", log.String())
+	}
+	// The operator puts real folders back.
+	for _, dir := range []string{f.done, f.failed} {
+		os.Remove(dir)
+		os.Rename(dir+".old", dir)
+	}
+	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
+		t.Fatalf("after the folders came back: %v, %v", o, err)
+	}
+	if o, err := p.Process(context.Background(), "bad.jpg"); o != Failed {
+		t.Fatalf("bad.jpg after the folders came back: %v, %v", o, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.done, "p.jpg")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemovedFoldersAreMadeAgain: out/, done/, failed/ and the journal's
+// folder removed while running are made again; photos go on.
+func TestRemovedFoldersAreMadeAgain(t *testing.T) {
+	f, p, j := setup(t)
+	for _, dir := range []string{f.out, f.done, f.failed, f.state} {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.checkFolders(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
+		t.Fatalf("Process = %v, %v", o, err)
+	}
+	for _, path := range []string{filepath.Join(f.out, "p.jpg"), filepath.Join(f.done, "p.jpg")} {
+		if _, err := os.Stat(path); err != nil {
+			t.Error(err)
+		}
+	}
+	if st, err := os.Stat(f.state); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("journal folder not made again private: %v", err)
+	}
+	if j.Dir() != f.state {
+		t.Errorf("journal in %s", j.Dir())
+	}
+	// The drop folder itself gone: the daemon must stop (non-zero).
+	os.RemoveAll(f.watch)
+	if err := p.checkFolders(); !errors.Is(err, ErrDropFolderGone) {
+		t.Fatalf("checkFolders without a drop folder = %v", err)
+	}
+	if p.Paused() == "" {
+		t.Error("Paused does not report the missing drop folder")
+	}
+}
+
+// TestReplacedInputIsANewPhoto: a camera's IMG_0001.JPG uploaded again
+// while the first one is processed (here: after its claim, as a crash
+// would leave it) is not moved to done/ unconverted: the new version is
+// processed as a new photo, and the earlier result is kept.
+func TestReplacedInputIsANewPhoto(t *testing.T) {
+	f, p, j := setup(t)
+	path := filepath.Join(f.watch, "IMG_0001.JPG")
+	first := jpegBytes(t, 30, 30)
+	os.WriteFile(path, first, 0o644)
+	st, _ := os.Stat(path)
+	var sys = st.Sys().(*syscall.Stat_t)
+	j.Put(journal.Claim{Input: "IMG_0001.JPG", Result: "IMG_0001.jpg", Done: "IMG_0001.JPG", Failed: "IMG_0001.JPG",
+		Created: time.Now(), Tries: 1, Source: journal.Fingerprint{Dev: uint64(sys.Dev), Ino: sys.Ino, Size: 1, MtimeNs: 1}})
+	second := jpegBytes(t, 40, 20)
+	os.WriteFile(path+".up", second, 0o644)
+	os.Rename(path+".up", path)
+	if o, err := p.Process(context.Background(), "IMG_0001.JPG"); o != Succeeded {
+		t.Fatalf("Process = %v, %v", o, err)
+	}
+	if got := read(filepath.Join(f.done, "IMG_0001.JPG")); got != string(second) {
+		t.Fatal("done/ does not hold the version that was converted")
+	}
+	res, err := imageio.Decode([]byte(read(filepath.Join(f.out, "IMG_0001.jpg"))), imageio.DecodeOptions{})
+	if err != nil || res.Width != 40 {
+		t.Fatalf("result is not of the new version: %v %+v", err, res)
+	}
+
+	// Replaced during processing: the check before the move catches it.
+	os.WriteFile(path, first, 0o644)
+	c, _, err := p.claim("IMG_0001.JPG", fingerprint(t, path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path+".up", second, 0o644)
+	os.Rename(path+".up", path)
+	if changed, _ := p.changed(c); !changed {
+		t.Fatal("a replaced input is not seen as changed")
+	}
+	o, err := p.replaced(c, nil, true)
+	if o != Abandoned || err == nil {
+		t.Fatalf("replaced = %v, %v", o, err)
+	}
+	if _, ok := j.Get("IMG_0001.JPG"); ok {
+		t.Fatal("the claim of the earlier version stays")
+	}
+	if o, err := p.Process(context.Background(), "IMG_0001.JPG"); o != Succeeded {
+		t.Fatalf("new version: %v, %v", o, err)
+	}
+	if got := read(filepath.Join(f.done, "IMG_0001-1.JPG")); got != string(second) {
+		t.Fatal("the new version is not in done/ under a new name")
+	}
+	if _, err := os.Stat(filepath.Join(f.out, "IMG_0001-1.jpg")); err != nil {
+		t.Fatal("the earlier version's result was overwritten")
+	}
+}
+
+func fingerprint(t *testing.T, path string) journal.Fingerprint {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return journal.FingerprintOf(&st)
+}
+
+// TestSlowWriterIsNotFailed: a writer that pauses longer than --settle
+// (rsync --inplace --bwlimit) leaves a truncated file. It is retried, not
+// failed, while it changes or is younger than Grace, on an injected clock.
+func TestSlowWriterIsNotFailed(t *testing.T) {
+	f, p, j := setup(t)
+	now := time.Now()
+	p.o.Now = func() time.Time { return now }
+	p.o.Grace = 30 * time.Second
+	path := filepath.Join(f.watch, "slow.jpg")
+	whole := jpegBytes(t, 50, 50)
+	os.WriteFile(path, whole[:len(whole)/2], 0o644)
+	os.Chtimes(path, now, now)
+	if o, err := p.Process(context.Background(), "slow.jpg"); o != Abandoned || err == nil {
+		t.Fatalf("young truncated file: %v, %v; want Abandoned", o, err)
+	}
+	// 40 s later it has changed (the writer went on): still not failed.
+	now = now.Add(40 * time.Second)
+	os.WriteFile(path, whole[:3*len(whole)/4], 0o644)
+	os.Chtimes(path, now.Add(-35*time.Second), now.Add(-35*time.Second))
+	if o, err := p.Process(context.Background(), "slow.jpg"); o != Abandoned {
+		t.Fatalf("changed truncated file: %v, %v; want Abandoned", o, err)
+	}
+	if c, _ := j.Get("slow.jpg"); c.Tries != 0 {
+		t.Fatalf("waiting counted as %d tries", c.Tries)
+	}
+	// The writer finishes: converted.
+	os.WriteFile(path, whole, 0o644)
+	if o, err := p.Process(context.Background(), "slow.jpg"); o != Succeeded {
+		t.Fatalf("finished file: %v, %v", o, err)
+	}
+	// A file that stays broken and old enough fails.
+	broken := filepath.Join(f.watch, "broken.jpg")
+	os.WriteFile(broken, whole[:len(whole)/2], 0o644)
+	os.Chtimes(broken, now.Add(-time.Minute), now.Add(-time.Minute))
+	if o, err := p.Process(context.Background(), "broken.jpg"); o != Failed {
+		t.Fatalf("old unchanged broken file: %v, %v; want Failed", o, err)
+	}
+}
+
+// TestLongNames: names of 244-255 bytes get results, temporary files and
+// .error.txt files (hashed or shortened), instead of "file name too long"
+// forever.
+func TestLongNames(t *testing.T) {
+	f, p, _ := setup(t)
+	good := strings.Repeat("g", 251) + ".jpg"
+	bad := strings.Repeat("b", 251) + ".jpg"
+	os.WriteFile(filepath.Join(f.watch, good), jpegBytes(t, 30, 30), 0o644)
+	os.WriteFile(filepath.Join(f.watch, bad), []byte("not a photo"), 0o644)
+	if o, err := p.Process(context.Background(), good); o != Succeeded {
+		t.Fatalf("255-byte photo: %v, %v", o, err)
+	}
+	if o, err := p.Process(context.Background(), bad); o != Failed {
+		t.Fatalf("255-byte broken photo: %v, %v", o, err)
+	}
+	entries, _ := os.ReadDir(f.failed)
+	if len(entries) != 2 {
+		t.Fatalf("failed/ holds %v", entries)
+	}
+	for _, e := range entries {
+		if len(e.Name()) > 255 {
+			t.Errorf("%q too long", e.Name())
+		}
+	}
+}
+
+// TestFleetTakeOver: a daemon of the fleet took over a dead one's claim.
+// It finishes the claimed version under the recorded names (a result
+// already written is not written again), but a new upload under the same
+// name is a new photo, never skipped because of the earlier result.
+func TestFleetTakeOver(t *testing.T) {
+	f, p, _ := setup(t)
+	shared := t.TempDir()
+	join := func(id string) *fleet.Fleet {
+		fl, err := fleet.Open(fleet.Options{Dir: shared, Instance: id, Lease: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fl.Close() })
+		return fl
+	}
+	dead := join("dead")
+	p.o.Fleet = join("live")
+	stale := func() {
+		locks, _ := filepath.Glob(filepath.Join(shared, "*.lock"))
+		for _, l := range locks {
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(l, old, old)
+		}
+	}
+	path := filepath.Join(f.watch, "a.jpg")
+
+	// The dead daemon wrote a.jpg's result, then died before the move.
+	os.WriteFile(path, jpegBytes(t, 30, 30), 0o644)
+	dead.Acquire("a.jpg")
+	dead.Record(journal.Claim{Input: "a.jpg", Result: "a.jpg", Done: "a.jpg", Failed: "a.jpg", Tries: 1, Source: fingerprint(t, path)})
+	os.WriteFile(filepath.Join(f.out, "a.jpg"), earlierResult, 0o644)
+	stale()
+	if o, err := p.Process(context.Background(), "a.jpg"); o != Succeeded {
+		t.Fatalf("takeover: %v, %v", o, err)
+	}
+	if read(filepath.Join(f.out, "a.jpg")) != string(earlierResult) || p.f.out.Exists("a-1.jpg") {
+		t.Fatal("the result was written again")
+	}
+
+	// Killed again after the move, before releasing; later the camera
+	// uploads another a.jpg.
+	os.WriteFile(path, jpegBytes(t, 30, 30), 0o644)
+	old := fingerprint(t, path)
+	dead.Acquire("a.jpg")
+	dead.Record(journal.Claim{Input: "a.jpg", Result: "a.jpg", Done: "a-1.jpg", Failed: "a.jpg", Tries: 1, Source: old})
+	os.Remove(path)
+	os.WriteFile(path+".new", jpegBytes(t, 40, 20), 0o644)
+	os.Rename(path+".new", path)
+	stale()
+	if o, err := p.Process(context.Background(), "a.jpg"); o != Succeeded {
+		t.Fatalf("new upload: %v, %v", o, err)
+	}
+	if !p.f.out.Exists("a-1.jpg") {
+		t.Fatal("the new upload was not converted")
+	}
+}
+
+// TestRunPausesAndResumes: Run pauses the queue while out/ cannot be
+// written, says why in Paused (for /healthz), and resumes by itself.
+func TestRunPausesAndResumes(t *testing.T) {
+	f, p, _ := setup(t)
+	p.o.RetryEvery = 20 * time.Millisecond
+	w, err := watch.New(watch.Options{Dir: f.watch, Settle: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, w) }()
+	defer func() { cancel(); <-done }()
+
+	os.Remove(f.out)
+	os.WriteFile(f.out, nil, 0o644) // not a folder: every write fails
+	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 30, 30), 0o644)
+	eventually(t, "the queue to pause", func() bool { return strings.Contains(p.Paused(), "out folder") })
+	os.Remove(f.out) // mended: made again by the pipeline
+	eventually(t, "the photo to be finished", func() bool {
+		_, err := os.Stat(filepath.Join(f.done, "p.jpg"))
+		return err == nil && p.Paused() == ""
+	})
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 3000 && !cond(); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !cond() {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

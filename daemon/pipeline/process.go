@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/animed/animed/daemon/durable"
+	"golang.org/x/sys/unix"
+
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 )
 
@@ -21,36 +23,75 @@ type Outcome int
 
 // Outcomes of Process.
 const (
-	Abandoned Outcome = iota // stopped by ctx or a system error; retried later
+	Abandoned Outcome = iota // stopped by ctx, or the input changed or is still being written; retried later
 	Succeeded                // result written, original in done/
 	Failed                   // original in failed/ with NAME.EXT.error.txt
+	Paused                   // one of our folders cannot be written (a *PauseError); retried, never failed
 )
 
+// errVanished: the input went away before it was read or moved.
+var errVanished = errors.New("vanished from the drop folder")
+
 // Process takes the photo name (a file in the drop folder) through the
-// whole pipeline. It returns Abandoned with an error when ctx was cancelled
-// or the output could not be written (the claim stays; a later call redoes
-// the photo under the same names).
+// whole pipeline. It returns Abandoned with an error when ctx was
+// cancelled, the input vanished or changed, or it still looks like it is
+// being written; Paused with a *PauseError when one of our folders cannot
+// be written. The claim stays in both cases: a later call redoes the
+// photo under the same names.
 func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
-	start := time.Now()
+	start := p.o.Now()
 	if p.o.Busy != nil {
 		p.o.Busy(true)
 		defer p.o.Busy(false)
 	}
-	if name != filepath.Base(name) || name == "." || name == ".." {
-		return Abandoned, fmt.Errorf("process %q: not a plain file name", name)
+	if err := durable.CheckName(name); err != nil {
+		return Abandoned, fmt.Errorf("process: %w", err)
 	}
-	// claim
-	c, err := p.claim(name)
-	if err != nil {
-		return Abandoned, err
+	if err := p.f.heal(p.log); err != nil {
+		return p.pause(err)
 	}
 	log := p.log.With("photo", name)
+
+	// open: fingerprint the input through the drop folder's descriptor.
+	in, fp, openErr := p.open(name)
+	if errors.Is(openErr, errVanished) {
+		if c, ok := p.j.Get(name); ok {
+			p.settled(c)
+		}
+		return Abandoned, fmt.Errorf("process %s: %w", name, openErr)
+	}
+	if in != nil {
+		defer in.Close()
+	}
+
+	// claim: in a fleet, first the shared lock (with the names an earlier
+	// holder recorded), then the journal.
+	var adopted *journal.Claim
+	if p.o.Fleet != nil {
+		fc, err := p.o.Fleet.Acquire(name)
+		if err != nil {
+			return p.pause(ours("fleet", err))
+		}
+		adopted = fc.Names
+	}
+	c, renewed, err := p.claim(name, fp, adopted)
+	if err != nil {
+		return p.pause(ours("state", err))
+	}
+	if p.o.Fleet != nil {
+		if err := p.o.Fleet.Record(c); err != nil {
+			return p.hold(c, ours("fleet", err))
+		}
+	}
 	if c.Tries > p.o.MaxTries {
 		why := "it may crash the daemon"
 		if c.LastError != "" {
 			why = "last error: " + c.LastError
 		}
 		return p.fail(c, fmt.Errorf("processing was started %d times without finishing (%s)", c.Tries-1, why))
+	}
+	if openErr != nil { // a symbolic link, a FIFO, a device: the photo's fault
+		return p.failOrWait(c, renewed, openErr)
 	}
 
 	// A crash after the result was renamed into place but before the
@@ -59,47 +100,58 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	if p.ours(c.Result) {
 		log.Info("result already written before a restart; finishing", "result", c.Result)
 	} else {
-		if exists(filepath.Join(p.o.Out, c.Result)) {
+		if p.f.out.Exists(c.Result) {
 			// Someone else put a file there since the claim: take a new name.
 			if c, err = p.rename(c); err != nil {
-				return p.abandon(c, err)
+				return p.hold(c, ours("state", err))
 			}
 		}
-		// decode -> model -> encode
-		data, err := imageio.ReadFile(filepath.Join(p.o.Watch, name), p.o.MaxBytes)
+		// read -> decode -> model -> encode
+		data, err := p.read(in, fp)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				p.j.Remove(name)
-				return Abandoned, fmt.Errorf("process %s: vanished before it was read", name)
-			}
-			return p.fail(c, err)
+			return p.failOrWait(c, renewed, err)
 		}
 		r, err = Render(ctx, p.s, data, p.o.Format, p.o)
 		if err != nil {
 			if ctx.Err() != nil {
-				return Abandoned, fmt.Errorf("process %s: stopped: %w", name, ctx.Err())
+				return p.stopped(c, fmt.Errorf("process %s: stopped: %w", name, ctx.Err()))
 			}
-			return p.fail(c, err)
+			return p.failOrWait(c, renewed, err)
+		}
+		if changed, err := p.changed(c); changed || err != nil {
+			return p.replaced(c, err, false)
+		}
+		if lost := p.lost(c); lost != nil {
+			return Abandoned, lost
 		}
 		// write
-		t := time.Now()
-		err = durable.WriteFile(p.o.Out, c.Result, 0o644, func(w io.Writer) error {
+		t := p.o.Now()
+		err = p.f.out.WriteFile(c.Result, 0o644, func(w io.Writer) error {
 			_, err := w.Write(r.Data)
 			return err
 		})
 		if err != nil {
-			return p.abandon(c, fmt.Errorf("process %s: write result: %w", name, err))
+			return p.hold(c, ours("out", fmt.Errorf("process %s: write result: %w", name, err)))
 		}
-		r.Write = time.Since(t)
+		r.Write = p.o.Now().Sub(t)
 	}
-	// done
-	if err := durable.Move(filepath.Join(p.o.Watch, name), filepath.Join(p.o.Done, c.Done)); err != nil {
-		return p.abandon(c, fmt.Errorf("process %s: move original to %s: %w", name, p.o.Done, err))
+
+	// done: only the version of the input that was read.
+	if changed, err := p.changed(c); changed || err != nil {
+		return p.replaced(c, err, true)
 	}
-	if err := p.j.Remove(name); err != nil {
-		log.Warn("journal", "err", err)
+	if lost := p.lost(c); lost != nil {
+		return Abandoned, lost
 	}
-	total := time.Since(start)
+	if err := durable.Move(p.f.watch, name, p.f.done, c.Done); err != nil {
+		if !p.f.watch.Exists(name) {
+			p.settled(c)
+			return Abandoned, fmt.Errorf("process %s: %w", name, errVanished)
+		}
+		return p.hold(c, ours("done", fmt.Errorf("process %s: move original to %s: %w", name, p.f.done.Path(), err)))
+	}
+	p.settled(c)
+	total := p.o.Now().Sub(start)
 	p.m.Processed()
 	p.m.Observe("total", total)
 	attrs := []any{"result", c.Result, "total_ms", ms(total)}
@@ -118,44 +170,156 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// open opens the input through the drop folder's descriptor, without
+// following a symbolic link or blocking on a FIFO, and fingerprints it.
+// For an input that is not a regular file it returns a nil file, the
+// fingerprint of the entry and an error wrapping imageio.ErrNotRegular.
+func (p *Pipeline) open(name string) (*os.File, journal.Fingerprint, error) {
+	st, err := p.f.watch.Lstat(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, journal.Fingerprint{}, errVanished
+	}
+	if err != nil {
+		return nil, journal.Fingerprint{}, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", durable.Kind(st.Mode), imageio.ErrNotRegular)
+	}
+	f, err := p.f.watch.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, journal.Fingerprint{}, errVanished
+	}
+	if err != nil { // replaced by a link or FIFO since the lstat
+		return nil, journal.FingerprintOf(&st), fmt.Errorf("open: %w (%w)", err, imageio.ErrNotRegular)
+	}
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.Close()
+		return nil, journal.FingerprintOf(&st), fmt.Errorf("%s: %w", durable.Kind(st.Mode), imageio.ErrNotRegular)
+	}
+	if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
+		f.Close()
+		return nil, journal.Fingerprint{}, err
+	}
+	return f, journal.FingerprintOf(&st), nil
+}
+
+// read reads the opened input, at most MaxBytes, and checks that it did
+// not change while it was read.
+func (p *Pipeline) read(f *os.File, fp journal.Fingerprint) ([]byte, error) {
+	switch {
+	case fp.Size == 0:
+		return nil, imageio.ErrEmpty
+	case p.o.MaxBytes > 0 && fp.Size > p.o.MaxBytes:
+		return nil, fmt.Errorf("%d bytes, limit %d: %w", fp.Size, p.o.MaxBytes, imageio.ErrTooLarge)
+	}
+	limit := p.o.MaxBytes
+	if limit <= 0 {
+		limit = 1<<63 - 1
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("grew past the limit of %d bytes: %w", p.o.MaxBytes, imageio.ErrTooLarge)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err == nil && journal.FingerprintOf(&st) != fp {
+		return nil, errChanging
+	}
+	return data, nil
+}
+
+// errChanging: the input changed while it was read.
+var errChanging = errors.New("the file changed while it was read; it is still being written")
+
 // claim returns the photo's claim, recording a new one (with fresh names)
 // or counting another try of an existing one, durably, before anything is
-// written.
-func (p *Pipeline) claim(name string) (journal.Claim, error) {
+// written. An existing claim for another version of the input (same name,
+// different fingerprint) is replaced: that is a new photo, or the same
+// upload that went on (renewed is true).
+func (p *Pipeline) claim(name string, fp journal.Fingerprint, adopted *journal.Claim) (c journal.Claim, renewed bool, err error) {
 	c, ok := p.j.Get(name)
+	if !ok && adopted != nil && adopted.Input == name && adopted.Source.SameVersion(fp) {
+		// Taken over from a daemon of the fleet, for this version of
+		// the file: its names, so that a result it already wrote is not
+		// written again.
+		c, ok = *adopted, true
+		c.Source = fp
+	}
+	if ok && !c.Source.Matches(fp) {
+		p.log.Info("the file under this name changed since it was claimed; it is taken as a new photo",
+			"photo", name, "earlier_result", c.Result)
+		if err := p.j.Remove(name); err != nil {
+			return c, false, err
+		}
+		ok, renewed = false, true
+	}
 	if !ok {
 		ext := filepath.Ext(name)
 		base := strings.TrimSuffix(name, ext)
 		if base == "" {
 			base = name
 		}
-		var err error
-		c = journal.Claim{Input: name, Created: time.Now().UTC()}
-		if c.Result, err = durable.FreeName(p.o.Out, base, p.o.Format.Ext(), func(n string) bool {
-			return p.j.Reserved("result", n) || exists(filepath.Join(p.o.Out, durable.TempName(n)))
-		}); err != nil {
-			return c, err
+		c = journal.Claim{Input: name, Created: p.o.Now().UTC(), Source: fp}
+		if c.Result, err = p.f.out.FreeName(p.resultBase(name), p.o.Format.Ext(), 0, p.resultTaken); err != nil {
+			return c, renewed, err
 		}
-		if c.Done, err = durable.FreeName(p.o.Done, base, ext, func(n string) bool { return p.j.Reserved("done", n) }); err != nil {
-			return c, err
+		if c.Done, err = p.f.done.FreeName(base, ext, 0, func(n string) bool { return p.j.Reserved("done", n) }); err != nil {
+			return c, renewed, err
 		}
-		if c.Failed, err = durable.FreeName(p.o.Failed, base, ext, func(n string) bool {
-			return p.j.Reserved("failed", n) || exists(filepath.Join(p.o.Failed, n+".error.txt"))
+		if c.Failed, err = p.f.failed.FreeName(base, ext, len(journal.ErrorSuffix), func(n string) bool {
+			return p.j.Reserved("failed", n) || p.f.failed.Exists(n+journal.ErrorSuffix)
 		}); err != nil {
-			return c, err
+			return c, renewed, err
 		}
 	}
 	c.Tries++
-	if err := p.j.Put(c); err != nil {
-		return c, err
+	return c, renewed, p.j.Put(c)
+}
+
+// resultTaken reports whether a result name is in use: by a claim of the
+// journal, by a temporary file, or, in a fleet, by another daemon (else
+// it is reserved for this one).
+func (p *Pipeline) resultTaken(n string) bool {
+	if p.j.Reserved("result", n) || p.f.out.Exists(n) || p.f.out.Exists(durable.TempName(n)) {
+		return true
 	}
-	return c, nil
+	return p.o.Fleet != nil && !p.o.Fleet.Reserve(n)
+}
+
+// lost reports (as an error) that another daemon of the fleet took the
+// photo over while this one was stalled; this one then writes nothing.
+func (p *Pipeline) lost(c journal.Claim) error {
+	if p.o.Fleet == nil || p.o.Fleet.Holds(c.Input) {
+		return nil
+	}
+	if err := p.j.Remove(c.Input); err != nil {
+		p.log.Warn("journal", "err", err)
+	}
+	return fmt.Errorf("process %s: %w", c.Input, fleet.ErrHeld)
+}
+
+// settled closes a claim whose photo is finished, failed or gone: the
+// journal's, and in a fleet the shared lock and the result's reservation.
+func (p *Pipeline) settled(c journal.Claim) {
+	if err := p.j.Remove(c.Input); err != nil {
+		p.log.Warn("journal", "err", err)
+	}
+	if p.o.Fleet != nil {
+		if err := p.o.Fleet.Release(c.Input); err != nil {
+			p.log.Warn("fleet", "err", err)
+		}
+		if c.Result != "" {
+			p.o.Fleet.Unreserve(c.Result)
+		}
+	}
 }
 
 // ours reports whether OUT/name is a result written by animed (it carries
 // the comment, which sits in the first bytes of a JPEG or PNG).
 func (p *Pipeline) ours(name string) bool {
-	f, err := os.OpenFile(filepath.Join(p.o.Out, name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := p.f.out.Open(name)
 	if err != nil {
 		return false
 	}
@@ -170,10 +334,7 @@ func (p *Pipeline) ours(name string) bool {
 
 // rename gives a claim a new result name, durably.
 func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
-	ext := filepath.Ext(c.Input)
-	name, err := durable.FreeName(p.o.Out, strings.TrimSuffix(c.Input, ext), p.o.Format.Ext(), func(n string) bool {
-		return p.j.Reserved("result", n)
-	})
+	name, err := p.f.out.FreeName(p.resultBase(c.Input), p.o.Format.Ext(), 0, p.resultTaken)
 	if err != nil {
 		return c, err
 	}
@@ -181,41 +342,127 @@ func (p *Pipeline) rename(c journal.Claim) (journal.Claim, error) {
 	return c, p.j.Put(c)
 }
 
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
+// changed reports whether the drop folder's entry is no longer the version
+// of the input that was claimed.
+func (p *Pipeline) changed(c journal.Claim) (bool, error) {
+	st, err := p.f.watch.Lstat(c.Input)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, errVanished
+	}
+	if err != nil {
+		return false, err
+	}
+	return !c.Source.Matches(journal.FingerprintOf(&st)), nil
 }
 
-// abandon leaves the photo for a later try after a system error (a full
-// disk, a permission problem), noting the error in its claim so that the
-// reason is known if it ends in failed/ after MaxTries.
-func (p *Pipeline) abandon(c journal.Claim, err error) (Outcome, error) {
-	c.LastError = err.Error()
+// resultBase is the result's name for input, before the format's
+// extension and any -N suffix.
+func (p *Pipeline) resultBase(input string) string {
+	if base := strings.TrimSuffix(input, filepath.Ext(input)); base != "" && !p.o.KeepExt {
+		return base
+	}
+	return input
+}
+
+// replaced handles an input that changed (or vanished) after its claim:
+// the new version is a new photo, taken again from the start under fresh
+// names. A result already written stays: it is the earlier version's.
+func (p *Pipeline) replaced(c journal.Claim, err error, written bool) (Outcome, error) {
+	if err != nil && !errors.Is(err, errVanished) {
+		return p.hold(c, ours("drop", err))
+	}
+	p.settled(c)
+	if errors.Is(err, errVanished) {
+		return Abandoned, fmt.Errorf("process %s: %w", c.Input, errVanished)
+	}
+	result := ""
+	if written {
+		result = c.Result
+	}
+	p.log.Warn("photo replaced while it was processed; the new version will be processed as a new photo",
+		"photo", c.Input, "result_of_earlier_version", result)
+	return Abandoned, fmt.Errorf("process %s: replaced while it was processed", c.Input)
+}
+
+// stopped abandons a photo on a clean stop (SIGTERM, SIGHUP): that try is
+// not counted, so clean restarts never send a good photo to failed/.
+func (p *Pipeline) stopped(c journal.Claim, err error) (Outcome, error) {
+	c.Tries--
 	if perr := p.j.Put(c); perr != nil {
 		p.log.Warn("journal", "err", perr)
 	}
 	return Abandoned, err
 }
 
+// pause returns Paused for a *PauseError (one of our folders failed; see
+// PauseError) and Abandoned for other errors, before a claim was made.
+func (p *Pipeline) pause(err error) (Outcome, error) {
+	var pe *PauseError
+	if errors.As(err, &pe) {
+		return Paused, err
+	}
+	return Abandoned, err
+}
+
+// hold leaves a claimed photo for a later try after a system error, noting
+// the error in its claim so that the reason is known if it ends in failed/
+// after MaxTries. A *PauseError does not count as a try: the photo did not
+// crash the daemon, and it waits for as long as the folder needs mending.
+func (p *Pipeline) hold(c journal.Claim, err error) (Outcome, error) {
+	o, err := p.pause(err)
+	if o == Paused {
+		c.Tries--
+	}
+	c.LastError = err.Error()
+	if perr := p.j.Put(c); perr != nil {
+		p.log.Warn("journal", "err", perr)
+	}
+	return o, err
+}
+
+// failOrWait fails the photo for reason, unless it may still be being
+// written: it changed since its last try (renewed) or its claim, or its
+// mtime is younger than Options.Grace. Then it is retried later and the
+// try is not counted.
+func (p *Pipeline) failOrWait(c journal.Claim, renewed bool, reason error) (Outcome, error) {
+	if p.o.Grace > 0 {
+		changed, err := p.changed(c)
+		if errors.Is(err, errVanished) {
+			return p.replaced(c, err, false)
+		}
+		young := p.o.Now().Sub(c.Source.Mtime()) < p.o.Grace
+		if changed || renewed || young || errors.Is(reason, errChanging) {
+			c.Tries--
+			if err := p.j.Put(c); err != nil {
+				return p.hold(c, ours("state", err))
+			}
+			return Abandoned, fmt.Errorf("process %s: %v; it may still be being written: retried later (failed if unchanged for %v)", c.Input, reason, p.o.Grace)
+		}
+	}
+	return p.fail(c, reason)
+}
+
 // fail moves the input to the failed folder next to NAME.EXT.error.txt
 // saying why.
 func (p *Pipeline) fail(c journal.Claim, reason error) (Outcome, error) {
 	msg := fmt.Sprintf("animed could not process %s: %v\n", c.Input, reason)
-	err := durable.WriteFile(p.o.Failed, c.Failed+".error.txt", 0o644, func(w io.Writer) error {
+	err := p.f.failed.WriteFile(c.Failed+journal.ErrorSuffix, 0o644, func(w io.Writer) error {
 		_, err := io.WriteString(w, msg)
 		return err
 	})
 	if err != nil {
-		return Abandoned, fmt.Errorf("process %s: write reason: %w", c.Input, err)
+		return p.hold(c, ours("failed", fmt.Errorf("process %s: write reason: %w", c.Input, err)))
 	}
-	if err := durable.Move(filepath.Join(p.o.Watch, c.Input), filepath.Join(p.o.Failed, c.Failed)); err != nil {
-		return Abandoned, fmt.Errorf("process %s: move to %s: %w", c.Input, p.o.Failed, err)
+	if err := durable.Move(p.f.watch, c.Input, p.f.failed, c.Failed); err != nil {
+		if !p.f.watch.Exists(c.Input) {
+			p.settled(c)
+			return Abandoned, fmt.Errorf("process %s: %w", c.Input, errVanished)
+		}
+		return p.hold(c, ours("failed", fmt.Errorf("process %s: move to %s: %w", c.Input, p.f.failed.Path(), err)))
 	}
-	os.Remove(filepath.Join(p.o.Out, durable.TempName(c.Result)))
-	if err := p.j.Remove(c.Input); err != nil {
-		p.log.Warn("journal", "err", err)
-	}
+	p.f.out.Remove(durable.TempName(c.Result))
+	p.settled(c)
 	p.m.Failed()
-	p.log.Warn("photo failed", "photo", c.Input, "moved_to", filepath.Join(p.o.Failed, c.Failed), "reason", reason)
+	p.log.Warn("photo failed", "photo", c.Input, "moved_to", p.f.failed.Join(c.Failed), "reason", reason)
 	return Failed, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
 )
 
 // A Source tells the settle loop where to look. It sends names that may
@@ -87,6 +88,15 @@ func (s *notifySource) Close() error {
 	err := s.w.Close()
 	<-s.done
 	return err
+}
+
+// inotifyLimit reports whether err is the kernel refusing inotify for a
+// limit, not for the folder: ENOSPC from inotify_add_watch is
+// fs.inotify.max_user_watches; EMFILE from inotify_init1 is
+// fs.inotify.max_user_instances or the process's open files limit (as
+// Syncthing's lib/fs/basicfs_watch_errors_linux.go tells them apart).
+func inotifyLimit(err error) bool {
+	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EMFILE)
 }
 
 // pollSource asks for a full scan at a fixed interval.

@@ -39,6 +39,9 @@ type Watcher struct {
 	taken  map[string]bool // sent and not Done yet
 	queued int             // names waiting in ready
 	mode   string
+	every  time.Duration // between full scans
+	last   time.Time     // of the last full scan
+	err    error         // of the last full scan
 }
 
 type candidate struct {
@@ -63,21 +66,29 @@ func New(o Options) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.every = o.SafetyScan
 	switch {
 	case o.Poll > 0:
-		w.src, w.mode = newPollSource(o.Poll), "poll"
+		w.src, w.mode, w.every = newPollSource(o.Poll), "poll", o.Poll
 		w.log.Info("watching by polling", "dir", o.Dir, "interval", o.Poll)
 	case remote:
-		w.src, w.mode = newPollSource(DefaultPoll), "poll"
+		w.src, w.mode, w.every = newPollSource(DefaultPoll), "poll", DefaultPoll
 		w.log.Info("drop folder is on a network or FUSE filesystem where inotify misses changes: polling instead",
 			"dir", o.Dir, "fs", fsName, "interval", DefaultPoll)
 	default:
 		src, err := newNotifySource(o.Dir)
-		if err != nil {
+		switch {
+		case inotifyLimit(err):
+			w.src, w.mode, w.every = newPollSource(DefaultPoll), "poll", DefaultPoll
+			w.log.Warn("inotify limits reached: polling instead; raise them with sysctl fs.inotify.max_user_watches "+
+				"and fs.inotify.max_user_instances (and check the open files limit)",
+				"dir", o.Dir, "err", err, "interval", DefaultPoll)
+		case err != nil:
 			return nil, err
+		default:
+			w.src, w.mode = src, "inotify"
+			w.log.Info("watching with inotify", "dir", o.Dir, "fs", fsName)
 		}
-		w.src, w.mode = src, "inotify"
-		w.log.Info("watching with inotify", "dir", o.Dir, "fs", fsName)
 	}
 	return w, nil
 }
@@ -94,6 +105,25 @@ func (w *Watcher) Done(name string) {
 	w.mu.Lock()
 	delete(w.taken, name)
 	w.mu.Unlock()
+}
+
+// CheckHealth reports whether the last full scan could read the drop
+// folder (a metrics.Checker).
+func (w *Watcher) CheckHealth() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return fmt.Errorf("scan drop folder: %w", w.err)
+	}
+	return nil
+}
+
+// RetryAt is the earliest time a name given up with Done now is sent again:
+// the next full scan finds it, and it is sent once it has settled.
+func (w *Watcher) RetryAt() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last.Add(w.every + w.o.Settle)
 }
 
 // Queued is the number of settled names waiting for the consumer.
@@ -117,6 +147,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	scan := func() {
 		entries, err := os.ReadDir(w.o.Dir)
+		w.mu.Lock()
+		w.last, w.err = time.Now(), err
+		w.mu.Unlock()
 		if err != nil {
 			w.log.Error("scan drop folder", "dir", w.o.Dir, "err", err)
 			return

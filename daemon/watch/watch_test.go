@@ -1,11 +1,16 @@
 package watch
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestIgnored(t *testing.T) {
@@ -140,5 +145,84 @@ func TestRemoteFilesystem(t *testing.T) {
 	name, remote, err := RemoteFilesystem(t.TempDir())
 	if err != nil || remote {
 		t.Fatalf("temp dir: %s remote=%v err=%v", name, remote, err)
+	}
+}
+
+// A name given up with Done comes back after the next full scan: RetryAt
+// says when, from the scan interval of the mode and the settle time.
+func TestRetryAt(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		o     Options
+		every time.Duration
+	}{
+		{"inotify", Options{SafetyScan: time.Hour}, time.Hour},
+		{"poll", Options{Poll: 30 * time.Second, SafetyScan: time.Hour}, 30 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.o.Dir = t.TempDir()
+			os.WriteFile(filepath.Join(tt.o.Dir, "a.jpg"), []byte("x"), 0o644)
+			tt.o.Settle = 10 * time.Millisecond
+			before := time.Now()
+			w, _ := startWatcher(t, tt.o)
+			name, ok := next(t, w, 10*time.Second) // after the start-up scan
+			if !ok {
+				t.Fatal("a.jpg not sent")
+			}
+			w.Done(name)
+			got := w.RetryAt()
+			if lo, hi := before.Add(tt.every+tt.o.Settle), time.Now().Add(tt.every+tt.o.Settle); got.Before(lo) || got.After(hi) {
+				t.Errorf("RetryAt %v, want between %v and %v", got, lo, hi)
+			}
+		})
+	}
+}
+
+// When the kernel refuses a new inotify instance (EMFILE: the open files
+// limit here, fs.inotify.max_user_instances on a busy host), New polls
+// instead and says which limits to raise.
+func TestInotifyLimitFallsBackToPolling(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	dir := t.TempDir()
+	// The kernel hands out the lowest free descriptor: with the limit at
+	// that number, no new one fits.
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := f.Fd()
+	f.Close()
+	lim := unix.Rlimit{Cur: uint64(free), Max: old.Max}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip("setrlimit:", err)
+	}
+	w, err := New(Options{Dir: dir, Logger: log})
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if w.Mode() != "poll" {
+		t.Fatalf("mode %s, want poll", w.Mode())
+	}
+	for _, want := range []string{"level=WARN", "fs.inotify.max_user_watches", "fs.inotify.max_user_instances"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	// It still finds photos.
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("x"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if name, ok := next(t, w, 10*time.Second); !ok || name != "a.jpg" {
+		t.Errorf("got %q, %v", name, ok)
 	}
 }

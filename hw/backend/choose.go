@@ -21,14 +21,8 @@ import (
 
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/selftest"
-)
-
-// Backends, as accepted by --backend.
-const (
-	Auto     = "auto"
-	CPU      = "cpu"
-	XNNPACK  = "xnnpack"
-	External = "external"
+	"github.com/animed/animed/internal/durable"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // Defaults for Config's zero values.
@@ -59,8 +53,8 @@ type Config struct {
 	// file otherwise.
 	Model       string
 	ModelSHA256 string
-	// Backend is auto (""), cpu, xnnpack or external (--backend).
-	Backend string
+	// Backend is Auto (""), CPU, XNNPACK or External (--backend).
+	Backend tflite.Backend
 	// Delegate is the user's --delegate plugin; it is tried first.
 	Delegate string
 	// Report is the hardware probe: plugins found, CPUs, throttling and
@@ -84,28 +78,32 @@ type Config struct {
 
 // Trial is one candidate's self-test.
 type Trial struct {
-	Backend  string  `json:"backend"`
-	Delegate string  `json:"delegate,omitempty"`
-	Threads  int     `json:"threads"`
-	Ran      bool    `json:"ran"`     // the child finished
-	Correct  bool    `json:"correct"` // output matches the CPU reference
-	Actual   string  `json:"actual,omitempty"`
-	MedianMs float64 `json:"median_ms,omitempty"`
-	LoadMs   float64 `json:"load_ms,omitempty"`
-	MeanDiff float64 `json:"mean_diff,omitempty"`
-	MaxDiff  float64 `json:"max_diff,omitempty"`
-	Error    string  `json:"error,omitempty"`
+	Backend  tflite.Backend `json:"backend"`
+	Delegate string         `json:"delegate,omitempty"`
+	Threads  int            `json:"threads"`
+	Ran      bool           `json:"ran"`     // the child finished
+	Correct  bool           `json:"correct"` // output matches the CPU reference
+	Actual   tflite.Backend `json:"actual,omitempty"`
+	MedianMs float64        `json:"median_ms,omitempty"`
+	LoadMs   float64        `json:"load_ms,omitempty"`
+	MeanDiff float64        `json:"mean_diff,omitempty"`
+	MaxDiff  float64        `json:"max_diff,omitempty"`
+	Error    string         `json:"error,omitempty"`
 }
 
 // Decision is the backend to use and why.
 type Decision struct {
-	Backend  string    `json:"backend"` // cpu, xnnpack or external
-	Delegate string    `json:"delegate,omitempty"`
-	Threads  int       `json:"threads"`
-	Reason   string    `json:"reason"`
-	Trials   []Trial   `json:"trials,omitempty"`
-	Key      string    `json:"key,omitempty"`
-	Decided  time.Time `json:"decided"`
+	Backend  tflite.Backend `json:"backend"` // CPU, XNNPACK or External
+	Delegate string         `json:"delegate,omitempty"`
+	// DelegateSHA256 is the hex sha256 of the Delegate file when the
+	// decision was taken: a cached decision is used only if the file
+	// still has it.
+	DelegateSHA256 string    `json:"delegate_sha256,omitempty"`
+	Threads        int       `json:"threads"`
+	Reason         string    `json:"reason"`
+	Trials         []Trial   `json:"trials,omitempty"`
+	Key            string    `json:"key,omitempty"`
+	Decided        time.Time `json:"decided"`
 	// Cached is set when the decision came from the state folder.
 	Cached bool `json:"-"`
 }
@@ -151,12 +149,13 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	log := c.Logger
 	switch c.Backend {
 	case CPU, XNNPACK:
-		d := Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + c.Backend + " (no self-test)", Decided: time.Now().UTC()}
+		d := Decision{Backend: c.Backend, Threads: c.Threads, Reason: "--backend " + string(c.Backend) + " (no self-test)", Decided: time.Now().UTC()}
 		log.Info("backend: chosen", "backend", d.Backend, "threads", d.Threads, "reason", d.Reason)
 		return d, nil
 	case Auto, External:
 	default:
-		return fallback(c, "bad --backend"), fmt.Errorf("--backend %q: want auto, cpu, xnnpack or external", c.Backend)
+		_, err := Parse(string(c.Backend))
+		return fallback(c, "bad --backend"), fmt.Errorf("--backend: %w", err)
 	}
 	if c.ModelSHA256 == "" && c.Model != "" {
 		sum, err := fileSHA256(c.Model)
@@ -228,6 +227,26 @@ func Choose(ctx context.Context, c Config) (Decision, error) {
 	return d, nil
 }
 
+// TryModel runs c.Model once in a self-test child on the backend c asks
+// for (XNNPACK for auto), so that a model that crashes or hangs the
+// interpreter (a cycle in its graph, a 0x0 input) fails there, within
+// c.Timeout, and not in the daemon that would load it next.
+func TryModel(ctx context.Context, c Config) error {
+	c.defaults()
+	c.Runs = 1
+	backend, delegate := c.Backend, ""
+	switch backend {
+	case Auto:
+		backend = XNNPACK
+	case External:
+		delegate = c.Delegate
+	}
+	if _, err := c.child(ctx, backend, delegate, c.Threads, nil); err != nil {
+		return fmt.Errorf("the model failed its trial run in a child process: %w", err)
+	}
+	return nil
+}
+
 func fallback(c Config, why string) Decision {
 	return Decision{Backend: XNNPACK, Threads: c.Threads, Reason: why + ": using xnnpack (it falls back to the CPU kernels itself)", Decided: time.Now().UTC()}
 }
@@ -279,7 +298,7 @@ func (c Config) plugins() []hw.Plugin {
 // one, at half as many, and compares its output with ref (nil for the
 // reference itself). It returns one Trial per thread count, the output and
 // the child's error.
-func (c Config) trial(ctx context.Context, backend, delegate string, ref []float32) ([]Trial, []float32, error) {
+func (c Config) trial(ctx context.Context, backend tflite.Backend, delegate string, ref []float32) ([]Trial, []float32, error) {
 	t := Trial{Backend: backend, Delegate: delegate, Threads: c.Threads}
 	var also []int
 	if c.Threads > 1 {
@@ -297,7 +316,7 @@ func (c Config) trial(ctx context.Context, backend, delegate string, ref []float
 		return []Trial{t}, nil, err
 	}
 	if res.Fallback != "" {
-		t.Error = "fell back to " + res.Actual + ": " + res.Fallback
+		t.Error = "fell back to " + string(res.Actual) + ": " + res.Fallback
 	}
 	if ref == nil {
 		t.Correct = true
@@ -380,10 +399,10 @@ func diff(a, b []float32) (mean, most float64) {
 const maxOutput = 256 << 20
 
 // child runs `Exe Args... --backend ...` and decodes its Result.
-func (c Config) child(ctx context.Context, backend, delegate string, threads int, also []int) (selftest.Result, error) {
+func (c Config) child(ctx context.Context, backend tflite.Backend, delegate string, threads int, also []int) (selftest.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	args := append(append([]string{}, c.Args...), "--backend", backend, "--threads", strconv.Itoa(threads),
+	args := append(append([]string{}, c.Args...), "--backend", string(backend), "--threads", strconv.Itoa(threads),
 		"--runs", strconv.Itoa(c.Runs), "--json")
 	if delegate != "" {
 		args = append(args, "--delegate", delegate)
@@ -520,57 +539,106 @@ func (c Config) key() string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (c Config) cachePath(key string) string {
-	return filepath.Join(c.StateDir, "backend-"+key+".json")
-}
+// cacheName is the decision's file in the state folder.
+func cacheName(key string) string { return "backend-" + key + ".json" }
 
+// maxCacheBytes bounds a cached decision file (ours are a few KB).
+const maxCacheBytes = 1 << 20
+
+// load returns the cached decision for key, if there is one that passes
+// checkCached. The state folder is trusted no more than it must be: the
+// file is opened with O_NOFOLLOW through the folder's descriptor.
 func (c Config) load(key string) (Decision, bool) {
 	if c.StateDir == "" {
 		return Decision{}, false
 	}
-	data, err := os.ReadFile(c.cachePath(key))
+	dir, err := durable.OpenDir(c.StateDir)
 	if err != nil {
 		return Decision{}, false
 	}
-	var d Decision
-	if err := json.Unmarshal(data, &d); err != nil || d.Key != key || d.Backend == "" {
-		c.Logger.Warn("backend: ignoring a bad cached self-test result", "file", c.cachePath(key), "err", err)
+	defer dir.Close()
+	data, err := dir.ReadFile(cacheName(key), maxCacheBytes)
+	if errors.Is(err, os.ErrNotExist) {
 		return Decision{}, false
 	}
-	d.Cached = true
-	return d, true
+	if err == nil {
+		var d Decision
+		if d, err = c.checkCached(data, key); err == nil {
+			d.Cached = true
+			return d, true
+		}
+	}
+	c.Logger.Warn("backend: ignoring the cached self-test result; running the self-test again", "file", dir.Join(cacheName(key)), "err", err)
+	return Decision{}, false
 }
 
-// save writes the decision atomically (temp file, then rename).
+// checkCached decodes a cached decision and checks it against what the
+// operator configured now: a known backend, a sane thread count, the same
+// key, and a delegate only if it is one this Config would try (--delegate,
+// or a plugin the probe found in the system's library folders) with the
+// same sha256 as when it was tested. Anything else is refused: a forged
+// cache must never make animed dlopen a library of someone else's.
+func (c Config) checkCached(data []byte, key string) (Decision, error) {
+	var d Decision
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, fmt.Errorf("bad JSON: %w", err)
+	}
+	switch {
+	case d.Key != key:
+		return d, fmt.Errorf("key %q, want %q", d.Key, key)
+	case d.Backend != CPU && d.Backend != XNNPACK && d.Backend != External:
+		return d, fmt.Errorf("unknown backend %q", d.Backend)
+	case d.Threads < 1 || d.Threads > 4096:
+		return d, fmt.Errorf("threads %d", d.Threads)
+	case d.Backend == External && d.Delegate == "":
+		return d, errors.New("external backend without a delegate")
+	case d.Backend != External && d.Delegate != "":
+		return d, fmt.Errorf("backend %s with a delegate", d.Backend)
+	}
+	if d.Delegate == "" {
+		return d, nil
+	}
+	configured := false
+	for _, p := range c.plugins() {
+		configured = configured || (p.Path == d.Delegate && p.OK)
+	}
+	if !configured {
+		return d, fmt.Errorf("delegate %s is not one the operator configured (--delegate) or the probe found", d.Delegate)
+	}
+	sum, err := fileSHA256(d.Delegate)
+	if err != nil {
+		return d, fmt.Errorf("delegate: %w", err)
+	}
+	if d.DelegateSHA256 == "" || sum != d.DelegateSHA256 {
+		return d, fmt.Errorf("delegate %s changed since its self-test (sha256 %s, cached %q)", d.Delegate, sum, d.DelegateSHA256)
+	}
+	return d, nil
+}
+
+// save writes the decision durably (temp file, fsync, rename, fsync the
+// folder) into the private state folder.
 func (c Config) save(d Decision) error {
 	if c.StateDir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(c.StateDir, 0o755); err != nil {
+	if d.Delegate != "" {
+		sum, err := fileSHA256(d.Delegate)
+		if err != nil {
+			return err
+		}
+		d.DelegateSHA256 = sum
+	}
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.StateDir, ".backend-*.tmp")
-	if err != nil {
+	return durable.WriteFile(c.StateDir, cacheName(d.Key), 0o600, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), c.cachePath(d.Key)); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	})
 }
 
 func logTable(log *slog.Logger, d Decision) {

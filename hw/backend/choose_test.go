@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/selftest"
 	"github.com/animed/animed/internal/testmodel"
+	"github.com/animed/animed/internal/tflite"
 )
 
 // TestMain doubles as the self-test child: Choose re-executes this test
@@ -92,7 +94,7 @@ func newConfig(t *testing.T, delegate string) setup {
 	}
 }
 
-func trialOf(d Decision, backend string) (Trial, bool) {
+func trialOf(d Decision, backend tflite.Backend) (Trial, bool) {
 	for _, t := range d.Trials {
 		if t.Backend == backend {
 			return t, true
@@ -130,7 +132,7 @@ func TestChooseExternalXNNPACK(t *testing.T) {
 	groups := map[string][]Trial{}
 	var chosen *Trial
 	for i, tr := range d.Trials {
-		groups[tr.Backend+tr.Delegate] = append(groups[tr.Backend+tr.Delegate], tr)
+		groups[string(tr.Backend)+tr.Delegate] = append(groups[string(tr.Backend)+tr.Delegate], tr)
 		if tr.Backend == d.Backend && tr.Delegate == d.Delegate && tr.Threads == d.Threads {
 			chosen = &d.Trials[i]
 		}
@@ -247,7 +249,7 @@ func TestChooseBadDelegate(t *testing.T) {
 
 func TestChooseOverride(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, b := range []string{CPU, XNNPACK} {
+	for _, b := range []tflite.Backend{CPU, XNNPACK} {
 		d, err := Choose(context.Background(), Config{Backend: b, Threads: 3, Logger: quiet})
 		if err != nil || d.Backend != b || d.Threads != 3 || len(d.Trials) != 0 {
 			t.Errorf("--backend %s: %+v, %v", b, d, err)
@@ -291,14 +293,14 @@ func TestChooseThreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", table(d))
-	byThreads := map[string]map[int]Trial{}
+	byThreads := map[tflite.Backend]map[int]Trial{}
 	for _, tr := range d.Trials {
 		if byThreads[tr.Backend] == nil {
 			byThreads[tr.Backend] = map[int]Trial{}
 		}
 		byThreads[tr.Backend][tr.Threads] = tr
 	}
-	for _, b := range []string{CPU, XNNPACK} {
+	for _, b := range []tflite.Backend{CPU, XNNPACK} {
 		if len(byThreads[b]) != 2 || !byThreads[b][1].Correct || !byThreads[b][2].Correct {
 			t.Errorf("%s: want correct 1- and 2-thread trials, have %+v", b, byThreads[b])
 		}
@@ -313,5 +315,156 @@ func TestChooseThreads(t *testing.T) {
 	}
 	if d.Threads != want {
 		t.Errorf("threads = %d, want %d", d.Threads, want)
+	}
+}
+
+// TestForgedCacheIsIgnored: a backend-KEY.json planted by someone who
+// could write the state folder (under the old default, any uploader),
+// naming an external delegate .so of theirs, is never used: the self-test
+// runs again and the decision names no delegate. The same holds for a
+// configured delegate whose file changed since its self-test.
+func TestForgedCacheIsIgnored(t *testing.T) {
+	s := newConfig(t, "")
+	s.cfg.Threads = 1
+	c := s.cfg
+	c.defaults()
+	key := c.key()
+	evil := filepath.Join(t.TempDir(), "libevil.so")
+	os.WriteFile(evil, []byte("\x7fELF not really"), 0o644)
+	sum := sha256.Sum256([]byte("\x7fELF not really"))
+	forged := Decision{Backend: External, Delegate: evil, DelegateSHA256: hex.EncodeToString(sum[:]), Threads: 1, Key: key, Reason: "forged"}
+	data, _ := json.Marshal(forged)
+	os.WriteFile(filepath.Join(s.cfg.StateDir, cacheName(key)), data, 0o644)
+
+	d, err := Choose(context.Background(), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cached || d.Delegate != "" || d.Backend == External {
+		t.Fatalf("used the forged cache: %+v", d)
+	}
+	if !strings.Contains(s.log.String(), "not one the operator configured") {
+		t.Errorf("the refusal is not logged:\n%s", s.log.String())
+	}
+	// The self-test's own decision replaced the forged file, durably.
+	if again, err := Choose(context.Background(), s.cfg); err != nil || !again.Cached || again.Delegate != "" {
+		t.Fatalf("second Choose: %+v, %v", again, err)
+	}
+	if st, err := os.Stat(filepath.Join(s.cfg.StateDir, cacheName(key))); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file: %v %v", st, err)
+	}
+}
+
+func TestCheckCached(t *testing.T) {
+	so := filepath.Join(t.TempDir(), "libdelegate.so")
+	os.WriteFile(so, []byte("plugin v1"), 0o644)
+	sum := sha256.Sum256([]byte("plugin v1"))
+	c := Config{Delegate: so, Report: hw.Report{Delegate: &hw.Plugin{Path: so, OK: true}}}
+	good := Decision{Backend: External, Delegate: so, DelegateSHA256: hex.EncodeToString(sum[:]), Threads: 2, Key: "k"}
+	for _, tt := range []struct {
+		name string
+		edit func(d *Decision)
+		ok   bool
+	}{
+		{"configured delegate, same sha256", func(d *Decision) {}, true},
+		{"no sha256", func(d *Decision) { d.DelegateSHA256 = "" }, false},
+		{"other sha256", func(d *Decision) { d.DelegateSHA256 = strings.Repeat("0", 64) }, false},
+		{"other delegate", func(d *Decision) { d.Delegate = "/srv/drop/libevil.so" }, false},
+		{"relative path", func(d *Decision) { d.Delegate = "libdelegate.so" }, false},
+		{"delegate on xnnpack", func(d *Decision) { d.Backend = XNNPACK }, false},
+		{"unknown backend", func(d *Decision) { d.Backend = "gpu"; d.Delegate = "" }, false},
+		{"no threads", func(d *Decision) { d.Threads = 0 }, false},
+		{"other key", func(d *Decision) { d.Key = "x" }, false},
+		{"cpu", func(d *Decision) { *d = Decision{Backend: CPU, Threads: 1, Key: "k"} }, true},
+	} {
+		d := good
+		tt.edit(&d)
+		data, _ := json.Marshal(d)
+		if _, err := c.checkCached(data, "k"); (err == nil) != tt.ok {
+			t.Errorf("%s: checkCached = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+	// The plugin is replaced after its self-test: refused.
+	os.WriteFile(so, []byte("plugin v2"), 0o644)
+	data, _ := json.Marshal(good)
+	if _, err := c.checkCached(data, "k"); err == nil {
+		t.Error("a changed delegate file was accepted")
+	}
+}
+
+// FuzzCheckCached: whatever the cache file holds, an accepted decision
+// names a known backend and no delegate but the configured one.
+func FuzzCheckCached(f *testing.F) {
+	dir := f.TempDir()
+	so := filepath.Join(dir, "libdelegate.so")
+	os.WriteFile(so, []byte("plugin"), 0o644)
+	sum := sha256.Sum256([]byte("plugin"))
+	c := Config{Delegate: so, Report: hw.Report{Delegate: &hw.Plugin{Path: so, OK: true}}}
+	for _, seed := range []string{
+		`{"backend":"xnnpack","threads":4,"key":"k"}`,
+		`{"backend":"external","delegate":"` + so + `","delegate_sha256":"` + hex.EncodeToString(sum[:]) + `","threads":1,"key":"k"}`,
+		`{"backend":"external","delegate":"/srv/drop/x.so","delegate_sha256":"00","threads":1,"key":"k"}`,
+		`{"backend":"cpu","threads":-1,"key":"k"}`, `{"backend":"gpu"}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := c.checkCached(data, "k")
+		if err != nil {
+			return
+		}
+		if d.Backend != CPU && d.Backend != XNNPACK && d.Backend != External {
+			t.Fatalf("accepted backend %q", d.Backend)
+		}
+		if d.Delegate != "" && d.Delegate != so {
+			t.Fatalf("accepted delegate %q", d.Delegate)
+		}
+	})
+}
+
+// FuzzSelftestOutput: whatever a self-test child prints (delegate
+// libraries print to stdout too), reading its result never panics, and
+// a result with values decodes to floats or an error.
+func FuzzSelftestOutput(f *testing.F) {
+	for _, seed := range []string{
+		`{"backend":"cpu","actual":"cpu","threads":1,"runs_ms":[1.5,2],"output":"AACAPw=="}`,
+		"INFO: delegate says hi\n{\"backend\":\"xnnpack\",\"error\":\"boom\",\"stage\":\"invoke\"}\n",
+		`{"output":"!!!"}`, `{"runs_ms":[]}`, `{"`, "", "\n\n{\"also\":[{\"threads\":0}]}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, stdout []byte) {
+		var res selftest.Result
+		if json.Unmarshal(resultLine(stdout), &res) != nil {
+			return
+		}
+		res.Median()
+		res.Floats()
+		for _, a := range res.Also {
+			a.Median()
+		}
+	})
+}
+
+// TryModel runs the model in a child: a good model passes; a file that
+// crashes or fails the child, or a child that hangs, fails here instead
+// of in the daemon that would load it.
+func TestTryModel(t *testing.T) {
+	s := newConfig(t, "")
+	s.cfg.Threads = 1
+	if err := TryModel(context.Background(), s.cfg); err != nil {
+		t.Fatalf("good model: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.tflite")
+	os.WriteFile(bad, []byte("TFL3 but not a model"), 0o644)
+	c := s.cfg
+	c.Model = bad
+	if err := TryModel(context.Background(), c); err == nil {
+		t.Error("a broken model passed its trial run")
+	}
+	c = s.cfg
+	c.Timeout = time.Millisecond
+	if err := TryModel(context.Background(), c); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("a hanging child: %v", err)
 	}
 }

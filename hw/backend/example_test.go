@@ -38,6 +38,6 @@ func ExampleChoose() {
 		slog.Warn("backend self-test", "err", err) // d is still usable
 	}
 	d.WriteTable(os.Stdout)
-	// Then: tflite.Options{Backend: tflite.Backend(d.Backend),
+	// Then: tflite.Options{Backend: d.Backend,
 	//   ExternalDelegate: d.Delegate, Threads: d.Threads}
 }

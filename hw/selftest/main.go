@@ -25,7 +25,7 @@ const Command = "selftest"
 func Main(ctx context.Context, args []string, defaultModel []byte, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet(Command, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	backend := fs.String("backend", "xnnpack", "backend to try: cpu, xnnpack or external")
+	backend := fs.String("backend", string(tflite.BackendXNNPACK), "backend to try: "+tflite.Names(tflite.Backends))
 	delegate := fs.String("delegate", "", "external delegate plugin (.so) for --backend external")
 	model := fs.String("model", "", "model file (default: the embedded model)")
 	threads := fs.Int("threads", 0, "threads (0: one per CPU)")
@@ -40,21 +40,17 @@ func Main(ctx context.Context, args []string, defaultModel []byte, stdout, stder
 		fmt.Fprintf(stderr, "selftest: %v\n", err)
 		return 2
 	}
-	b := tflite.Backend(*backend)
-	switch b {
-	case tflite.BackendCPU, tflite.BackendXNNPACK:
-	case tflite.BackendExternal:
-		if *delegate == "" {
-			fmt.Fprintln(stderr, "selftest: --backend external needs --delegate PATH")
-			return 2
-		}
-	default:
-		fmt.Fprintf(stderr, "selftest: unknown backend %q (want cpu, xnnpack or external)\n", *backend)
+	b, err := tflite.ParseBackend(*backend)
+	if err != nil {
+		fmt.Fprintf(stderr, "selftest: %v\n", err)
+		return 2
+	}
+	if b == tflite.BackendExternal && *delegate == "" {
+		fmt.Fprintln(stderr, "selftest: --backend external needs --delegate PATH")
 		return 2
 	}
 	data := defaultModel
 	if *model != "" {
-		var err error
 		if data, err = os.ReadFile(*model); err != nil {
 			fmt.Fprintf(stderr, "selftest: %v\n", err)
 			return 2

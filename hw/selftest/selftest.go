@@ -43,14 +43,14 @@ const (
 // Result is what one candidate did. Its JSON form is the protocol between
 // the child and hw/backend.
 type Result struct {
-	Backend  string    `json:"backend"`            // requested
-	Actual   string    `json:"actual"`             // what ran (xnnpack may fall back to cpu)
-	Fallback string    `json:"fallback,omitempty"` // why it fell back
-	Delegate string    `json:"delegate,omitempty"`
-	Threads  int       `json:"threads"`
-	Shape    []int     `json:"shape,omitempty"` // output shape
-	LoadMs   float64   `json:"load_ms"`
-	RunMs    []float64 `json:"run_ms,omitempty"`
+	Backend  string         `json:"backend"`            // requested
+	Actual   tflite.Backend `json:"actual"`             // what ran (xnnpack may fall back to cpu)
+	Fallback string         `json:"fallback,omitempty"` // why it fell back
+	Delegate string         `json:"delegate,omitempty"`
+	Threads  int            `json:"threads"`
+	Shape    []int          `json:"shape,omitempty"` // output shape
+	LoadMs   float64        `json:"load_ms"`
+	RunMs    []float64      `json:"run_ms,omitempty"`
 	// Output is the first output tensor as float32 little-endian, base64.
 	Output string `json:"output,omitempty"`
 	// Also holds the timings for Request.AlsoThreads.
@@ -142,7 +142,7 @@ func Run(ctx context.Context, req Request) (res Result, err error) {
 		return res, err
 	}
 	defer it.Close()
-	res.Actual, res.Fallback, res.Threads = string(it.Backend()), it.FallbackReason(), it.Threads()
+	res.Actual, res.Fallback, res.Threads = it.Backend(), it.FallbackReason(), it.Threads()
 	res.LoadMs = ms(time.Since(start))
 
 	stage(StageInvoke)

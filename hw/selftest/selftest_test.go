@@ -27,7 +27,7 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Actual != string(b) || res.Fallback != "" || len(res.RunMs) != 2 || res.Stage != StageDone {
+			if res.Actual != b || res.Fallback != "" || len(res.RunMs) != 2 || res.Stage != StageDone {
 				t.Errorf("result = %+v", res)
 			}
 			if got := strings.Join(stages, ","); got != "load,invoke,done" {

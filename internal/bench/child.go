@@ -49,7 +49,7 @@ type ChildResult struct {
 // -size N (0: native) -threads N -backend xnnpack|cpu -runs N -max-time D
 // -warmup N.
 func ChildMain(ctx context.Context, args []string, stdout io.Writer) error {
-	base := procStatusKB("VmHWM")
+	base := ProcStatusKB("VmHWM")
 	fs := flag.NewFlagSet(ChildCommand, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	model := fs.String("model", DefaultModel, "model path or "+DefaultModel)
@@ -63,7 +63,7 @@ func ChildMain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%s: %w", ChildCommand, err)
 	}
-	data, err := readModel(*model)
+	data, err := ReadModel(*model)
 	if err != nil {
 		return err
 	}
@@ -83,12 +83,12 @@ func ChildMain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("measure %s at %d: %w", *model, *size, err)
 	}
-	res := ChildResult{Measurement: m, PeakRSSKB: procStatusKB("VmHWM"), BaseRSSKB: base}
+	res := ChildResult{Measurement: m, PeakRSSKB: ProcStatusKB("VmHWM"), BaseRSSKB: base}
 	return json.NewEncoder(stdout).Encode(res)
 }
 
 // readModel returns the embedded default model or a file's bytes.
-func readModel(name string) ([]byte, error) {
+func ReadModel(name string) ([]byte, error) {
 	if name == DefaultModel {
 		return models.Default(), nil
 	}
@@ -100,16 +100,16 @@ func readModel(name string) ([]byte, error) {
 }
 
 // procStatusKB reads a "Key:   N kB" line of /proc/self/status, or -1.
-func procStatusKB(key string) int64 {
+func ProcStatusKB(key string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	defer f.Close()
-	return statusKB(f, key)
+	return StatusKB(f, key)
 }
 
-func statusKB(r io.Reader, key string) int64 {
+func StatusKB(r io.Reader, key string) int64 {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")

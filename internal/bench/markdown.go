@@ -21,7 +21,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		head = append(head, string(be)+" median / p90 ms (runs)")
 	}
 	head = append(head, "Peak RSS MB ("+backendList(rep.Backends)+")", "× file", "× MACs", "speed-up", "× RSS")
-	row(&b, head)
+	TableRow(&b, head)
 	sep := make([]string, len(head))
 	for i := range sep {
 		sep[i] = "---"
@@ -29,7 +29,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			sep[i] = "---:"
 		}
 	}
-	row(&b, sep)
+	TableRow(&b, sep)
 	var notes []string
 	rescaled := false
 	for _, r := range rep.Rows {
@@ -56,7 +56,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		}
 		cells = append(cells, load)
 		for _, res := range r.Results {
-			c := fmt.Sprintf("%s / %s (%d)", ms(res.Latency.Median), ms(res.Latency.P90), res.Latency.Runs)
+			c := fmt.Sprintf("%s / %s (%d)", FormatMs(res.Latency.Median), FormatMs(res.Latency.P90), res.Latency.Runs)
 			if res.Backend != res.Requested {
 				c += " †"
 				notes = append(notes, fmt.Sprintf("† %s at %d²: %s ran on %s: %s", r.Model, r.Stats.H,
@@ -64,8 +64,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			}
 			cells = append(cells, c)
 		}
-		cells = append(cells, rss, ratio(r.Ratios.File), ratio(r.Ratios.MACs), ratio(r.Ratios.Speedup), ratio(r.Ratios.PeakRSS))
-		row(&b, cells)
+		cells = append(cells, rss, FormatRatio(r.Ratios.File), FormatRatio(r.Ratios.MACs), FormatRatio(r.Ratios.Speedup), FormatRatio(r.Ratios.PeakRSS))
+		TableRow(&b, cells)
 	}
 	b.WriteString("\nRatios compare each row with the first row of the same input size (× = this / first; " +
 		"speed-up = first's median / this median, first backend column; RSS from the first backend's process).\n")
@@ -94,22 +94,22 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 // MachineMarkdown writes the machine description as a Markdown table.
 func MachineMarkdown(b *strings.Builder, m Machine) {
-	row(b, []string{"Machine", ""})
-	row(b, []string{"---", "---"})
-	row(b, []string{"CPU", m.CPU})
-	row(b, []string{"CPUs usable", fmt.Sprint(m.CPUs)})
-	row(b, []string{"Arch / kernel", m.Arch + " / " + m.Kernel})
-	row(b, []string{"TFLite", m.TFLite})
-	row(b, []string{"Go", m.GoVersion})
-	row(b, []string{"Date (UTC)", m.Date})
-	row(b, []string{"Load average at start", m.Load})
+	TableRow(b, []string{"Machine", ""})
+	TableRow(b, []string{"---", "---"})
+	TableRow(b, []string{"CPU", m.CPU})
+	TableRow(b, []string{"CPUs usable", fmt.Sprint(m.CPUs)})
+	TableRow(b, []string{"Arch / kernel", m.Arch + " / " + m.Kernel})
+	TableRow(b, []string{"TFLite", m.TFLite})
+	TableRow(b, []string{"Go", m.GoVersion})
+	TableRow(b, []string{"Date (UTC)", m.Date})
+	TableRow(b, []string{"Load average at start", m.Load})
 }
 
-func row(b *strings.Builder, cells []string) {
+func TableRow(b *strings.Builder, cells []string) {
 	b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 }
 
-func ms(v float64) string {
+func FormatMs(v float64) string {
 	switch {
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
@@ -119,7 +119,7 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-func ratio(v float64) string {
+func FormatRatio(v float64) string {
 	switch {
 	case v == 0:
 		return "–"

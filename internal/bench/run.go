@@ -163,7 +163,7 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		data, err := readModel(name)
+		data, err := ReadModel(name)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
@@ -186,13 +186,13 @@ func MeasureAll(ctx context.Context, o Options) (*Report, error) {
 			}
 			for _, s := range sizes {
 				if s != native.NativeH {
-					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s at %d² (fixed input size %d²)", label(name), s, native.NativeH))
+					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s at %d² (fixed input size %d²)", Label(name), s, native.NativeH))
 				}
 			}
 			sizes = []int{native.NativeH}
 		}
 		for _, size := range sizes {
-			row := Row{Model: label(name), Resizable: resizable, Rescaled: rescalable && size != native.NativeH}
+			row := Row{Model: Label(name), Resizable: resizable, Rescaled: rescalable && size != native.NativeH}
 			st, err := statsAt(data, size, row.Rescaled)
 			if err != nil {
 				row.StatsErr = err.Error()
@@ -237,7 +237,7 @@ func firstLine(s string) string {
 }
 
 // label is a short name for a model path.
-func label(name string) string {
+func Label(name string) string {
 	if name == DefaultModel {
 		return DefaultModel
 	}

@@ -223,13 +223,13 @@ func TestRunJSONAndErrors(t *testing.T) {
 
 func TestStatusKB(t *testing.T) {
 	in := "Name:\tx\nVmPeak:\t  12345 kB\nVmHWM:\t    4321 kB\nVmRSS:\t 100 kB\n"
-	if got := statusKB(strings.NewReader(in), "VmHWM"); got != 4321 {
+	if got := StatusKB(strings.NewReader(in), "VmHWM"); got != 4321 {
 		t.Errorf("VmHWM = %d, want 4321", got)
 	}
-	if got := statusKB(strings.NewReader(in), "VmSwap"); got != -1 {
+	if got := StatusKB(strings.NewReader(in), "VmSwap"); got != -1 {
 		t.Errorf("missing key = %d, want -1", got)
 	}
-	if got := procStatusKB("VmHWM"); got <= 0 {
+	if got := ProcStatusKB("VmHWM"); got <= 0 {
 		t.Errorf("own VmHWM = %d, want > 0", got)
 	}
 }

@@ -269,6 +269,8 @@ func broadcast(a, b []int) ([]int, error) {
 	return out, nil
 }
 
+// outputShape infers the shape of op's first output from its inputs'
+// shapes, by op family.
 func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Operator, shapes [][]int) ([]int, error) {
 	in := func(k int) []int {
 		if k >= len(op.Inputs) || op.Inputs[k] < 0 {
@@ -280,12 +282,37 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 	if x == nil && op.Op != tflitefile.TransposeConv {
 		return nil, fmt.Errorf("input shape unknown")
 	}
-	need4 := func(s []int) error {
-		if len(s) != 4 {
-			return fmt.Errorf("want a 4-D input, have %v", s)
-		}
-		return nil
+	switch op.Op {
+	case tflitefile.Conv2D, tflitefile.DepthwiseConv2D, tflitefile.AveragePool2D, tflitefile.MaxPool2D,
+		tflitefile.TransposeConv, tflitefile.FullyConnected:
+		return windowShape(op, x, in)
+	case tflitefile.Pad, tflitefile.PadV2, tflitefile.MirrorPad, tflitefile.ResizeBilinear, tflitefile.ResizeNearestNeighbor,
+		tflitefile.Mean, tflitefile.Sum, opReduceMax, tflitefile.Reshape, tflitefile.Transpose, tflitefile.Slice:
+		return constOperandShape(m, g, op, x)
+	case tflitefile.Concatenation, tflitefile.DepthToSpace, tflitefile.SpaceToDepth, tflitefile.Squeeze:
+		return layoutShape(op, x, in)
+	case tflitefile.Add, tflitefile.Sub, tflitefile.Mul, tflitefile.Div, tflitefile.Maximum,
+		tflitefile.Minimum, tflitefile.SquaredDifference, tflitefile.Pow:
+		return broadcast(x, in(1))
+	case tflitefile.Relu, tflitefile.Relu6, tflitefile.LeakyRelu, tflitefile.Tanh,
+		tflitefile.Logistic, tflitefile.Quantize, tflitefile.Dequantize, tflitefile.Rsqrt,
+		tflitefile.Sqrt, tflitefile.HardSwish, tflitefile.PRelu, tflitefile.Abs, tflitefile.Exp,
+		tflitefile.Square, tflitefile.Softmax, opNeg, opElu, opReluN1To1:
+		return slices.Clone(x), nil
 	}
+	return nil, fmt.Errorf("cannot infer the output shape of %s", op.Op)
+}
+
+func need4(s []int) error {
+	if len(s) != 4 {
+		return fmt.Errorf("want a 4-D input, have %v", s)
+	}
+	return nil
+}
+
+// windowShape: convolutions, pools and fully connected layers, whose
+// output follows the input through a kernel window or a weight matrix.
+func windowShape(op *tflitefile.Operator, x []int, in func(int) []int) ([]int, error) {
 	switch op.Op {
 	case tflitefile.Conv2D:
 		o, _ := op.Options.(*tflitefile.Conv2DOptions)
@@ -338,14 +365,14 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 			n *= d
 		}
 		return []int{n / wt[1], wt[0]}, nil
-	case tflitefile.Add, tflitefile.Sub, tflitefile.Mul, tflitefile.Div, tflitefile.Maximum,
-		tflitefile.Minimum, tflitefile.SquaredDifference, tflitefile.Pow:
-		return broadcast(x, in(1))
-	case tflitefile.Relu, tflitefile.Relu6, tflitefile.LeakyRelu, tflitefile.Tanh,
-		tflitefile.Logistic, tflitefile.Quantize, tflitefile.Dequantize, tflitefile.Rsqrt,
-		tflitefile.Sqrt, tflitefile.HardSwish, tflitefile.PRelu, tflitefile.Abs, tflitefile.Exp,
-		tflitefile.Square, tflitefile.Softmax, opNeg, opElu, opReluN1To1:
-		return slices.Clone(x), nil
+	}
+	return nil, fmt.Errorf("cannot infer the output shape of %s", op.Op)
+}
+
+// constOperandShape: ops whose output shape comes from a constant operand
+// (paddings, sizes, axes, a new shape, a permutation, a slice).
+func constOperandShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Operator, x []int) ([]int, error) {
+	switch op.Op {
 	case tflitefile.Pad, tflitefile.PadV2, tflitefile.MirrorPad:
 		p, ok := constInts(m, g, op.Inputs[1])
 		if !ok || len(p) != 2*len(x) {
@@ -388,6 +415,51 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 			}
 		}
 		return out, nil
+	case tflitefile.Reshape:
+		var s []int
+		if len(op.Inputs) > 1 {
+			s, _ = constInts(m, g, op.Inputs[1])
+		}
+		if s == nil {
+			if o, _ := op.Options.(*tflitefile.ReshapeOptions); o != nil {
+				s = toInts(o.NewShape)
+			}
+		}
+		if s == nil {
+			return nil, fmt.Errorf("new shape is not constant")
+		}
+		return reshape(x, s)
+	case tflitefile.Transpose:
+		p, ok := constInts(m, g, op.Inputs[1])
+		if !ok || len(p) != len(x) {
+			return nil, fmt.Errorf("permutation is not constant")
+		}
+		out := make([]int, len(x))
+		for i, k := range p {
+			out[i] = x[k]
+		}
+		return out, nil
+	case tflitefile.Slice:
+		begin, ok1 := constInts(m, g, op.Inputs[1])
+		size, ok2 := constInts(m, g, op.Inputs[2])
+		if !ok1 || !ok2 || len(size) != len(x) || len(begin) != len(x) {
+			return nil, fmt.Errorf("begin/size are not constant")
+		}
+		out := make([]int, len(x))
+		for i := range x {
+			out[i] = size[i]
+			if size[i] < 0 {
+				out[i] = x[i] - begin[i]
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("cannot infer the output shape of %s", op.Op)
+}
+
+// layoutShape: ops that rearrange or join their inputs along axes.
+func layoutShape(op *tflitefile.Operator, x []int, in func(int) []int) ([]int, error) {
+	switch op.Op {
 	case tflitefile.Concatenation:
 		o, _ := op.Options.(*tflitefile.ConcatenationOptions)
 		if o == nil {
@@ -421,30 +493,6 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 			return []int{x[0], x[1] * b, x[2] * b, x[3] / (b * b)}, nil
 		}
 		return []int{x[0], x[1] / b, x[2] / b, x[3] * b * b}, nil
-	case tflitefile.Reshape:
-		var s []int
-		if len(op.Inputs) > 1 {
-			s, _ = constInts(m, g, op.Inputs[1])
-		}
-		if s == nil {
-			if o, _ := op.Options.(*tflitefile.ReshapeOptions); o != nil {
-				s = toInts(o.NewShape)
-			}
-		}
-		if s == nil {
-			return nil, fmt.Errorf("new shape is not constant")
-		}
-		return reshape(x, s)
-	case tflitefile.Transpose:
-		p, ok := constInts(m, g, op.Inputs[1])
-		if !ok || len(p) != len(x) {
-			return nil, fmt.Errorf("permutation is not constant")
-		}
-		out := make([]int, len(x))
-		for i, k := range p {
-			out[i] = x[k]
-		}
-		return out, nil
 	case tflitefile.Squeeze:
 		o, _ := op.Options.(*tflitefile.SqueezeOptions)
 		drop := map[int]bool{}
@@ -462,20 +510,6 @@ func outputShape(m *tflitefile.Model, g *tflitefile.Subgraph, op *tflitefile.Ope
 				continue
 			}
 			out = append(out, d)
-		}
-		return out, nil
-	case tflitefile.Slice:
-		begin, ok1 := constInts(m, g, op.Inputs[1])
-		size, ok2 := constInts(m, g, op.Inputs[2])
-		if !ok1 || !ok2 || len(size) != len(x) || len(begin) != len(x) {
-			return nil, fmt.Errorf("begin/size are not constant")
-		}
-		out := make([]int, len(x))
-		for i := range x {
-			out[i] = size[i]
-			if size[i] < 0 {
-				out[i] = x[i] - begin[i]
-			}
 		}
 		return out, nil
 	}

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -199,86 +201,113 @@ func TestNilWatchdog(t *testing.T) {
 	w.Run(ctx)
 }
 
-// pings counts WATCHDOG=1 datagrams arriving within d, and returns the other
-// messages it saw.
-func pings(t *testing.T, conn *net.UnixConn, d time.Duration) (n int, other []string) {
+// drain returns the WATCHDOG=1 datagrams waiting on conn and the other
+// messages, without waiting (no deadline, no clock).
+func drain(t *testing.T, conn *net.UnixConn) (n int, other []string) {
 	t.Helper()
-	end := time.Now().Add(d)
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
 	for {
-		left := time.Until(end)
-		if left <= 0 {
+		var m int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			m, _, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			return true
+		})
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case errors.Is(rerr, syscall.EAGAIN):
 			return n, other
-		}
-		switch m := recv(t, conn, left); m {
-		case "":
-			return n, other
-		case "WATCHDOG=1":
+		case rerr != nil:
+			t.Fatal(rerr)
+		case string(buf[:m]) == "WATCHDOG=1":
 			n++
 		default:
-			other = append(other, m)
+			other = append(other, string(buf[:m]))
 		}
 	}
 }
 
-// TestWatchdogFollowsProgress runs the real pinger against a real socket:
-// it pings while idle and while tiles finish, stops when a photo stalls, and
-// resumes when the photo makes progress again.
+// pings lets d pass on the bubble's clock (testing/synctest) and counts the
+// WATCHDOG=1 datagrams sent meanwhile. It drains the socket every step, so
+// that its small queue never blocks the sender.
+func pings(t *testing.T, conn *net.UnixConn, d time.Duration) (n int, other []string) {
+	t.Helper()
+	const step = 10 * time.Millisecond
+	for passed := time.Duration(0); passed < d; passed += step {
+		time.Sleep(step)
+		synctest.Wait() // every goroutine of the bubble is blocked: the pings due are sent
+		k, o := drain(t, conn)
+		n += k
+		other = append(other, o...)
+	}
+	return n, other
+}
+
+// TestWatchdogFollowsProgress runs the real pinger against a real socket,
+// on the fake clock of testing/synctest: it pings while idle and while
+// tiles finish, stops when a photo stalls, and resumes when the photo makes
+// progress again.
 func TestWatchdogFollowsProgress(t *testing.T) {
 	conn := listen(t)
 	t.Setenv("WATCHDOG_USEC", "200000") // 200ms, pings every 50ms
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
-	wd := New(nil).Watchdog()
-	if !wd.Enabled() {
-		t.Fatal("watchdog not enabled")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { wd.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	if n, _ := pings(t, conn, 400*time.Millisecond); n < 2 {
-		t.Fatalf("idle: %d pings in 400ms, want >= 2", n)
-	}
-
-	// A photo whose tiles each take 100ms (half of WatchdogSec): alive.
-	wd.Begin()
-	stop := make(chan struct{})
-	ticked := make(chan struct{})
-	go func() {
-		defer close(ticked)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-				wd.Advance()
-			}
+	synctest.Test(t, func(t *testing.T) {
+		wd := New(nil).Watchdog()
+		if !wd.Enabled() {
+			t.Fatal("watchdog not enabled")
 		}
-	}()
-	n, _ := pings(t, conn, 600*time.Millisecond)
-	close(stop)
-	<-ticked
-	if n < 3 {
-		t.Fatalf("busy with progress: %d pings in 600ms, want >= 3", n)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { wd.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
 
-	// The photo stalls: after MaxStall (200ms) the pings stop for good.
-	pings(t, conn, 400*time.Millisecond) // drain what was sent before the stall showed
-	n, other := pings(t, conn, 500*time.Millisecond)
-	if n != 0 {
-		t.Fatalf("stalled: %d pings, want 0", n)
-	}
-	_ = other
+		if n, _ := pings(t, conn, 400*time.Millisecond); n < 8 {
+			t.Fatalf("idle: %d pings in 400ms, want >= 8", n)
+		}
 
-	// Progress again: pings resume.
-	wd.Advance()
-	if n, _ := pings(t, conn, 400*time.Millisecond); n < 2 {
-		t.Fatalf("after progress: %d pings, want >= 2", n)
-	}
-	wd.End()
-	if n, _ := pings(t, conn, 400*time.Millisecond); n < 2 {
-		t.Fatalf("idle after End: %d pings, want >= 2", n)
-	}
+		// A photo whose tiles each take 100ms (half of WatchdogSec): alive.
+		wd.Begin()
+		stop := make(chan struct{})
+		ticked := make(chan struct{})
+		go func() {
+			defer close(ticked)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+					wd.Advance()
+				}
+			}
+		}()
+		n, _ := pings(t, conn, 600*time.Millisecond)
+		close(stop)
+		<-ticked
+		if n < 12 {
+			t.Fatalf("busy with progress: %d pings in 600ms, want >= 12", n)
+		}
+
+		// The photo stalls: once MaxStall (200ms) has passed, no more pings.
+		pings(t, conn, 200*time.Millisecond)
+		if n, _ := pings(t, conn, time.Second); n != 0 {
+			t.Fatalf("stalled: %d pings, want 0", n)
+		}
+
+		// Progress again: pings resume.
+		wd.Advance()
+		if n, _ := pings(t, conn, 400*time.Millisecond); n < 2 {
+			t.Fatalf("after progress: %d pings, want >= 2", n)
+		}
+		wd.End()
+		if n, _ := pings(t, conn, 400*time.Millisecond); n < 8 {
+			t.Fatalf("idle after End: %d pings, want >= 8", n)
+		}
+	})
 }
 
 // TestWatchdogReportsStall checks that a stall sets the status line once.
@@ -286,16 +315,18 @@ func TestWatchdogReportsStall(t *testing.T) {
 	conn := listen(t)
 	t.Setenv("WATCHDOG_USEC", "100000")
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
-	wd := New(nil).Watchdog()
-	wd.Begin()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { wd.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	_, other := pings(t, conn, 600*time.Millisecond)
-	if len(other) != 1 || !strings.HasPrefix(other[0], "STATUS=stalled: no progress for ") {
-		t.Fatalf("messages besides pings: %q, want one STATUS=stalled", other)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		wd := New(nil).Watchdog()
+		wd.Begin()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { wd.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		_, other := pings(t, conn, 600*time.Millisecond)
+		if len(other) != 1 || !strings.HasPrefix(other[0], "STATUS=stalled: no progress for ") {
+			t.Fatalf("messages besides pings: %q, want one STATUS=stalled", other)
+		}
+	})
 }
 
 func TestRunStopsOnCancel(t *testing.T) {

@@ -37,13 +37,15 @@ type Options struct {
 	// buffers for the shipped model take about 1.5 KB a pixel, most of it
 	// indirection buffers for its 7x7 convolutions). Larger photos are
 	// split into the fewest overlapping tiles under it. Default 1<<15
-	// (32768, e.g. 181x181): `animed run` on 1024x768 photos with the
-	// shipped model, 2 threads, measured 2.9 photos/s at 75 MB peak RSS;
-	// 1<<14: 2.8/s at 54 MB, 1<<16: 2.7/s at 124 MB, 1<<18: 3.2/s at 258 MB.
+	// (32768, e.g. 181x181); bench/REPORT.md's daemon table has the
+	// photos/s and peak RSS `animed run` measured at this and other values.
 	MaxWholePixels int
 	// Progress, when set, is called after every model invocation (one per
 	// tile), e.g. to feed a watchdog on slow boards.
 	Progress func()
+	// Tiles, when set, is called after each tile of a tiled photo with the
+	// tiles done and the photo's tile count (a progress display).
+	Tiles func(done, total int)
 }
 
 // How a Stylizer runs photos (Mode).

@@ -23,6 +23,7 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*ima
 	wsum := make([]float32, th*w)  // sums of weights
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	in := s.buffer(&s.in, th*tw*3)
+	done := 0
 	for i, y0 := range ys {
 		for _, x0 := range xs {
 			if err := ctx.Err(); err != nil {
@@ -32,6 +33,9 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw int) (*ima
 			out, err := s.invoke(in, th, tw)
 			if err != nil {
 				return nil, fmt.Errorf("tile at %d,%d: %w", x0, y0, err)
+			}
+			if done++; s.o.Tiles != nil {
+				s.o.Tiles(done, len(ys)*len(xs))
 			}
 			for ty := 0; ty < th && y0+ty < h; ty++ {
 				for tx := 0; tx < tw && x0+tx < w; tx++ {

@@ -15,19 +15,6 @@ import (
 	"unsafe"
 )
 
-// Backend names where an interpreter runs its operators.
-type Backend string
-
-const (
-	// BackendXNNPACK is the XNNPACK delegate with INT8 (QS8) kernels, falling
-	// back to BackendCPU when the delegate cannot take the graph.
-	BackendXNNPACK Backend = "xnnpack"
-	// BackendCPU is TFLite's builtin kernels.
-	BackendCPU Backend = "cpu"
-	// BackendExternal is an external delegate plugin (Options.ExternalDelegate).
-	BackendExternal Backend = "external"
-)
-
 // Options configure an Interpreter.
 type Options struct {
 	// Threads is the number of threads for TFLite and XNNPACK; <= 0 means
@@ -64,10 +51,8 @@ func NewInterpreter(m *Model, o Options) (*Interpreter, error) {
 	if backend == "" {
 		backend = BackendXNNPACK
 	}
-	switch backend {
-	case BackendXNNPACK, BackendCPU, BackendExternal:
-	default:
-		return nil, fmt.Errorf("tflite: unknown backend %q (want %q, %q or %q)", backend, BackendXNNPACK, BackendCPU, BackendExternal)
+	if _, err := ParseBackend(string(backend)); err != nil {
+		return nil, fmt.Errorf("tflite: %w", err)
 	}
 	if backend == BackendExternal && o.ExternalDelegate == "" {
 		return nil, errors.New("tflite: backend external needs Options.ExternalDelegate (the plugin path)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/animed/animed/daemon/config"
 	"github.com/animed/animed/hw"
 	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/hw/selftest"
@@ -20,9 +20,9 @@ import (
 
 // backendChoice is what the daemon and convert need to choose a backend.
 type backendChoice struct {
-	Model    string // model file; "" = the embedded default
-	Backend  string // auto, cpu, xnnpack or external
-	Delegate string // user's external delegate plugin
+	Model    string         // model file; "" = the embedded default
+	Backend  tflite.Backend // backend.Auto or one of tflite's
+	Delegate string         // user's external delegate plugin
 	Threads  int
 	WatchDir string // reported in the hardware log line
 	StateDir string // where the decision is cached; "" = no cache
@@ -35,7 +35,7 @@ type backendChoice struct {
 func chooseBackend(ctx context.Context, c backendChoice, log *slog.Logger) (backend.Decision, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return backend.Decision{Backend: string(tflite.BackendXNNPACK), Threads: c.Threads}, fmt.Errorf("find own executable: %w", err)
+		return backend.Decision{Backend: backend.XNNPACK, Threads: c.Threads}, fmt.Errorf("find own executable: %w", err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	report := hw.Probe(pctx, hw.Options{WatchDir: c.WatchDir, Delegate: c.Delegate})
@@ -52,13 +52,27 @@ func chooseBackend(ctx context.Context, c backendChoice, log *slog.Logger) (back
 		Threads: c.Threads, Report: report, StateDir: c.StateDir, Logger: log,
 		Version: versionString() + " tflite " + tflite.Version(),
 	})
-	if err != nil && c.Backend != string(tflite.BackendExternal) {
+	if err != nil && c.Backend != backend.External {
 		log.Warn("backend self-test failed; using XNNPACK", "err", err)
 		err = nil
 	}
 	log.Info("backend chosen", "backend", d.Backend, "delegate", d.Delegate, "threads", d.Threads,
 		"reason", d.Reason, "cached", d.Cached)
 	return d, err
+}
+
+// tryModel runs cfg's model once in a self-test child (see
+// backend.TryModel), within a minute.
+func tryModel(cfg *config.Config, log *slog.Logger) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	log.Info("reload: trying the new model in a child process", "model", cfg.Model)
+	return backend.TryModel(context.Background(), backend.Config{
+		Exe: exe, Args: []string{selftest.Command}, Model: cfg.Model,
+		Backend: cfg.Backend, Delegate: cfg.Delegate, Threads: 1, Timeout: time.Minute, Logger: log,
+	})
 }
 
 // selftestCommand is the hidden child of chooseBackend: it runs one
@@ -70,18 +84,16 @@ func selftestCommand(args []string, stdout, stderr io.Writer) int {
 // probeCommand prints what animed finds on this machine.
 func probeCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	asJSON := fs.Bool("json", false, "print JSON (schema animed.hw.report, version 1)")
 	watch := fs.String("watch", "", "also report this folder's filesystem and whether inotify works there")
 	delegate := fs.String("delegate", "", "also check this external delegate plugin (.so)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: animed probe [flags]\n\nReports the board, CPU, memory, limits, temperature and accelerators.\n\nFlags:\n%s", fs.FlagUsages())
+	const head = "Usage: animed probe [flags]\n\nReports the board, CPU, memory, limits, temperature and accelerators."
+	if code, ok := parseFlags(fs, head, args, stdout, stderr); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "animed probe: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

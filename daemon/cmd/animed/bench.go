@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,21 +18,15 @@ import (
 // and without XNNPACK, load time and peak RSS of a fresh process per cell.
 func benchCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	models := fs.StringSlice("models", []string{bench.DefaultModel}, "models to measure: "+bench.DefaultModel+" (the embedded model) or .tflite paths; PATH@N measures that model at N² only")
 	sizes := fs.IntSlice("sizes", []int{256, 512, 1024}, "square input sides; models with constant resize sizes are rewritten for each (as animed run does), other fixed-size models run at their own size only")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")
 	runs := fs.Int("runs", 20, "at most this many timed runs per measurement (each measurement also stops after 10s)")
 	asJSON := fs.Bool("json", false, "write JSON instead of Markdown tables")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: animed bench [flags]\n\nMeasures models on this machine; progress goes to stderr, the tables to stdout.\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	const head = "Usage: animed bench [flags]\n\nMeasures models on this machine; progress goes to stderr, the tables to stdout."
+	if code, ok := parseFlags(fs, head, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "animed bench: unexpected argument %q\n", fs.Arg(0))

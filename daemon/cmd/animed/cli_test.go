@@ -112,6 +112,9 @@ func TestRunRejectsBadConfiguration(t *testing.T) {
 		{"unknown setting in file", nil, []string{"--config", conf}, "line 4: unknown setting \"speed\""},
 		{"bad duration", nil, []string{"--watch", drop, "--out", dir, "--settle", "soon"}, "invalid argument \"soon\""},
 		{"not a model", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--model", conf}, "--model: load model animed.conf"},
+		{"bad log level", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--log-level", "loud"}, "--log-level \"loud\": must be debug, info, warn or error"},
+		{"unwritable out", nil, []string{"--watch", drop, "--out", "/proc/sys"}, "--out /proc/sys: user "},
+		{"bad backend", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--backend", "gpu"}, `unknown backend "gpu": want one of auto, xnnpack, cpu, external`},
 		{"bad metrics address", nil, []string{"--watch", drop, "--out", filepath.Join(dir, "o"), "--metrics", "9120"}, "--metrics \"9120\": want HOST:PORT"},
 	}
 	for _, tt := range tests {
@@ -163,16 +166,13 @@ func TestRunReloadPollAndJSON(t *testing.T) {
 	drop, out := filepath.Join(dir, "drop"), filepath.Join(dir, "out")
 	os.Mkdir(drop, 0o755)
 	conf := filepath.Join(dir, "animed.conf")
-	base := "watch = " + drop + "\nout = " + out + "\nsettle = 100ms\npoll = 100ms\nlog-format = json\nmax-side = 64\n"
+	// The backend is pinned: the waits below cover photos and reloads, not
+	// the self-test of --backend auto (TestRunLogsBackendChoice has that).
+	base := "watch = " + drop + "\nout = " + out + "\nsettle = 100ms\npoll = 100ms\nlog-format = json\nmax-side = 64\nbackend = xnnpack\n"
 	os.WriteFile(conf, []byte(base+"format = jpg\n"), 0o644)
 
-	var logs lockedBuffer
-	cmd := exec.Command(buildAnimed(t), "run", "--config", conf)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := runDaemon(t, "--config", conf)
+	logs, cmd := d.log, d.cmd
 	r := rand.New(rand.NewSource(2))
 	os.WriteFile(filepath.Join(drop, "one.jpg"), testPhoto(r, 100, 50, "jpeg", 1), 0o644)
 	waitFor(t, 20*time.Second, "one.jpg", func() bool { return exists(filepath.Join(out, "one.jpg")) })
@@ -203,8 +203,7 @@ func TestRunReloadPollAndJSON(t *testing.T) {
 	os.WriteFile(filepath.Join(drop, "three.jpg"), testPhoto(r, 100, 50, "jpeg", 1), 0o644)
 	waitFor(t, 20*time.Second, "three.png", func() bool { return exists(filepath.Join(out, "three.png")) })
 
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
+	if err := d.stop(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: exit %v, want 0", err)
 	}
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,9 +13,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/daemon/config"
-	"github.com/animed/animed/daemon/durable"
 	"github.com/animed/animed/daemon/pipeline"
+	"github.com/animed/animed/hw/backend"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
+	"github.com/animed/animed/internal/progress"
 	"github.com/animed/animed/internal/stylize"
 	"github.com/animed/animed/internal/tflite"
 )
@@ -25,7 +26,6 @@ import (
 // daemon, and the same durable write.
 func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("convert", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	model := fs.String("model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
 	maxSide := fs.Int("max-side", config.DefaultMaxSide, "long side of the result in pixels")
@@ -34,16 +34,13 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	tile := fs.Int("tile-pixels", config.DefaultTile, "largest piece of the photo the model runs on at once, in pixels; bigger photos go through overlapping tiles (more: faster and more memory)")
 	maxPixels := fs.Int64("max-pixels", config.DefaultMaxPixels, "refuse images whose header declares more pixels than this")
 	maxBytes := fs.Int64("max-bytes", config.DefaultMaxBytes, "refuse files larger than this many bytes")
-	backendName := fs.String("backend", "xnnpack", "inference backend: xnnpack, cpu, external, or auto (self-test each candidate; cached in the user cache folder)")
+	be := backend.XNNPACK
+	fs.Var(backend.Flag(&be), "backend", "inference backend: "+tflite.Names(backend.Choices)+"; auto self-tests each candidate (cached in the user cache folder)")
 	delegate := fs.String("delegate", "", "TFLite external delegate plugin (.so); implies --backend auto unless --backend is given")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png).\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
-		return 2
+	logLevel := fs.String("log-level", "info", "least severe log lines written to stderr: debug, info, warn or error")
+	const head = "Usage: animed convert [flags] IN OUT\n\nStyles the photo IN and writes OUT; the format follows OUT's extension (.jpg, .jpeg or .png)."
+	if code, ok := parseFlags(fs, head, args, stdout, stderr); !ok {
+		return code
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "animed convert: "+format+"\n", a...)
@@ -67,6 +64,9 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	case *tile < 64*64 || *tile > 1<<26:
 		return fail(2, "--tile-pixels %d: must be between 4096 (64x64) and 67108864", *tile)
 	}
+	if _, err := config.ParseLogLevel(*logLevel); err != nil {
+		return fail(2, "--log-level %q: %v", *logLevel, err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -74,21 +74,15 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	switch *backendName {
-	case "auto", "xnnpack", "cpu":
-	case "external":
-		if *delegate == "" {
-			return fail(2, "--backend external needs --delegate PATH")
-		}
-	default:
-		return fail(2, "--backend %q: must be auto, xnnpack, cpu or external", *backendName)
+	if be == backend.External && *delegate == "" {
+		return fail(2, "--backend external needs --delegate PATH")
 	}
 	if *delegate != "" && !fs.Changed("backend") {
-		*backendName = "auto"
+		be = backend.Auto
 	}
-	opts := stylize.Options{Threads: *threads, Backend: tflite.Backend(*backendName)}
-	if *backendName == "auto" || *backendName == "external" {
-		log := newLogger(stderr, "text")
+	opts := stylize.Options{Threads: *threads, Backend: be}
+	if be == backend.Auto || be == backend.External {
+		log := newLogger(stderr, "text", *logLevel)
 		cache := ""
 		if dir, err := os.UserCacheDir(); err == nil {
 			cache = filepath.Join(dir, "animed")
@@ -96,14 +90,16 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 				cache = ""
 			}
 		}
-		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: *backendName, Delegate: *delegate,
+		d, err := chooseBackend(ctx, backendChoice{Model: *model, Backend: be, Delegate: *delegate,
 			Threads: *threads, StateDir: cache}, log)
 		if err != nil {
 			return fail(1, "%v", err)
 		}
-		opts = stylize.Options{Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate}
+		opts = stylize.Options{Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate}
 	}
 	opts.MaxWholePixels = *tile
+	bar := progress.New(stderr, "tiles") // nil off a terminal
+	opts.Tiles = bar.Update
 	s, name, err := loadStylizer(*model, opts)
 	if err != nil {
 		return fail(1, "%v", err)
@@ -111,6 +107,7 @@ func convertCommand(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	r, err := pipeline.Render(ctx, s, data, format, pipeline.Options{
 		Quality: *quality, MaxSide: *maxSide, MaxPixels: *maxPixels, ModelName: name})
+	bar.Finish()
 	if err != nil {
 		return fail(1, "%s: %v", in, err)
 	}

@@ -14,13 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/animed/animed/daemon/durable"
+	"github.com/animed/animed/internal/durable"
 	"github.com/animed/animed/internal/imageio"
 )
 
@@ -51,7 +52,16 @@ func buildAnimed(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// Daemons started without --state keep their journal in the default
+	// state folder: a scratch one, not the user's.
+	xdg, err := os.MkdirTemp("", "animed-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", xdg)
+	os.Unsetenv("STATE_DIRECTORY")
 	code := m.Run()
+	os.RemoveAll(xdg)
 	if built.path != "" {
 		os.RemoveAll(filepath.Dir(built.path))
 	}
@@ -143,10 +153,20 @@ func TestEndToEndCrashes(t *testing.T) {
 			}
 		}
 	})
-	args := []string{"--watch", drop, "--out", out, "--settle", "250ms", "--threads", "1", "--max-side", "128"}
+	state := filepath.Join(root, "state") // never inside the drop folder
+	args := []string{"--watch", drop, "--out", out, "--state", state, "--settle", "250ms", "--grace", "2s",
+		"--threads", "1", "--max-side", "128"}
 
+	// The seed picks the photos, their sizes and the moments of the kills
+	// (those moments also depend on the machine's speed).
 	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("ANIMED_E2E_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("ANIMED_E2E_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("seed %d (ANIMED_E2E_SEED=%d replays it)", seed, seed)
 	r := rand.New(rand.NewSource(seed))
 
 	// Good photos: JPEG and PNG, some rotated by EXIF, some larger than
@@ -285,7 +305,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	// Wait until the drop folder holds only ignored names and folders.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		left := inputsLeft(t, drop, ignored)
+		left := inputsLeft(t, drop, state, ignored)
 		if len(left) == 0 {
 			break
 		}
@@ -373,7 +393,7 @@ func TestEndToEndCrashes(t *testing.T) {
 		}
 	}
 	// No temporary or partial files, no open claims.
-	for _, dir := range []string{out, done, failed, filepath.Join(drop, ".animed")} {
+	for _, dir := range []string{out, done, failed, state} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), durable.TempPrefix) || strings.HasSuffix(e.Name(), ".claim") {
@@ -383,7 +403,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	}
 }
 
-func inputsLeft(t *testing.T, drop string, ignored []string) []string {
+func inputsLeft(t *testing.T, drop, state string, ignored []string) []string {
 	entries, err := os.ReadDir(drop)
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +418,7 @@ func inputsLeft(t *testing.T, drop string, ignored []string) []string {
 			left = append(left, e.Name())
 		}
 	}
-	claims, _ := filepath.Glob(filepath.Join(drop, ".animed", "*.claim"))
+	claims, _ := filepath.Glob(filepath.Join(state, "*.claim"))
 	return append(left, claims...)
 }
 

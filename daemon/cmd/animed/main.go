@@ -2,7 +2,7 @@
 //
 //	animed run --watch DIR --out DIR [flags]   the drop-folder daemon
 //	animed convert [flags] IN OUT              one photo, same pipeline
-//	animed version
+//	animed version                             (or animed --version, -v)
 //	animed probe [--json]                      hardware and accelerators
 //	animed bench [flags]                       measure models on this machine
 //
@@ -55,12 +55,16 @@ func main() {
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		usage(stderr, cmds)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout, cmds)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-v" {
+		return versionCommand(args[1:], stdout, stderr)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {

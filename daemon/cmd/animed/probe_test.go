@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,31 +38,18 @@ func TestProbeJSON(t *testing.T) {
 func TestRunLogsBackendChoice(t *testing.T) {
 	dir := t.TempDir()
 	drop, out := filepath.Join(dir, "drop"), filepath.Join(dir, "out")
+	os.MkdirAll(drop, 0o755)
 	for i := range 2 {
-		logPath := filepath.Join(dir, "log"+string(rune('0'+i)))
-		logf, err := os.Create(logPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(buildAnimed(t), "run", "--watch", drop, "--out", out, "--settle", "100ms")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Join(drop, "p.jpg")
+		d := runDaemon(t, "--watch", drop, "--out", out, "--settle", "100ms")
 		if i == 0 {
-			os.MkdirAll(drop, 0o755)
-			os.WriteFile(name, testPhoto(rand.New(rand.NewSource(3)), 64, 48, "jpeg", 1), 0o644)
+			os.WriteFile(filepath.Join(drop, "p.jpg"), testPhoto(rand.New(rand.NewSource(3)), 64, 48, "jpeg", 1), 0o644)
 		}
 		waitFor(t, 60*time.Second, "the photo's result and the backend decision", func() bool {
-			log, _ := os.ReadFile(logPath)
-			return exists(filepath.Join(out, "p.jpg")) && strings.Contains(string(log), "backend chosen")
+			return exists(filepath.Join(out, "p.jpg")) && strings.Contains(d.log.String(), "backend chosen")
 		})
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		logf.Close()
-		log, _ := os.ReadFile(logPath)
-		if !strings.Contains(string(log), "backend chosen") {
+		d.stop(os.Interrupt)
+		log := d.log.String()
+		if !strings.Contains(log, "backend chosen") {
 			t.Fatalf("run %d: no backend decision in the log:\n%s", i, log)
 		}
 		cached := strings.Contains(string(log), "cached=true")

@@ -2,25 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/animed/animed/daemon/config"
+	"github.com/animed/animed/daemon/fleet"
 	"github.com/animed/animed/daemon/journal"
 	"github.com/animed/animed/daemon/metrics"
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/daemon/watch"
-	"github.com/animed/animed/hw/backend"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/sdnotify"
 	"github.com/animed/animed/internal/stylize"
@@ -41,35 +38,89 @@ type lifecycle struct {
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
-	loadConfig := func() (*config.Config, *pflag.FlagSet, error) {
-		var c config.Config
-		fs := c.FlagSet()
-		fs.SetOutput(io.Discard)
-		if err := config.Load(fs, args, os.LookupEnv); err != nil {
-			return nil, fs, err
-		}
-		return &c, fs, c.Validate()
-	}
-	cfg, fs, err := loadConfig()
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(stdout, "Usage: animed run --watch DIR --out DIR [flags]\n\n"+
+	cfg, fs, err := loadRunConfig(args)
+	if err != nil {
+		head := fmt.Sprintf("Usage: animed run --watch DIR --out DIR [flags]\n\n"+
 			"Watches DIR for photos and writes each one, styled, to the --out folder.\n"+
 			"Every flag can also be set in the environment (--max-side: %s) or in the\n"+
 			"--config file as \"max-side = 1024\"; the command line wins over the\n"+
-			"environment, which wins over the file.\n\nFlags:\n%s", config.EnvName("max-side"), fs.FlagUsages())
-		return 0
+			"environment, which wins over the file.", config.EnvName("max-side"))
+		return flagError(fs, head, err, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "animed run: %v\n", err)
-		return 2
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	lc, stopLC := newLifecycle(log)
+	defer stopLC()
+	m := metrics.New()
+	if cfg.Metrics != "" {
+		stop, err := serveMetrics(cfg.Metrics, m, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "animed run: %v\n", err)
+			return 2
+		}
+		defer stop()
 	}
-	log := newLogger(stderr, cfg.LogFormat)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var running *config.Config // the configuration before a reload
+	for {
+		g, err := loadGeneration(cfg, running, log, lc)
+		if err != nil {
+			if running == nil {
+				fmt.Fprintf(stderr, "animed run: %v\n", err)
+				return 2
+			}
+			log.Error("reload: keeping the running configuration", "err", err)
+			cfg, running = running, nil
+			continue
+		}
+		reload, err := runGeneration(cfg, g, log, m, lc, sigs)
+		if err != nil {
+			log.Error("stopped", "err", err)
+			return 1
+		}
+		if !reload {
+			return 0
+		}
+		next, _, err := loadRunConfig(args)
+		if err != nil {
+			log.Error("reload: keeping the running configuration", "err", err)
+			continue
+		}
+		running = cfg
+		if next.Metrics != cfg.Metrics {
+			log.Warn("reload: a new --metrics address takes effect at the next start", "metrics", cfg.Metrics)
+			next.Metrics = cfg.Metrics
+		}
+		if next.LogFormat != cfg.LogFormat || next.LogLevel != cfg.LogLevel {
+			log = newLogger(stderr, next.LogFormat, next.LogLevel)
+		}
+		cfg = next
+	}
+}
+
+// loadRunConfig reads and validates the configuration of `animed run`
+// from args, the environment and the config file. The flag set is returned
+// for the usage text, also on error.
+func loadRunConfig(args []string) (*config.Config, *pflag.FlagSet, error) {
+	var c config.Config
+	fs := c.FlagSet()
+	fs.SetOutput(io.Discard)
+	if err := config.Load(fs, args, os.LookupEnv); err != nil {
+		return nil, fs, err
+	}
+	return &c, fs, c.Validate()
+}
+
+// newLifecycle connects the lifecycle to sd_notify and starts the
+// watchdog; stop ends the watchdog.
+func newLifecycle(log *slog.Logger) (lc lifecycle, stop func()) {
 	n := sdnotify.New(log)
 	wd := n.Watchdog()
-	wdCtx, stopWD := context.WithCancel(context.Background())
-	defer stopWD()
-	go wd.Run(wdCtx)
-	lc := lifecycle{
+	ctx, stop := context.WithCancel(context.Background())
+	go wd.Run(ctx)
+	return lifecycle{
 		Ready:    func(s string) { n.Status(s); n.Ready() },
 		Progress: wd.Advance,
 		Busy: func(busy bool) {
@@ -81,123 +132,127 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		},
 		Reloading: func() { n.Reloading() },
 		Stopping:  func() { n.Stopping() },
-	}
-	m := metrics.New()
-	if cfg.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.Metrics)
-		if err != nil {
-			fmt.Fprintf(stderr, "animed run: --metrics %s: cannot listen (%v)\n", cfg.Metrics, err)
-			return 2
-		}
-		srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		log.Info("serving metrics", "addr", ln.Addr().String())
-	}
+	}, stop
+}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	var running *config.Config // the configuration before a reload
-	for {
-		// The model and its backend are part of the configuration: a file
-		// that is not a usable model, or a --backend external plugin that
-		// fails its self-test, stops the start (or the reload) here.
-		var (
-			stylizer  *stylize.Stylizer
-			modelName string
-		)
-		err := checkModel(cfg.Model)
-		if err == nil {
-			var d backend.Decision
-			d, err = chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
-				Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
-			if err != nil {
-				err = fmt.Errorf("--backend %s: %w", cfg.Backend, err)
-			}
-			if err == nil {
-				stylizer, modelName, err = loadStylizer(cfg.Model, stylize.Options{
-					Threads: d.Threads, Backend: tflite.Backend(d.Backend), ExternalDelegate: d.Delegate,
-					MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
-			}
-		}
-		if err != nil {
-			if running == nil {
-				fmt.Fprintf(stderr, "animed run: %v\n", err)
-				return 2
-			}
-			log.Error("reload: keeping the running configuration", "err", err)
-			cfg, running = running, nil
-			continue
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			defer stylizer.Close()
-			done <- serve(ctx, cfg, stylizer, modelName, log, m, lc)
-		}()
-		var sig os.Signal
-		select {
-		case err := <-done:
-			cancel()
-			if err != nil {
-				log.Error("stopped", "err", err)
-				return 1
-			}
-			return 0
-		case sig = <-sigs:
-		}
-		if sig == syscall.SIGHUP {
-			log.Info("SIGHUP: reloading the configuration")
-			lc.Reloading()
-		} else {
-			log.Info("stopping", "signal", sig.String())
-			lc.Stopping()
-		}
-		cancel()
-		if err := <-done; err != nil {
-			log.Error("stopped", "err", err)
-			return 1
-		}
-		if sig != syscall.SIGHUP {
-			log.Info("stopped cleanly")
-			return 0
-		}
-		next, _, err := loadConfig()
-		if err != nil {
-			log.Error("reload: keeping the running configuration", "err", err)
-			continue
-		}
-		running = cfg
-		if next.Metrics != cfg.Metrics {
-			log.Warn("reload: a new --metrics address takes effect at the next start", "metrics", cfg.Metrics)
-			next.Metrics = cfg.Metrics
-		}
-		if next.LogFormat != cfg.LogFormat {
-			log = newLogger(stderr, next.LogFormat)
-		}
-		cfg = next
+// serveMetrics serves m's /metrics and /healthz on addr until stop.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics %s: cannot listen (%v)", addr, err)
 	}
+	srv := metrics.NewServer(m.Handler())
+	go srv.Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	if !metrics.Loopback(addr) {
+		log.Warn("--metrics listens on a non-loopback address: other machines can read the counters and /healthz; "+
+			"use 127.0.0.1:PORT unless a firewall guards it", "addr", addr)
+	}
+	return func() { srv.Close() }, nil
+}
+
+// generation is what one configuration loads before it serves.
+type generation struct {
+	stylizer *stylize.Stylizer
+	model    string // its name, for logs and result comments
+	threads  int    // the backend decision's, not always --threads
+}
+
+// loadGeneration checks the model, chooses its backend and loads it. The
+// model and its backend are part of the configuration: a file that is not
+// a usable model, or a --backend external plugin that fails its self-test,
+// stops the start (or the reload) here. A new model on reload (running is
+// the configuration before it) runs once in a child first: one that crashes
+// or hangs the interpreter must not take the running daemon down with it.
+func loadGeneration(cfg, running *config.Config, log *slog.Logger, lc lifecycle) (generation, error) {
+	if err := checkModel(cfg.Model); err != nil {
+		return generation{}, err
+	}
+	if running != nil && cfg.Model != running.Model {
+		if err := tryModel(cfg, log); err != nil {
+			return generation{}, err
+		}
+	}
+	d, err := chooseBackend(context.Background(), backendChoice{Model: cfg.Model, Backend: cfg.Backend,
+		Delegate: cfg.Delegate, Threads: cfg.Threads, WatchDir: cfg.Watch, StateDir: cfg.State}, log)
+	if err != nil {
+		return generation{}, fmt.Errorf("--backend %s: %w", cfg.Backend, err)
+	}
+	s, name, err := loadStylizer(cfg.Model, stylize.Options{
+		Threads: d.Threads, Backend: d.Backend, ExternalDelegate: d.Delegate,
+		MaxWholePixels: cfg.Tile, Logger: log, Progress: lc.Progress})
+	if err != nil {
+		return generation{}, err
+	}
+	return generation{stylizer: s, model: name, threads: d.Threads}, nil
+}
+
+// runGeneration serves cfg with g until the daemon stops by itself or a
+// signal arrives on sigs; reload reports a SIGHUP. It closes g's stylizer.
+func runGeneration(cfg *config.Config, g generation, log *slog.Logger, m *metrics.Metrics, lc lifecycle, sigs <-chan os.Signal) (reload bool, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		defer g.stylizer.Close()
+		done <- serve(ctx, cfg, g, log, m, lc)
+	}()
+	var sig os.Signal
+	select {
+	case err := <-done:
+		return false, err
+	case sig = <-sigs:
+	}
+	if sig == syscall.SIGHUP {
+		log.Info("SIGHUP: reloading the configuration")
+		lc.Reloading()
+	} else {
+		log.Info("stopping", "signal", sig.String())
+		lc.Stopping()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return false, err
+	}
+	if sig != syscall.SIGHUP {
+		log.Info("stopped cleanly")
+	}
+	return sig == syscall.SIGHUP, nil
 }
 
 // serve runs one generation of the daemon with cfg until ctx is done:
-// journal -> recovery -> watcher -> pipeline, styling with s.
-func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelName string, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+// journal -> recovery -> watcher -> pipeline, styling with g.
+func serve(ctx context.Context, cfg *config.Config, g generation, log *slog.Logger, m *metrics.Metrics, lc lifecycle) error {
+	s, modelName := g.stylizer, g.model
 	h, w := s.InputSize()
+	m.SetBuildInfo(metrics.BuildInfo{Version: versionString(), TFLite: tflite.Version(), Model: modelName})
 	log.Info("model loaded", "model", modelName, "backend", s.Backend(), "fallback", s.FallbackReason(),
-		"threads", cfg.Threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
+		"threads", g.threads, "resizable", s.Resizable(), "mode", s.Mode(), "input", fmt.Sprintf("%dx%d", w, h))
 
-	j, err := journal.Open(cfg.State)
+	j, err := journal.Open(cfg.State, log)
 	if err != nil {
 		return err
 	}
+	defer j.Close()
+	var fl *fleet.Fleet
+	if cfg.Fleet != "" {
+		if fl, err = fleet.Open(fleet.Options{Dir: cfg.Fleet, Instance: cfg.Instance, Lease: cfg.Lease, Logger: log}); err != nil {
+			return err
+		}
+		defer fl.Close()
+		log.Info("fleet: sharing the drop folder", "fleet", cfg.Fleet, "instance", cfg.Instance, "lease", cfg.Lease)
+	}
 	format, _ := imageio.ParseFormat(cfg.Format) // validated
-	p := pipeline.New(pipeline.Options{
+	p, err := pipeline.New(pipeline.Options{
 		Watch: cfg.Watch, Out: cfg.Out, Done: cfg.Done, Failed: cfg.Failed,
-		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide,
+		Format: format, Quality: cfg.Quality, MaxSide: cfg.MaxSide, KeepExt: cfg.KeepExt,
 		MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxBytes, ModelName: modelName,
-		Logger: log, Metrics: m, Busy: lc.Busy,
+		Logger: log, Metrics: m, Busy: lc.Busy, Grace: cfg.Grace, Fleet: fl,
 	}, j, s)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
 	if err := p.Recover(); err != nil {
 		return fmt.Errorf("recover after restart: %w", err)
 	}
@@ -208,13 +263,40 @@ func serve(ctx context.Context, cfg *config.Config, s *stylize.Stylizer, modelNa
 	log.Info("animed running", "version", versionString(), "watch", cfg.Watch, "out", cfg.Out,
 		"done", cfg.Done, "failed", cfg.Failed, "state", cfg.State, "format", cfg.Format,
 		"max_side", cfg.MaxSide, "settle", cfg.Settle, "mode", wt.Mode())
+	for name, c := range map[string]metrics.Checker{
+		"watcher": wt,
+		"journal": writable("--state", cfg.State),
+		"out":     writable("--out", cfg.Out),
+		"queue": metrics.CheckerFunc(func() error {
+			if why := p.Paused(); why != "" {
+				return fmt.Errorf("paused: %s", why)
+			}
+			return nil
+		}),
+	} {
+		defer m.RegisterHealth(name, c)()
+	}
 	lc.Ready(fmt.Sprintf("watching %s", cfg.Watch))
 	return p.Run(ctx, wt)
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
+// writable checks that the folder of flag can still be written.
+func writable(flag, dir string) metrics.Checker {
+	return metrics.CheckerFunc(func() error {
+		if err := config.CheckWritable(dir); err != nil {
+			return fmt.Errorf("%s %s: %w", flag, dir, err)
+		}
+		return nil
+	})
+}
+
+// newLogger returns a logger writing format ("text" or "json") to w from
+// level ("debug", "info", "warn" or "error"; validated by config) up.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	l, _ := config.ParseLogLevel(level) // validated
+	o := &slog.HandlerOptions{Level: l}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, o))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, o))
 }

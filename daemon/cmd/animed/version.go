@@ -9,6 +9,10 @@ import (
 )
 
 func versionCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+		fmt.Fprintln(stdout, "Usage: animed version (or animed --version, animed -v)\n\nPrints the versions of animed, TensorFlow Lite and the default model.")
+		return 0
+	}
 	if len(args) > 0 {
 		fmt.Fprintln(stderr, "animed version: takes no arguments")
 		return 2

@@ -21,8 +21,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/animed/animed/bench"
 	"github.com/animed/animed/daemon/pipeline"
-	"github.com/animed/animed/internal/bench"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/imageio/phototest"
 	"github.com/animed/animed/internal/stylize"

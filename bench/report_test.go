@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	measure "github.com/animed/animed/internal/bench"
 )
 
-func reportRow(model string, size int, medianMs float64) Row {
-	return Row{Model: model, Stats: Stats{H: size, W: size}, Results: []ChildResult{{Measurement: Measurement{Latency: Latency{Runs: 3, Median: medianMs}}}}}
+func reportRow(model string, size int, medianMs float64) measure.Row {
+	return measure.Row{Model: model, Stats: measure.Stats{H: size, W: size},
+		Results: []measure.ChildResult{{Measurement: measure.Measurement{Latency: measure.Latency{Runs: 3, Median: medianMs}}}}}
 }
 
 func TestGoals(t *testing.T) {
-	rep := &Report{Rows: []Row{reportRow("teacher", 256, 3000), reportRow("fp32", 256, 30), reportRow("int8", 256, 15), reportRow("int8", 512, 60)}}
+	rep := &measure.Report{Rows: []measure.Row{reportRow("teacher", 256, 3000), reportRow("fp32", 256, 30), reportRow("int8", 256, 15), reportRow("int8", 512, 60)}}
 	in := ReportInput{Models: rep, Teacher: "teacher", StudentFP32: "fp32", StudentInt8: "int8",
-		Torch: &TorchResult{Available: true, Latency: Latency{Median: 300}},
+		Torch: &TorchResult{Available: true, Latency: measure.Latency{Median: 300}},
 		E2E:   &E2EResult{PeakRSSKB: 100 * 1024, PhotosPerSec: 5}}
 	want := map[string]string{
 		"student INT8 ≤ 20 ms at 256²":           "yes", // 15 ms
@@ -60,18 +63,5 @@ func TestGoals(t *testing.T) {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("report lacks %q:\n%s", s, b.String())
 		}
-	}
-}
-
-func TestComputeRatios(t *testing.T) {
-	rows := []Row{reportRow("a", 256, 100), reportRow("b", 256, 25), reportRow("b", 512, 80)}
-	rows[0].Stats.FileBytes, rows[1].Stats.FileBytes, rows[2].Stats.FileBytes = 1000, 250, 250
-	rows[0].Stats.MACs, rows[1].Stats.MACs = 0, 5 // base without MACs: ratio 0, not Inf
-	computeRatios(rows)
-	if r := rows[1].Ratios; r.Speedup != 4 || r.File != 0.25 || r.MACs != 0 || r.Base != "a at 256²" {
-		t.Errorf("b at 256: %+v, want speed-up 4, file 0.25, MACs 0, base a", r)
-	}
-	if r := rows[2].Ratios; r.Speedup != 1 || r.Base != "b at 512²" {
-		t.Errorf("b at 512 (first of its size): %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"math"
@@ -10,12 +11,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	measure "github.com/animed/animed/internal/bench"
 	"github.com/animed/animed/internal/testmodel"
 )
 
 func TestPSNRSSIM(t *testing.T) {
 	const h, w = 24, 20
-	a := Pattern(h, w, 3)
+	a := measure.Pattern(h, w, 3)
 	if p := PSNR(a, a); !math.IsInf(p, 1) {
 		t.Errorf("PSNR(a, a) = %v, want +Inf", p)
 	}
@@ -79,7 +81,7 @@ func writePhotos(t *testing.T, n, w, h int) []string {
 	var out []string
 	for i := range n {
 		img := image.NewRGBA(image.Rect(0, 0, w, h))
-		p := Pattern(h, w, 3)
+		p := measure.Pattern(h, w, 3)
 		for k := range p {
 			p[k] = float32(math.Mod(float64(p[k])+float64(i)*0.3+1, 2) - 1)
 		}
@@ -95,9 +97,19 @@ func writePhotos(t *testing.T, n, w, h int) []string {
 	return out
 }
 
+// testModels writes the FP32 and INT8 test models to files.
+func testModels(t *testing.T) (fp32, int8 string) {
+	t.Helper()
+	dir := t.TempDir()
+	fp32, int8 = filepath.Join(dir, "fp32.tflite"), filepath.Join(dir, "int8.tflite")
+	if err := errors.Join(os.WriteFile(fp32, testmodel.FP32(), 0o644), os.WriteFile(int8, testmodel.Int8(), 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	return fp32, int8
+}
+
 func TestQuality(t *testing.T) {
-	fp32 := writeModel(t, "fp32.tflite", testmodel.FP32())
-	int8 := writeModel(t, "int8.tflite", testmodel.Int8())
+	fp32, int8 := testModels(t)
 	var sheet bytes.Buffer
 	res, err := Quality(context.Background(), QualityOptions{Reference: fp32, Models: []string{fp32, int8},
 		Labels: []string{"same"}, Photos: writePhotos(t, 3, 90, 70), Size: 48, Threads: 1, Sheet: &sheet, SheetRows: 2})
@@ -136,7 +148,7 @@ func TestQuality(t *testing.T) {
 }
 
 func TestEndToEnd(t *testing.T) {
-	int8 := writeModel(t, "int8.tflite", testmodel.Int8())
+	_, int8 := testModels(t)
 	res, err := EndToEnd(context.Background(), E2EOptions{Model: int8, Threads: 1, Photos: writePhotos(t, 2, 100, 60),
 		Width: 128, Height: 96, Count: 3})
 	if err != nil {
@@ -174,7 +186,10 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := EndToEnd(context.Background(), E2EOptions{Model: int8, Width: 65, Height: 48}); err == nil {
 		t.Error("65x48 succeeded")
 	}
-	fixed := writeModel(t, "fixed.tflite", testmodel.MustBuild(testmodel.Config{FixedSize: true}))
+	fixed := filepath.Join(t.TempDir(), "fixed.tflite")
+	if err := os.WriteFile(fixed, testmodel.MustBuild(testmodel.Config{FixedSize: true}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := EndToEnd(context.Background(), E2EOptions{Model: fixed, Width: 128, Height: 96, Count: 1}); err == nil {
 		t.Error("fixed-size model succeeded at 128x96")
 	}

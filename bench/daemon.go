@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	measure "github.com/animed/animed/internal/bench"
 )
 
 // DaemonOptions configure Daemon: the real `animed run` on a drop folder.
@@ -37,9 +39,9 @@ type DaemonResult struct {
 	WallS float64 `json:"wall_s"`
 	// SteadyPhotosPerS is (photos-1) over the time from the first result
 	// to the last one: the rate once the daemon is busy.
-	SteadyPhotosPerS float64            `json:"steady_photos_per_s"`
-	Stages           map[string]Latency `json:"stages"` // from the "photo done" log lines
-	PeakRSSKB        int64              `json:"peak_rss_kb"`
+	SteadyPhotosPerS float64                    `json:"steady_photos_per_s"`
+	Stages           map[string]measure.Latency `json:"stages"` // from the "photo done" log lines
+	PeakRSSKB        int64                      `json:"peak_rss_kb"`
 }
 
 // DaemonStages are the per-photo timings the daemon logs, in order.
@@ -167,14 +169,14 @@ func Daemon(ctx context.Context, o DaemonOptions) (DaemonResult, error) {
 		peak = h
 	}
 	stop()
-	res := DaemonResult{Args: o.Args, Photos: len(o.Inputs), WallS: last.Sub(start).Seconds(), PeakRSSKB: peak, Stages: map[string]Latency{}}
+	res := DaemonResult{Args: o.Args, Photos: len(o.Inputs), WallS: last.Sub(start).Seconds(), PeakRSSKB: peak, Stages: map[string]measure.Latency{}}
 	if len(o.Inputs) > 1 && last.After(first) {
 		res.SteadyPhotosPerS = float64(len(o.Inputs)-1) / last.Sub(first).Seconds()
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	for k, v := range stages {
-		res.Stages[k] = Summarize(v)
+		res.Stages[k] = measure.Summarize(v)
 	}
 	return res, nil
 }
@@ -201,7 +203,7 @@ func pidStatusKB(pid int, key string) int64 {
 		return -1
 	}
 	defer f.Close()
-	return statusKB(f, key)
+	return measure.StatusKB(f, key)
 }
 
 // WriteDaemonVariantsMarkdown writes one row per daemon run (the default
@@ -209,8 +211,8 @@ func pidStatusKB(pid int, key string) int64 {
 // trade-off a user can pick from.
 func WriteDaemonVariantsMarkdown(w io.Writer, runs []DaemonResult) error {
 	var b strings.Builder
-	row(&b, []string{"`animed run` flags", "photos/s once busy", "infer median ms", "peak RSS MB"})
-	row(&b, []string{"---", "---:", "---:", "---:"})
+	measure.TableRow(&b, []string{"`animed run` flags", "photos/s once busy", "infer median ms", "peak RSS MB"})
+	measure.TableRow(&b, []string{"---", "---:", "---:", "---:"})
 	for _, r := range runs {
 		flags := "(defaults)"
 		if len(r.Args) > 0 {
@@ -218,9 +220,9 @@ func WriteDaemonVariantsMarkdown(w io.Writer, runs []DaemonResult) error {
 		}
 		infer := ""
 		if s, ok := r.Stages["infer_ms"]; ok {
-			infer = ms(s.Median)
+			infer = measure.FormatMs(s.Median)
 		}
-		row(&b, []string{flags, fmt.Sprintf("%.2f", r.SteadyPhotosPerS), infer, fmt.Sprintf("%.1f", float64(r.PeakRSSKB)/1024)})
+		measure.TableRow(&b, []string{flags, fmt.Sprintf("%.2f", r.SteadyPhotosPerS), infer, fmt.Sprintf("%.1f", float64(r.PeakRSSKB)/1024)})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -231,14 +233,14 @@ func WriteDaemonMarkdown(w io.Writer, r DaemonResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`animed run` on a drop folder holding %d photos of 1024x768 (start-up scan), --log-format json; "+
 		"stage times from its \"photo done\" log lines.\n\n", r.Photos)
-	row(&b, []string{"Stage (daemon log)", "median ms", "p90 ms", "mean ms"})
-	row(&b, []string{"---", "---:", "---:", "---:"})
+	measure.TableRow(&b, []string{"Stage (daemon log)", "median ms", "p90 ms", "mean ms"})
+	measure.TableRow(&b, []string{"---", "---:", "---:", "---:"})
 	for _, k := range DaemonStages {
 		s, ok := r.Stages[k]
 		if !ok {
 			continue
 		}
-		row(&b, []string{strings.TrimSuffix(k, "_ms"), ms(s.Median), ms(s.P90), ms(s.Mean)})
+		measure.TableRow(&b, []string{strings.TrimSuffix(k, "_ms"), measure.FormatMs(s.Median), measure.FormatMs(s.P90), measure.FormatMs(s.Mean)})
 	}
 	fmt.Fprintf(&b, "\n**%.2f photos/s** once busy (%.2f photos/s over the whole %.1f s from start to the last result); "+
 		"daemon peak RSS (VmHWM) %.1f MB.\n", r.SteadyPhotosPerS, float64(r.Photos)/r.WallS, r.WallS, float64(r.PeakRSSKB)/1024)

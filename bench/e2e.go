@@ -18,12 +18,13 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/animed/animed/converter/tflitefile"
+	measure "github.com/animed/animed/internal/bench"
 	"github.com/animed/animed/internal/tflite"
 )
 
 // E2EOptions configure EndToEnd.
 type E2EOptions struct {
-	Model   string // path or DefaultModel
+	Model   string // path or measure.DefaultModel
 	Threads int
 	// Photos are source images; each is scaled and centre-cropped to
 	// Width x Height and stored as a JPEG before timing starts. Empty:
@@ -43,18 +44,18 @@ var Stages = []string{"decode", "preprocess", "infer", "postprocess", "encode"}
 
 // E2EResult is the throughput of the photo pipeline.
 type E2EResult struct {
-	Model        string             `json:"model"`
-	Backend      tflite.Backend     `json:"backend"`
-	Threads      int                `json:"threads"`
-	Width        int                `json:"width"`
-	Height       int                `json:"height"`
-	Photos       int                `json:"photos"`
-	PhotosPerSec float64            `json:"photos_per_s"`
-	Total        Latency            `json:"total"`
-	Stages       map[string]Latency `json:"stages"`
-	InBytes      int                `json:"in_bytes_mean"`
-	OutBytes     int                `json:"out_bytes_mean"`
-	PeakRSSKB    int64              `json:"peak_rss_kb"`
+	Model        string                     `json:"model"`
+	Backend      tflite.Backend             `json:"backend"`
+	Threads      int                        `json:"threads"`
+	Width        int                        `json:"width"`
+	Height       int                        `json:"height"`
+	Photos       int                        `json:"photos"`
+	PhotosPerSec float64                    `json:"photos_per_s"`
+	Total        measure.Latency            `json:"total"`
+	Stages       map[string]measure.Latency `json:"stages"`
+	InBytes      int                        `json:"in_bytes_mean"`
+	OutBytes     int                        `json:"out_bytes_mean"`
+	PeakRSSKB    int64                      `json:"peak_rss_kb"`
 	// HWMAfterKB is VmHWM after each stage of the warm-up photo (and
 	// "load" after the model is ready): where the peak comes from.
 	HWMAfterKB map[string]int64 `json:"hwm_after_kb"`
@@ -73,7 +74,7 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 	if err != nil {
 		return E2EResult{}, err
 	}
-	data, err := readModel(o.Model)
+	data, err := measure.ReadModel(o.Model)
 	if err != nil {
 		return E2EResult{}, fmt.Errorf("e2e: %w", err)
 	}
@@ -110,10 +111,10 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 	var totals []time.Duration
 	var inBytes, outBytes int
 
-	hwm := map[string]int64{"load": procStatusKB("VmHWM")}
+	hwm := map[string]int64{"load": measure.ProcStatusKB("VmHWM")}
 	mark := func(record bool, stage string) {
 		if !record {
-			hwm[stage] = procStatusKB("VmHWM")
+			hwm[stage] = measure.ProcStatusKB("VmHWM")
 		}
 	}
 	one := func(jpg []byte, record bool) error {
@@ -179,12 +180,12 @@ func EndToEnd(ctx context.Context, o E2EOptions) (E2EResult, error) {
 		}
 	}
 	elapsed := time.Since(begin)
-	res := E2EResult{Model: label(o.Model), Backend: it.Backend(), Threads: it.Threads(), Width: o.Width, Height: o.Height,
-		Photos: len(totals), PhotosPerSec: float64(len(totals)) / elapsed.Seconds(), Total: Summarize(totals),
-		Stages: map[string]Latency{}, InBytes: inBytes / len(totals), OutBytes: outBytes / len(totals),
-		PeakRSSKB: procStatusKB("VmHWM"), HWMAfterKB: hwm}
+	res := E2EResult{Model: measure.Label(o.Model), Backend: it.Backend(), Threads: it.Threads(), Width: o.Width, Height: o.Height,
+		Photos: len(totals), PhotosPerSec: float64(len(totals)) / elapsed.Seconds(), Total: measure.Summarize(totals),
+		Stages: map[string]measure.Latency{}, InBytes: inBytes / len(totals), OutBytes: outBytes / len(totals),
+		PeakRSSKB: measure.ProcStatusKB("VmHWM"), HWMAfterKB: hwm}
 	for name, s := range stage {
-		res.Stages[name] = Summarize(s)
+		res.Stages[name] = measure.Summarize(s)
 	}
 	return res, nil
 }
@@ -203,7 +204,7 @@ func (o E2EOptions) withDefaults() E2EOptions {
 		o.MaxTime = 20 * time.Second
 	}
 	if o.Model == "" {
-		o.Model = DefaultModel
+		o.Model = measure.DefaultModel
 	}
 	return o
 }
@@ -247,7 +248,7 @@ func PreparePhotos(o E2EOptions) ([][]byte, error) {
 	}
 	if len(out) == 0 {
 		img := image.NewRGBA(image.Rect(0, 0, o.Width, o.Height))
-		FromTensor(Pattern(o.Height, o.Width, 3), img)
+		FromTensor(measure.Pattern(o.Height, o.Width, 3), img)
 		if err := encode(img); err != nil {
 			return nil, err
 		}
@@ -259,16 +260,16 @@ func PreparePhotos(o E2EOptions) ([][]byte, error) {
 func WriteE2EMarkdown(w io.Writer, r E2EResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %s, %d threads, %dx%d JPEG in (%s mean) → JPEG out (%s mean), %d photos after 1 warm-up.\n\n",
-		r.Model, r.Backend, r.Threads, r.Width, r.Height, HumanBytes(int64(r.InBytes)), HumanBytes(int64(r.OutBytes)), r.Photos)
-	row(&b, []string{"Stage", "median ms", "p90 ms", "mean ms", "share of mean", "VmHWM after (1st photo) MB"})
-	row(&b, []string{"---", "---:", "---:", "---:", "---:", "---:"})
+		r.Model, r.Backend, r.Threads, r.Width, r.Height, measure.HumanBytes(int64(r.InBytes)), measure.HumanBytes(int64(r.OutBytes)), r.Photos)
+	measure.TableRow(&b, []string{"Stage", "median ms", "p90 ms", "mean ms", "share of mean", "VmHWM after (1st photo) MB"})
+	measure.TableRow(&b, []string{"---", "---:", "---:", "---:", "---:", "---:"})
 	mb := func(kb int64) string { return fmt.Sprintf("%.1f", float64(kb)/1024) }
-	row(&b, []string{"(model loaded)", "", "", "", "", mb(r.HWMAfterKB["load"])})
+	measure.TableRow(&b, []string{"(model loaded)", "", "", "", "", mb(r.HWMAfterKB["load"])})
 	for _, name := range Stages {
 		s := r.Stages[name]
-		row(&b, []string{name, ms(s.Median), ms(s.P90), ms(s.Mean), fmt.Sprintf("%.0f%%", 100*s.Mean/r.Total.Mean), mb(r.HWMAfterKB[name])})
+		measure.TableRow(&b, []string{name, measure.FormatMs(s.Median), measure.FormatMs(s.P90), measure.FormatMs(s.Mean), fmt.Sprintf("%.0f%%", 100*s.Mean/r.Total.Mean), mb(r.HWMAfterKB[name])})
 	}
-	row(&b, []string{"**total**", ms(r.Total.Median), ms(r.Total.P90), ms(r.Total.Mean), "100%", ""})
+	measure.TableRow(&b, []string{"**total**", measure.FormatMs(r.Total.Median), measure.FormatMs(r.Total.P90), measure.FormatMs(r.Total.Mean), "100%", ""})
 	fmt.Fprintf(&b, "\n**%.2f photos/s** end to end; peak RSS of the process %.1f MB.\n", r.PhotosPerSec, float64(r.PeakRSSKB)/1024)
 	_, err := io.WriteString(w, b.String())
 	return err

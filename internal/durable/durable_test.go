@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestWriteFileReplacesLeftoverTemp(t *testing.T) {
@@ -70,8 +72,9 @@ func TestMove(t *testing.T) {
 		os.WriteFile(filepath.Join(src, "photo.jpg"), []byte("jpeg"), 0o640)
 		os.Symlink("/etc/passwd", filepath.Join(src, "link.jpg"))
 		syscall.Mkfifo(filepath.Join(src, "fifo.jpg"), 0o644)
+		from, to := mustOpen(t, src), mustOpen(t, dst)
 		for _, n := range []string{"photo.jpg", "link.jpg", "fifo.jpg"} {
-			if err := Move(filepath.Join(src, n), filepath.Join(dst, n)); err != nil {
+			if err := Move(from, n, to, n); err != nil {
 				t.Fatalf("%s -> %s: %v", n, dst, err)
 			}
 			if _, err := os.Lstat(filepath.Join(src, n)); !errors.Is(err, os.ErrNotExist) {
@@ -94,17 +97,107 @@ func TestFreeName(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.jpg"), nil, 0o644)
 	os.Symlink("/nonexistent", filepath.Join(dir, "a-1.jpg")) // dangling counts
-	got, err := FreeName(dir, "a", ".jpg", func(n string) bool { return n == "a-2.jpg" })
+	got, err := mustOpen(t, dir).FreeName("a", ".jpg", 0, func(n string) bool { return n == "a-2.jpg" })
 	if err != nil || got != "a-3.jpg" {
 		t.Fatalf("FreeName = %q, %v; want a-3.jpg", got, err)
 	}
 }
 
-func ExampleFreeName() {
+func ExampleDir_FreeName() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "beach.jpg"), nil, 0o644)
-	name, _ := FreeName(dir, "beach", ".jpg", nil)
+	d, _ := OpenDir(dir)
+	defer d.Close()
+	name, _ := d.FreeName("beach", ".jpg", 0, nil)
 	fmt.Println(name)
 	// Output: beach-1.jpg
+}
+
+func mustOpen(t *testing.T, path string) *Dir {
+	t.Helper()
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestNamesMustBePlain(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "dir")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(root, "outside"), []byte("keep"), 0o644)
+	d := mustOpen(t, dir)
+	write := func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }
+	for _, name := range []string{"", ".", "..", "../outside", "a/b", "/etc/passwd", "a\x00b", strings.Repeat("n", 256)} {
+		if err := d.WriteFile(name, 0o644, write); !errors.Is(err, ErrBadName) {
+			t.Errorf("WriteFile(%q) = %v, want ErrBadName", name, err)
+		}
+		if err := d.Remove(name); !errors.Is(err, ErrBadName) {
+			t.Errorf("Remove(%q) = %v, want ErrBadName", name, err)
+		}
+		if err := Move(d, "x", d, name); !errors.Is(err, ErrBadName) {
+			t.Errorf("Move to %q = %v, want ErrBadName", name, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "outside")); string(b) != "keep" {
+		t.Fatalf("a file outside the folder was replaced: %q", b)
+	}
+}
+
+func TestCheckNoticesSwap(t *testing.T) {
+	root := t.TempDir()
+	dir, elsewhere := filepath.Join(root, "done"), t.TempDir()
+	os.Mkdir(dir, 0o755)
+	d := mustOpen(t, dir)
+	if err := d.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// An uploader who can write root swaps done/ for a link elsewhere.
+	os.Rename(dir, filepath.Join(root, "old"))
+	os.Symlink(elsewhere, dir)
+	if err := d.Check(); !errors.Is(err, ErrReplaced) {
+		t.Fatalf("Check after a swap = %v, want ErrReplaced", err)
+	}
+	if _, err := OpenDir(dir); !errors.Is(err, ErrReplaced) {
+		t.Fatalf("OpenDir of a symlink = %v, want ErrReplaced", err)
+	}
+}
+
+func TestLongNames(t *testing.T) {
+	d := mustOpen(t, t.TempDir())
+	long := strings.Repeat("é", 126) + ".jpg" // 256 bytes: one over
+	name, err := d.FreeName(strings.TrimSuffix(long, ".jpg"), ".jpg", len(".error.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(name)+len(".error.txt") > MaxName || !utf8.ValidString(name) || !strings.HasSuffix(name, ".jpg") {
+		t.Fatalf("FreeName = %q (%d bytes)", name, len(name))
+	}
+	full := strings.Repeat("n", 251) + ".jpg"
+	if len(TempName(full)) > MaxName {
+		t.Fatalf("TempName of a 255-byte name is %d bytes", len(TempName(full)))
+	}
+	if err := d.WriteFile(full, 0o644, func(w io.Writer) error { return nil }); err != nil {
+		t.Fatalf("write a 255-byte name: %v", err)
+	}
+	if TempName(full) == TempName(full[1:]) {
+		t.Fatal("two long names share a temporary name")
+	}
+}
+
+// The package-level WriteFile is for the caller's own folders (animed
+// convert OUT): a folder reached through a symbolic link works.
+func TestWriteFileThroughLinkedFolder(t *testing.T) {
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(real, link)
+	if err := WriteFile(link, "a.jpg", 0o644, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(real, "a.jpg")); string(b) != "x" {
+		t.Fatalf("content %q", b)
+	}
 }

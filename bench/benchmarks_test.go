@@ -8,18 +8,19 @@ import (
 	"testing"
 
 	"github.com/animed/animed/converter/tflitefile"
+	measure "github.com/animed/animed/internal/bench"
 	"github.com/animed/animed/internal/tflite"
 	"github.com/animed/animed/models"
 )
 
 // Hot paths of the photo pipeline at the daemon's working size, named for
-// benchstat: go test -run '^$' -bench . -count 6 ./internal/bench | benchstat -
+// benchstat: go test -run '^$' -bench . -count 6 ./bench | benchstat -
 
 const benchW, benchH = 1024, 768
 
 func benchImage() *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, benchW, benchH))
-	FromTensor(Pattern(benchH, benchW, 3), img)
+	FromTensor(measure.Pattern(benchH, benchW, 3), img)
 	return img
 }
 
@@ -45,7 +46,7 @@ func BenchmarkPreprocess(b *testing.B) {
 func BenchmarkPostprocess(b *testing.B) {
 	out := image.NewRGBA(image.Rect(0, 0, benchW, benchH))
 	b.Run("path=float", func(b *testing.B) {
-		src := Pattern(benchH, benchW, 3)
+		src := measure.Pattern(benchH, benchW, 3)
 		b.SetBytes(benchW * benchH * 4)
 		for b.Loop() {
 			FromTensor(src, out)
@@ -66,7 +67,7 @@ func BenchmarkPostprocess(b *testing.B) {
 // the I/O of a model with float ends fed to int8 tensors.
 func BenchmarkQuantize(b *testing.B) {
 	it := defaultAt(b, benchH, benchW, tflite.BackendXNNPACK, 1)
-	src := Pattern(benchH, benchW, 3)
+	src := measure.Pattern(benchH, benchW, 3)
 	b.Run(fmt.Sprintf("op=set/type=%s", it.Input(0).Type()), func(b *testing.B) {
 		b.SetBytes(int64(len(src)) * 4)
 		for b.Loop() {
@@ -92,7 +93,7 @@ func BenchmarkInvoke(b *testing.B) {
 		for _, size := range []int{256, 512} {
 			b.Run(fmt.Sprintf("model=default/size=%d/backend=%s", size, be), func(b *testing.B) {
 				it := defaultAt(b, size, size, be, 2)
-				if err := it.Input(0).SetFloat32(Pattern(size, size, 3)); err != nil {
+				if err := it.Input(0).SetFloat32(measure.Pattern(size, size, 3)); err != nil {
 					b.Fatal(err)
 				}
 				// warm-up: the first run sets XNNPACK up (packs weights, plans buffers)

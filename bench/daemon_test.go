@@ -2,21 +2,16 @@ package bench
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 )
 
-// buildAnimed builds daemon/cmd/animed, or skips while the daemon has not
-// landed in this checkout.
+// buildAnimed builds daemon/cmd/animed.
 func buildAnimed(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("../../daemon/cmd/animed"); err != nil {
-		t.Skip("daemon/cmd/animed is not in this checkout yet: skipping the daemon measurement")
-	}
 	bin := filepath.Join(t.TempDir(), "animed")
-	cmd := exec.Command("go", "build", "-o", bin, "../../daemon/cmd/animed")
+	cmd := exec.Command("go", "build", "-o", bin, "../daemon/cmd/animed")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build animed: %v\n%s", err, out)
 	}

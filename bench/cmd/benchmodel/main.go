@@ -23,14 +23,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/animed/animed/internal/bench"
+	"github.com/animed/animed/bench"
+	measure "github.com/animed/animed/internal/bench"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && os.Args[1] == bench.ChildCommand {
-		if err := bench.ChildMain(ctx, os.Args[2:], os.Stdout); err != nil {
+	if len(os.Args) > 1 && os.Args[1] == measure.ChildCommand {
+		if err := measure.ChildMain(ctx, os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -57,9 +58,9 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("benchmodel", flag.ExitOnError)
-	modelList := fs.String("models", bench.DefaultModel, "comma-separated models: "+bench.DefaultModel+" or .tflite paths")
+	modelList := fs.String("models", measure.DefaultModel, "comma-separated models: "+measure.DefaultModel+" or .tflite paths")
 	sizeList := fs.String("sizes", "256,512,1024", "comma-separated square input sides")
-	var o bench.Options
+	var o measure.Options
 	fs.IntVar(&o.Threads, "threads", 0, "TFLite threads (0: all usable CPUs)")
 	fs.IntVar(&o.Runs, "runs", 20, "max timed runs per measurement")
 	fs.DurationVar(&o.MaxTime, "max-time", 0, "max time per measurement (0: 10s)")
@@ -74,13 +75,13 @@ func run(ctx context.Context, args []string) error {
 		o.Sizes = append(o.Sizes, n)
 	}
 	o.Progress = os.Stderr
-	return bench.Run(ctx, o, os.Stdout)
+	return measure.Run(ctx, o, os.Stdout)
 }
 
 func e2e(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("benchmodel e2e", flag.ExitOnError)
 	var o bench.E2EOptions
-	fs.StringVar(&o.Model, "model", bench.DefaultModel, "model: "+bench.DefaultModel+" or a resizable .tflite")
+	fs.StringVar(&o.Model, "model", measure.DefaultModel, "model: "+measure.DefaultModel+" or a resizable .tflite")
 	photos := fs.String("photos", "", "folder of source photos (held-out split); empty: generated pictures")
 	maxPhotos := fs.Int("max-photos", 8, "distinct source photos")
 	fs.IntVar(&o.Threads, "threads", 0, "TFLite threads (0: all usable CPUs)")
@@ -109,7 +110,7 @@ func quality(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("benchmodel quality", flag.ExitOnError)
 	var o bench.QualityOptions
 	fs.StringVar(&o.Reference, "teacher", "", "reference model (the teacher)")
-	modelList := fs.String("models", bench.DefaultModel, "comma-separated student models")
+	modelList := fs.String("models", measure.DefaultModel, "comma-separated student models")
 	labelList := fs.String("labels", "", "comma-separated column names for --models")
 	photos := fs.String("photos", "", "photo folder: its held-out split (every 10th) is used")
 	maxPhotos := fs.Int("max-photos", 8, "held-out photos to compare")
@@ -208,7 +209,7 @@ func report(args []string) error {
 	})
 	fs.Parse(args)
 	var err error
-	if in.Models, err = loadJSON[bench.Report](*modelsJSON); err != nil {
+	if in.Models, err = loadJSON[measure.Report](*modelsJSON); err != nil {
 		return err
 	}
 	if in.Torch, err = loadJSON[bench.TorchResult](*torchJSON); err != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	measure "github.com/animed/animed/internal/bench"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -152,7 +153,7 @@ func HeldOut(root string) ([]string, error) {
 // QualityOptions configure Quality.
 type QualityOptions struct {
 	Reference string   // the teacher: path
-	Models    []string // students: paths or DefaultModel
+	Models    []string // students: paths or measure.DefaultModel
 	Labels    []string // column names for Models; default the file names
 	Photos    []string
 	Size      int // square side, default 256
@@ -194,7 +195,7 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 	}
 	labels := append([]string{"photo (floor)"}, o.Labels...)
 	for i := len(o.Labels); i < len(o.Models); i++ {
-		labels = append(labels, label(o.Models[i]))
+		labels = append(labels, measure.Label(o.Models[i]))
 	}
 	names := append([]string{o.Reference}, o.Models...)
 	var runners []*runner
@@ -321,7 +322,7 @@ type runner struct {
 }
 
 func newRunner(name string, size, threads int) (*runner, error) {
-	data, err := readModel(name)
+	data, err := measure.ReadModel(name)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +335,7 @@ func newRunner(name string, size, threads int) (*runner, error) {
 		m.Close()
 		return nil, err
 	}
-	r := &runner{name: label(name), m: m, it: it, out: make([]float32, size*size*3)}
+	r := &runner{name: measure.Label(name), m: m, it: it, out: make([]float32, size*size*3)}
 	if s := it.Input(0).Shape(); len(s) != 4 || s[1] != size || s[2] != size {
 		if err := it.ResizeInput(0, []int{1, size, size, 3}); err != nil {
 			r.close()
@@ -367,10 +368,10 @@ func (r *runner) close() {
 func WriteQualityMarkdown(w io.Writer, r QualityResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Against the teacher's output, mean over %d held-out photos at %d² (PSNR on RGB, SSIM on luma, as models/distill/data.py).\n\n", r.Photos, r.Size)
-	row(&b, []string{"Output", "PSNR dB", "min PSNR dB", "SSIM"})
-	row(&b, []string{"---", "---:", "---:", "---:"})
+	measure.TableRow(&b, []string{"Output", "PSNR dB", "min PSNR dB", "SSIM"})
+	measure.TableRow(&b, []string{"---", "---:", "---:", "---:"})
 	for _, e := range r.Entries {
-		row(&b, []string{e.Label, fmt.Sprintf("%.2f", e.PSNR), fmt.Sprintf("%.2f", e.MinPSNR), fmt.Sprintf("%.4f", e.SSIM)})
+		measure.TableRow(&b, []string{e.Label, fmt.Sprintf("%.2f", e.PSNR), fmt.Sprintf("%.2f", e.MinPSNR), fmt.Sprintf("%.4f", e.SSIM)})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

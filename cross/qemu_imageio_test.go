@@ -13,6 +13,7 @@ import (
 // JPEG decoding, HEIC and AVIF through the dlopened libheif, orientation.
 func TestArm64ImageioUnderQemu(t *testing.T) {
 	needArm64(t)
+	needWorkingQemu(t, sysroot)
 	for _, lib := range []string{"/usr/lib/aarch64-linux-gnu/libturbojpeg.so", "/usr/lib/aarch64-linux-gnu/libheif.so.1"} {
 		if _, err := os.Stat(lib); err != nil {
 			t.Skipf("skipping: %s missing (arm64 libturbojpeg0-dev, libheif-dev: make deps-arm64)", lib)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/animed/animed/bench"
+	"github.com/animed/animed/daemon/config"
 	"github.com/animed/animed/daemon/pipeline"
 	"github.com/animed/animed/internal/imageio"
 	"github.com/animed/animed/internal/imageio/phototest"
@@ -29,11 +30,11 @@ import (
 	"github.com/animed/animed/models"
 )
 
-// The daemon's defaults (daemon/config).
+// The daemon's defaults.
 const (
-	maxSide   = 1024
-	maxPixels = 50_000_000
-	quality   = 90
+	maxSide   = config.DefaultMaxSide
+	maxPixels = config.DefaultMaxPixels
+	quality   = config.DefaultQuality
 )
 
 func main() {
@@ -77,7 +78,7 @@ func run(ctx context.Context, w io.Writer, animed string, count, threads int) er
 	debug.FreeOSMemory()
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // reset VmHWM
 	base := hwmKB()
-	s, err := stylize.NewFromData(models.Default(), stylize.Options{Threads: threads,
+	s, err := stylize.NewFromData(models.Default(), stylize.Options{Threads: threads, MaxWholePixels: config.DefaultTile,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err

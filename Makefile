@@ -21,20 +21,25 @@ TFLITE_SHA := 3be1632328a76a2475e5b6833253763c802c859433becb4d879ee1860e3b5284
 BIN        := $(BUILD)/bin
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages: the build needs BASE_PKGS (cgo); the tests, the recipe and
-# the packaging need the rest (Debian 12 "bookworm").
-BASE_PKGS := gcc
+# Debian packages: the build needs BASE_PKGS (cgo; libjpeg-turbo for JPEG,
+# libheif's header for HEIC/AVIF, whose library is loaded at run time); the
+# tests, the recipe and the packaging need the rest (Debian 12 "bookworm"):
+# heif-enc (libheif-examples) makes the HEIC test files. ARM64_PKGS are the
+# same libraries for the arm64 cross-build and its tests under qemu, from
+# Debian's arm64 multiarch (they co-install with the amd64 ones).
+BASE_PKGS := gcc libturbojpeg0-dev libheif-dev
 APT_PKGS := $(BASE_PKGS) python3-torch python3-torchvision python3-flatbuffers python3-numpy \
 	python3-pil protobuf-compiler libonnx-dev libonnx-testdata \
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-	bubblewrap systemd dpkg-dev fakeroot lintian strace
+	bubblewrap systemd dpkg-dev fakeroot lintian strace libheif-examples
+ARM64_PKGS := libturbojpeg0-dev:arm64 libheif-dev:arm64
 
-.PHONY: all deps deps-build deps-base deps-apt deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
+.PHONY: all deps deps-build deps-base deps-apt deps-arm64 deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
 	distill distill-smoke distill-check-teacher model
 
 all: build
 
-deps: deps-base deps-apt deps-tflite deps-go converter-deps
+deps: deps-base deps-apt deps-arm64 deps-tflite deps-go converter-deps
 
 # What building and running animed needs: a C compiler, npm, Go, TFLite.
 deps-build: deps-base deps-tflite deps-go
@@ -61,6 +66,24 @@ deps-base deps-apt:
 		chmod +x "$$dir"/bin/* "$$dir"/pkg/tool/*/*; \
 		ln -sfn "$$dir" $(GOBOOT); \
 	fi
+
+# Adds Debian's arm64 architecture (once) for ARM64_PKGS. Their libc6:arm64
+# (/lib/aarch64-linux-gnu) is a newer build than libc6-arm64-cross's
+# loader, which qemu-aarch64 -L /usr/aarch64-linux-gnu runs: a program
+# given the loader of one and the libc of the other hangs. Links inside the
+# sysroot make qemu find the cross libc first at the multiarch paths.
+GLIBC_ARM64 := libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libresolv.so.2 \
+	libutil.so.1 libanl.so.1 libmvec.so.1 libnss_files.so.2 libnss_dns.so.2 libthread_db.so.1
+deps-arm64: deps-apt
+	@missing=$$(for p in $(ARM64_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing arm64 packages:" $$missing; \
+		dpkg --print-foreign-architectures | grep -qx arm64 || $(SUDO) dpkg --add-architecture arm64; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=600 $$missing; \
+	fi
+	@cd /usr/aarch64-linux-gnu/lib && for f in $(GLIBC_ARM64); do \
+		[ ! -e $$f ] || [ -L aarch64-linux-gnu/$$f ] || { $(SUDO) mkdir -p aarch64-linux-gnu && $(SUDO) ln -sfn ../$$f aarch64-linux-gnu/$$f; }; done
 
 # The TFLite C library (2.9.0) comes from the npm package tfjs-tflite-node,
 # checked against a pinned sha256, unpacked into $(TFLITE). Never committed.

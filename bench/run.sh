@@ -151,5 +151,7 @@ notes+=(--note "make bench took ${elapsed} s with THREADS=$THREADS. Reproduce: \
 "$BIN/benchmodel" report --models-json "$TMP/models.json" --torch-json "$TMP/torch.json" \
 	--e2e-json "$TMP/e2e.json" --daemon-json "$TMP/daemon.json" "${variants[@]}" --quality-json "$TMP/quality.json" --gobench "$TMP/gobench.txt" \
 	"${sheet[@]}" "${labels[@]}" "${notes[@]}" "${missing[@]}" >"$OUT/REPORT.md.tmp"
+log "12 MP phone JPEG"
+bash bench/phone.sh "$OUT/REPORT.md.tmp" "$THREADS" "$($have_animed && echo "$BIN/animed")"
 mv "$OUT/REPORT.md.tmp" "$OUT/REPORT.md"
 log "wrote $OUT/REPORT.md in ${elapsed} s"

@@ -75,7 +75,7 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: animed maintainers <animed@users.noreply.github.com>
 Installed-Size: $size
-Depends: libc6 (>= ${glibc:-2.34}), $stdcxx, libgcc-s1, systemd | systemd-sysusers
+Depends: libc6 (>= ${glibc:-2.34}), $stdcxx, libgcc-s1, libturbojpeg0, libheif1, systemd | systemd-sysusers
 Section: graphics
 Priority: optional
 Description: photo-to-anime drop-folder daemon for small ARM boards

@@ -62,8 +62,14 @@ func needArm64(t *testing.T) {
 // environment.
 func goTestC(t *testing.T, out string, env []string, flags ...string) {
 	t.Helper()
+	goTestCPkg(t, out, env, tflitePkg, flags...)
+}
+
+// goTestCPkg compiles the tests of pkg into out.
+func goTestCPkg(t *testing.T, out string, env []string, pkg string, flags ...string) {
+	t.Helper()
 	args := append([]string{"test", "-c", "-o", out}, flags...)
-	args = append(args, tflitePkg)
+	args = append(args, pkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), env...)
@@ -76,10 +82,16 @@ func goTestC(t *testing.T, out string, env []string, flags ...string) {
 // relative paths to ../shared and testdata work).
 func runTests(t *testing.T, name string, argv []string, env ...string) string {
 	t.Helper()
+	return runTestsIn(t, tflitePkg, name, argv, env...)
+}
+
+// runTestsIn runs a compiled test binary in the folder of pkg.
+func runTestsIn(t *testing.T, pkg, name string, argv []string, env ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = filepath.Join(root, tflitePkg)
+	cmd.Dir = filepath.Join(root, pkg)
 	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
 	b, err := cmd.CombinedOutput()

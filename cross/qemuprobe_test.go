@@ -24,12 +24,14 @@ int main(void) {
 `
 
 // needWorkingQemu skips the test when qemu-aarch64 cannot run a dynamically
-// linked arm64 program that creates a thread. Some hosts' qemu-user 7.2
-// (Debian 12) spins forever in glibc 2.36's first pthread_create (seen on a
-// 6.18 host kernel: a five-line C program never returns, while static and
-// pure-Go binaries run), and every cgo binary, animed included, creates
-// threads at start. Without this check such a host hangs the test until
-// go test's deadline instead of saying why.
+// linked arm64 program that creates a thread, and says why. Seen here: with
+// Debian's arm64 multiarch libc6 installed (a newer build than
+// libc6-arm64-cross's loader), qemu-aarch64 -L /usr/aarch64-linux-gnu paired
+// the cross loader with the multiarch libc and every program spun forever in
+// its first pthread_create; `make deps-arm64` links the cross libc into the
+// sysroot's multiarch path to prevent that. Every cgo binary, animed
+// included, creates threads at start, so without this check a broken
+// sysroot hangs the test until go test's deadline.
 func needWorkingQemu(t *testing.T, sysroot string) {
 	t.Helper()
 	dir := t.TempDir()

@@ -85,8 +85,9 @@ type Options struct {
 	Fleet *fleet.Fleet
 }
 
-// Pipeline processes photos one at a time. It is not safe for concurrent
-// use, except for Paused.
+// Pipeline processes photos one at a time; Run decodes the next one while
+// the model runs (ahead.go). It is not safe for concurrent use, except for
+// Paused.
 type Pipeline struct {
 	o   Options
 	log *slog.Logger
@@ -97,6 +98,9 @@ type Pipeline struct {
 
 	mu     sync.Mutex
 	paused string // why the queue is paused; "" = running
+
+	ahead      ahead      // a photo decoded while the one before runs (Run)
+	decodeGate sync.Mutex // one full-size decode at a time
 }
 
 // New returns a pipeline that records claims in j and styles with s. It
@@ -177,6 +181,11 @@ func Render(ctx context.Context, s *stylize.Stylizer, data []byte, f imageio.For
 	if err != nil {
 		return nil, err
 	}
+	return renderDecoded(ctx, s, photo, time.Since(t0), f, o)
+}
+
+// renderDecoded is Render after the decoding, which took decode.
+func renderDecoded(ctx context.Context, s *stylize.Stylizer, photo *imageio.Photo, decode time.Duration, f imageio.Format, o Options) (*Rendered, error) {
 	t1 := time.Now()
 	styled, err := s.Apply(ctx, photo.RGB)
 	if err != nil {
@@ -194,5 +203,5 @@ func Render(ctx context.Context, s *stylize.Stylizer, data []byte, f imageio.For
 	t3 := time.Now()
 	b := styled.Bounds()
 	return &Rendered{Data: buf.Bytes(), Width: b.Dx(), Height: b.Dy(), SrcW: photo.Width, SrcH: photo.Height,
-		Timings: Timings{Decode: t1.Sub(t0), Infer: t2.Sub(t1), Encode: t3.Sub(t2)}}, nil
+		Timings: Timings{Decode: decode, Infer: t2.Sub(t1), Encode: t3.Sub(t2)}}, nil
 }

@@ -106,12 +106,22 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 				return p.hold(c, ours("state", err))
 			}
 		}
-		// read -> decode -> model -> encode
-		data, err := p.read(in, fp)
-		if err != nil {
-			return p.failOrWait(c, renewed, err)
+		// read -> decode (or the pixels decoded ahead from this very
+		// file, see ahead.go) -> model -> encode
+		d := p.ahead.take(name, fp)
+		if d == nil {
+			data, err := p.read(in, fp)
+			if err != nil {
+				return p.failOrWait(c, renewed, err)
+			}
+			d = &decoded{name: name, fp: fp}
+			if d.photo, d.took, err = p.decode(data); err != nil {
+				return p.failOrWait(c, renewed, err)
+			}
+		} else {
+			log = log.With("decoded_ahead", true)
 		}
-		r, err = Render(ctx, p.s, data, p.o.Format, p.o)
+		r, err = renderDecoded(ctx, p.s, d.photo, d.took, p.o.Format, p.o)
 		if err != nil {
 			if ctx.Err() != nil {
 				return p.stopped(c, fmt.Errorf("process %s: stopped: %w", name, ctx.Err()))

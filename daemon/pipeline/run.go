@@ -38,6 +38,14 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 			p.o.Fleet.Run(wctx)
 		}()
 	}
+	// Names go through decodeAheadLoop, which decodes each while the photo
+	// before it is processed (ahead.go).
+	next := make(chan *decoded)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.decodeAheadLoop(wctx, w.Ready(), next)
+	}()
 	check := time.NewTicker(p.o.RetryEvery)
 	defer check.Stop()
 	for {
@@ -57,7 +65,9 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 			default:
 				p.setPaused("")
 			}
-		case name := <-w.Ready():
+		case d := <-next:
+			name := d.name
+			p.ahead.put(d)
 			err := p.handle(ctx, name, w.RetryAt)
 			w.Done(name)
 			if err != nil {

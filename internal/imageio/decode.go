@@ -18,8 +18,8 @@ import (
 var ErrTooManyPixels = errors.New("too many pixels")
 
 // ErrUnknownFormat is returned by Decode for data that is not a JPEG, PNG,
-// WebP or GIF image.
-var ErrUnknownFormat = errors.New("not a JPEG, PNG, WebP or GIF image")
+// WebP, GIF, HEIF or AVIF image.
+var ErrUnknownFormat = errors.New("not a JPEG, PNG, WebP, GIF, HEIF or AVIF image")
 
 // DecodeOptions limits and shapes what Decode returns.
 type DecodeOptions struct {
@@ -29,6 +29,10 @@ type DecodeOptions struct {
 	// MaxSide scales the image down (keeping the aspect ratio) so its
 	// long side is at most MaxSide pixels; <= 0 keeps the size.
 	MaxSide int
+	// MaxDecodeBytes refuses images whose decoding would take more
+	// memory, estimated from the header (ErrDecodeMemory); 0 means
+	// DefaultMaxDecodeBytes, < 0 no limit.
+	MaxDecodeBytes int64
 }
 
 // Photo is a decoded photo, upright and ready for a model.
@@ -39,11 +43,15 @@ type Photo struct {
 	// Alpha holds the original transparency at RGB's size, or nil when
 	// the image is opaque.
 	Alpha *image.Alpha
-	// Format is the decoder's name: "jpeg", "png", "webp" or "gif".
+	// Format is the decoder's name: "jpeg", "png", "webp", "gif", "heif"
+	// or "avif".
 	Format string
-	// Width and Height are the stored size, before orientation and scaling.
+	// Width and Height are the stored size, before orientation and scaling
+	// (for HEIF and AVIF: after the file's rotation, which libheif applies).
 	Width, Height int
-	// Orientation is the EXIF orientation (1-8) that was applied.
+	// Orientation is the EXIF orientation (1-8) that was applied. HEIF and
+	// AVIF files carry theirs as transformations that libheif applies (an
+	// EXIF orientation tag in them only repeats it), so theirs is 1.
 	Orientation int
 }
 
@@ -55,6 +63,13 @@ type Header struct {
 
 // DecodeHeader reads only the header of an encoded image.
 func DecodeHeader(data []byte) (Header, error) {
+	if f := heifFormat(data); f != "" {
+		w, h, err := heifHeader(data)
+		if err != nil {
+			return Header{}, fmt.Errorf("read %s header: %w", f, err)
+		}
+		return Header{Format: f, Width: w, Height: h}, nil
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
@@ -79,16 +94,21 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		return nil, fmt.Errorf("%s header declares %dx%d = %d pixels, limit %d: %w",
 			h.Format, h.Width, h.Height, n, o.MaxPixels, ErrTooManyPixels)
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	sw, sh := scaledSize(h.Width, h.Height, o.MaxSide)
+	if err := checkDecodeMemory(data, h, sw, sh, o.MaxDecodeBytes); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
+	}
+	img, err := decodePixels(data, h, sw, sh)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
 	p := &Photo{Format: h.Format, Width: h.Width, Height: h.Height,
 		Orientation: Orientation(h.Format, data)}
-	b := img.Bounds()
-	sw, sh := scaledSize(b.Dx(), b.Dy(), o.MaxSide)
 	opaque := isOpaque(img)
-	rgb := toRGBA(img, sw, sh)
+	rgb, ok := img.(*image.RGBA)
+	if b := img.Bounds(); !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
+		rgb = toRGBA(img, sw, sh)
+	}
 	img = nil // let the decoded pixels go before the next allocations
 	alpha := flattenOnWhite(rgb, opaque)
 	p.RGB = orientRGBA(rgb, p.Orientation)
@@ -96,6 +116,39 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		p.Alpha = orientAlpha(alpha, p.Orientation)
 	}
 	return p, nil
+}
+
+// decodePixels decodes the image at least at sw x sh pixels: a JPEG that
+// libjpeg-turbo can read goes straight to the smallest DCT scale that
+// still covers sw x sh; everything else is decoded at full size by Go.
+func decodePixels(data []byte, h Header, sw, sh int) (image.Image, error) {
+	if h.Format == "heif" || h.Format == "avif" {
+		return heifDecode(data, sw, sh)
+	}
+	if h.Format == "jpeg" {
+		f, err := parseJPEGFrame(data)
+		if err != nil {
+			return nil, err
+		}
+		if turboReads(f) {
+			w, h := turboScale(h.Width, h.Height, sw, sh)
+			return turboDecode(data, w, h)
+		}
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	return img, err
+}
+
+// turboReads reports whether libjpeg-turbo decodes the frame to RGB: 8-bit
+// grayscale or YCbCr, Huffman or arithmetic coded, sequential or
+// progressive. CMYK (which it cannot convert to RGB) goes to Go's decoder.
+func turboReads(f jpegFrame) bool {
+	switch f.Marker {
+	case 0xC0, 0xC1, 0xC2, 0xC9, 0xCA:
+	default:
+		return false
+	}
+	return f.Precision == 8 && (len(f.Components) == 1 || len(f.Components) == 3)
 }
 
 // scaledSize caps the long side of w x h at maxSide, keeping the aspect

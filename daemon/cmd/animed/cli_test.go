@@ -59,7 +59,7 @@ func TestConvert(t *testing.T) {
 	}{
 		{"png, rotated by EXIF, scaled", []string{"--max-side", "80", in, filepath.Join(dir, "a.png")}, 0, "", "a.png", 60, 80, "png"},
 		{"jpeg at full size", []string{in, filepath.Join(dir, "b.jpeg")}, 0, "", "b.jpeg", 120, 160, "jpeg"},
-		{"not a photo", []string{text, filepath.Join(dir, "c.jpg")}, 1, "not a JPEG, PNG, WebP or GIF image", "", 0, 0, ""},
+		{"not a photo", []string{text, filepath.Join(dir, "c.jpg")}, 1, "not a JPEG, PNG, WebP, GIF, HEIF or AVIF image", "", 0, 0, ""},
 		{"missing input", []string{filepath.Join(dir, "nope.jpg"), filepath.Join(dir, "d.jpg")}, 1, "no such file", "", 0, 0, ""},
 		{"unknown output format", []string{in, filepath.Join(dir, "e.gif")}, 2, "extension must be .jpg, .jpeg or .png", "", 0, 0, ""},
 		{"missing model", []string{"--model", filepath.Join(dir, "none.tflite"), in, filepath.Join(dir, "f.jpg")}, 1, "load model", "", 0, 0, ""},

@@ -209,7 +209,7 @@ func TestEndToEndCrashes(t *testing.T) {
 	reasons := map[string]string{
 		"zero.jpg":      "empty file",
 		"truncated.jpg": "decode jpeg|read header", // depends on where the cut falls
-		"text.jpg":      "not a JPEG, PNG, WebP or GIF image",
+		"text.jpg":      "not a JPEG, PNG, WebP, GIF, HEIF or AVIF image",
 		"bomb.png":      "too many pixels",
 		"link.jpg":      "symbolic link",
 		"fifo.jpg":      "FIFO",

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/animed/animed/internal/durable"
 )
 
 // ErrNotRegular is returned by ReadFile for anything that is not a plain
@@ -39,7 +41,7 @@ func ReadFile(path string, maxBytes int64) ([]byte, error) {
 		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("open %s: %s: %w", path, fileKind(st.Mode), ErrNotRegular)
+		return nil, fmt.Errorf("open %s: %s: %w", path, durable.Kind(st.Mode), ErrNotRegular)
 	}
 	if st.Size == 0 {
 		return nil, fmt.Errorf("read %s: %w", path, ErrEmpty)
@@ -66,22 +68,4 @@ func ReadFile(path string, maxBytes int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, ErrEmpty)
 	}
 	return data, nil
-}
-
-func fileKind(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "directory"
-	case unix.S_IFLNK:
-		return "symbolic link"
-	case unix.S_IFIFO:
-		return "FIFO"
-	case unix.S_IFSOCK:
-		return "socket"
-	case unix.S_IFCHR:
-		return "character device"
-	case unix.S_IFBLK:
-		return "block device"
-	}
-	return fmt.Sprintf("file type %#o", mode&unix.S_IFMT)
 }

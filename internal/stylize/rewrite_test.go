@@ -7,6 +7,7 @@ import (
 
 	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
@@ -71,27 +72,7 @@ func runRewritten(t *testing.T, data []byte, in []float32, h, w int) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := tflite.NewModel(scaled)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{Backend: tflite.BackendCPU, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if err := it.Input(0).SetFloat32(in); err != nil {
-		t.Fatal(err)
-	}
-	if err := it.Invoke(); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, h*w*3)
-	if err := it.Output(0).ReadFloat32(out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return tflitetest.Run(t, scaled, tflite.BackendCPU, in)[0].Data
 }
 
 // crop returns the w x h pixels at x0, y0 of NHWC data of width stride.

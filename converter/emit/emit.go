@@ -172,8 +172,10 @@ func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
 			t.Type = tflitefile.Float32
 		case ir.Int32:
 			t.Type = tflitefile.Int32
+		case ir.Bool:
+			t.Type = tflitefile.Bool
 		default:
-			return 0, fmt.Errorf("tensor %q has type %v, not float32 or int32", v.Name, v.DType)
+			return 0, fmt.Errorf("tensor %q has type %v, not float32, int32 or bool", v.Name, v.DType)
 		}
 		if c := v.Const; c != nil {
 			if c.Len() != ir.NumElements(v.Shape) {
@@ -192,6 +194,14 @@ func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
 					d[k] = int32(x)
 				}
 				t.Buffer = m.AddBuffer(tflitefile.Int32Bytes(d))
+			case ir.Bool:
+				b := make([]byte, c.Len())
+				for k, x := range c.Ints() {
+					if x != 0 {
+						b[k] = 1
+					}
+				}
+				t.Buffer = m.AddBuffer(b)
 			}
 		}
 		i := sg.AddTensor(t)

@@ -131,6 +131,10 @@ var kernels = map[tflitefile.BuiltinOp]kernel{
 	tflitefile.SquaredDifference:     kBinary,
 	tflitefile.PRelu:                 kBinary,
 	tflitefile.Pow:                   kBinary,
+	tflitefile.Greater:               kBinary,
+	tflitefile.Less:                  kBinary,
+	tflitefile.Equal:                 kBinary,
+	tflitefile.SelectV2:              kSelect,
 	tflitefile.Relu:                  kRelu,
 	tflitefile.Relu6:                 kRelu6,
 	tflitefile.ReluN1To1:             kReluN1To1,
@@ -222,6 +226,8 @@ func kBinary(n *ir.Node, in func(int) []float32) ([]float32, error) {
 		tflitefile.Maximum: func(x, y float32) float32 { return max(x, y) }, tflitefile.Minimum: func(x, y float32) float32 { return min(x, y) },
 		tflitefile.SquaredDifference: func(x, y float32) float32 { d := x - y; return d * d },
 		tflitefile.Pow:               func(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) },
+		tflitefile.Greater:           func(x, y float32) float32 { return b2f(x > y) }, tflitefile.Less: func(x, y float32) float32 { return b2f(x < y) },
+		tflitefile.Equal: func(x, y float32) float32 { return b2f(x == y) },
 		tflitefile.PRelu: func(x, y float32) float32 {
 			if x >= 0 {
 				return x
@@ -237,6 +243,32 @@ func kBinary(n *ir.Node, in func(int) []float32) ([]float32, error) {
 		out[k] = f(x[xi[k]], y[yi[k]])
 	}
 	return act(a, out), nil
+}
+
+// b2f is a boolean as the executor holds it: 1 or 0.
+func b2f(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// kSelect is SELECT_V2: condition ? x : y, all three broadcast.
+func kSelect(n *ir.Node, in func(int) []float32) ([]float32, error) {
+	oshape := n.Outputs[0].Shape
+	ci := ir.BroadcastIndex(n.Inputs[0].Shape, oshape)
+	xi := ir.BroadcastIndex(n.Inputs[1].Shape, oshape)
+	yi := ir.BroadcastIndex(n.Inputs[2].Shape, oshape)
+	c, x, y := in(0), in(1), in(2)
+	out := make([]float32, len(ci))
+	for k := range out {
+		if c[ci[k]] != 0 {
+			out[k] = x[xi[k]]
+		} else {
+			out[k] = y[yi[k]]
+		}
+	}
+	return out, nil
 }
 
 func kRelu(n *ir.Node, in func(int) []float32) ([]float32, error) {

@@ -104,6 +104,9 @@ func Lower(src *ir.Graph, o LowerOptions) (*ir.Graph, error) {
 		if o.IsConst() {
 			return nil, fmt.Errorf("output %q is a constant", o.Name)
 		}
+		if o.DType != ir.Float32 {
+			return nil, fmt.Errorf("output %q has type %v; only float32 outputs are supported", o.Name, o.DType)
+		}
 		e, ok := l.vals[o]
 		if !ok {
 			return nil, fmt.Errorf("output %q was not lowered", o.Name)
@@ -174,9 +177,15 @@ func toI64(s []int) []int64 {
 
 func permKey(p []int) string { return fmt.Sprint(p) }
 
-// emit adds a TFLite node with one float output of the given shape.
+// emit adds a TFLite node with one output of the given shape: float, or
+// of its input's type for the layout operators (RESHAPE, TRANSPOSE),
+// which also move boolean conditions.
 func (l *lowering) emit(op tflitefile.BuiltinOp, name string, in []*ir.Value, shape []int, attrs ir.Attrs) *ir.Value {
-	out := l.dst.NewValue(name, ir.Float32, shape)
+	dt := ir.Float32
+	if (op == tflitefile.Reshape || op == tflitefile.Transpose) && in[0].DType == ir.Bool {
+		dt = ir.Bool
+	}
+	out := l.dst.NewValue(name, dt, shape)
 	l.dst.AddTFLite(op, name, in, []*ir.Value{out}, attrs)
 	return out
 }

@@ -6,11 +6,12 @@ import (
 
 // Broadcasting binary operators: Add, Sub, Mul, Div, Max, Min, Pow (ADD,
 // SUB, MUL, DIV or MUL by a reciprocal, MAXIMUM, MINIMUM, POW, with the
-// patterns in binary). The comparison and logic operators share the
-// shape inference for constant folding only.
+// patterns in binary). The logic operators share the shape inference for
+// constant folding only; the comparisons and Where (op_select.go) share
+// it too.
 func init() {
 	register(family{infer: inferBroadcast, lower: (*lowering).binary}, "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow")
-	register(family{infer: inferBroadcast}, "Equal", "Less", "Greater", "And", "Or", "Where")
+	register(family{infer: inferBroadcast}, "And", "Or")
 }
 
 func inferBroadcast(n *ir.Node) error {

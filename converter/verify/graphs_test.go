@@ -251,6 +251,14 @@ var graphs = []graph{
 		e := b.Node("Expand", []string{b.Node("Unsqueeze", []string{row, b.Ints("ax1", 1)}), b.Ints("shape", 1, 3, 10, 12)})
 		return b.Node("Add", []string{g, e})
 	}), false},
+	{"where_greater", single(13, func(b *Builder, x string) string {
+		c := conv(b, x, 4, 8, 3, A("pads", []int{1, 1, 1, 1}))
+		mask := b.Node("Greater", []string{c, b.Rand("th", -0.1, 0.1, 8, 1, 1)})
+		return b.Node("Where", []string{mask, c, b.Node("Mul", []string{c, b.Init("slope", nil, []float32{0.25})})})
+	}), false},
+	{"thresholded_relu", single(10, func(b *Builder, x string) string {
+		return b.Node("ThresholdedRelu", []string{conv(b, x, 4, 8, 3)}, A("alpha", float32(0.1)))
+	}), false},
 	{"reductions", single(13, func(b *Builder, x string) string {
 		mx := b.Node("ReduceMax", []string{x}, A("axes", []int{1}))
 		sm := b.Node("ReduceSum", []string{x, b.Ints("ax", 1)})

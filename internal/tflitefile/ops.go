@@ -42,11 +42,14 @@ const (
 	PRelu                 BuiltinOp = 54
 	Maximum               BuiltinOp = 55
 	Minimum               BuiltinOp = 57
+	Less                  BuiltinOp = 58
 	Neg                   BuiltinOp = 59
 	PadV2                 BuiltinOp = 60
+	Greater               BuiltinOp = 61
 	Slice                 BuiltinOp = 65
 	Sin                   BuiltinOp = 66
 	TransposeConv         BuiltinOp = 67
+	Equal                 BuiltinOp = 71
 	Log                   BuiltinOp = 73
 	Sum                   BuiltinOp = 74
 	Sqrt                  BuiltinOp = 75
@@ -67,6 +70,7 @@ const (
 	Quantize              BuiltinOp = 114
 	Round                 BuiltinOp = 116
 	HardSwish             BuiltinOp = 117
+	SelectV2              BuiltinOp = 123
 	BatchMatMul           BuiltinOp = 126
 	BroadcastTo           BuiltinOp = 130
 )
@@ -180,11 +184,14 @@ var opInfo = map[BuiltinOp]OpInfo{
 	PRelu:                 weighted(info("PRELU", fInt8|sa|fBroadcasting|xnn8, 6), 1, -1),
 	Maximum:               info("MAXIMUM", int8E|sa|fBroadcasting|xnn, 6),
 	Minimum:               info("MINIMUM", int8E|sa|fBroadcasting|xnn, 6),
+	Less:                  info("LESS", sa|fBroadcasting, 4),
 	Neg:                   info("NEG", sa|xnn, 6),
 	PadV2:                 info("PADV2", int8E|sa, 4),
+	Greater:               info("GREATER", sa|fBroadcasting, 4),
 	Slice:                 info("SLICE", int8E|fConstSize, 5),
 	Sin:                   info("SIN", sa, 6),
 	TransposeConv:         weighted(info("TRANSPOSE_CONV", fInt8|fConstSize|xnn8, 4), 1, 3),
+	Equal:                 info("EQUAL", sa|fBroadcasting, 4),
 	Log:                   info("LOG", sa, 6),
 	Sum:                   info("SUM", fInt8|sa, 6),
 	Sqrt:                  info("SQRT", sa|xnn, 6),
@@ -205,6 +212,7 @@ var opInfo = map[BuiltinOp]OpInfo{
 	Quantize:              info("QUANTIZE", fInt8|sa|xnn8, 6),
 	Round:                 info("ROUND", sa|xnn, 6),
 	HardSwish:             info("HARD_SWISH", fInt8|sa|xnn, 6),
+	SelectV2:              info("SELECT_V2", sa|fBroadcasting, 4),
 	BatchMatMul:           info("BATCH_MATMUL", fInt8, 6),
 	BroadcastTo:           info("BROADCAST_TO", fConstSize, 8),
 }

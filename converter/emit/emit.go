@@ -1,4 +1,4 @@
-// Package emit writes a TFLite-level IR graph (ops named "tfl.*", see
+// Package emit writes a TFLite-level IR graph (nodes made by ir.Graph.AddTFLite, see
 // package converter/pass) as a tflitefile.Model.
 package emit
 
@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/animed/animed/converter/ir"
 	"github.com/animed/animed/internal/tflitefile"
@@ -216,7 +215,7 @@ func Model(g *ir.Graph, description string) (*tflitefile.Model, error) {
 		sg.Inputs = append(sg.Inputs, i)
 	}
 	for _, n := range g.Nodes {
-		if !strings.HasPrefix(n.Op, "tfl.") {
+		if !n.Lowered {
 			return nil, fmt.Errorf("%v: not lowered to a TFLite op", n)
 		}
 		code, ok := n.Builtin()

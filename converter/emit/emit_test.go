@@ -18,15 +18,15 @@ func TestModelOptionsAndVersions(t *testing.T) {
 	b := g.NewConst("b", ir.FloatTensor([]int{2}, []float32{0, 0}))
 	size := g.NewConst("size", &ir.Tensor{DType: ir.Int32, Shape: []int{2}, I: []int64{8, 8}})
 	c := g.NewValue("c", ir.Float32, []int{1, 4, 4, 2})
-	g.Add("tfl.CONV_2D", "conv", []*ir.Value{x, w, b}, []*ir.Value{c}, ir.Attrs{"padding": "SAME", "stride_h": int64(1),
+	g.AddTFLite(tflitefile.Conv2D, "conv", []*ir.Value{x, w, b}, []*ir.Value{c}, ir.Attrs{"padding": "SAME", "stride_h": int64(1),
 		"stride_w": int64(1), "fused_activation_function": "RELU6"})
 	d := g.NewValue("d", ir.Float32, []int{1, 4, 4, 2})
-	g.Add("tfl.DEPTHWISE_CONV_2D", "dw", []*ir.Value{c, g.NewConst("dw_w", ir.FloatTensor([]int{1, 1, 1, 2}, []float32{1, 1})), b},
+	g.AddTFLite(tflitefile.DepthwiseConv2D, "dw", []*ir.Value{c, g.NewConst("dw_w", ir.FloatTensor([]int{1, 1, 1, 2}, []float32{1, 1})), b},
 		[]*ir.Value{d}, ir.Attrs{"padding": "VALID", "depth_multiplier": int64(1), "dilation_h": int64(2), "dilation_w": int64(2)})
 	r := g.NewValue("r", ir.Float32, []int{1, 8, 8, 2})
-	g.Add("tfl.RESIZE_BILINEAR", "up", []*ir.Value{d, size}, []*ir.Value{r}, ir.Attrs{"half_pixel_centers": true})
+	g.AddTFLite(tflitefile.ResizeBilinear, "up", []*ir.Value{d, size}, []*ir.Value{r}, ir.Attrs{"half_pixel_centers": true})
 	o := g.NewValue("o", ir.Float32, []int{1, 8, 8, 2})
-	g.Add("tfl.LEAKY_RELU", "lr", []*ir.Value{r}, []*ir.Value{o}, ir.Attrs{"alpha": float32(0.2)})
+	g.AddTFLite(tflitefile.LeakyRelu, "lr", []*ir.Value{r}, []*ir.Value{o}, ir.Attrs{"alpha": float32(0.2)})
 	g.Outputs = []*ir.Value{o}
 	g.Metadata["k"] = "v"
 

@@ -159,7 +159,13 @@ func (v *Value) String() string {
 // Node is one operator application. A nil entry in Inputs is an omitted
 // optional input.
 type Node struct {
-	Op      string
+	// Op is the ONNX operator, or for a lowered node "tfl." + TFL's name
+	// (for printing and messages only: passes read TFL).
+	Op string
+	// TFL is the TFLite operator of a lowered node (Lowered is true);
+	// only AddTFLite sets them.
+	TFL     tflitefile.BuiltinOp
+	Lowered bool
 	Name    string
 	Inputs  []*Value
 	Outputs []*Value
@@ -173,16 +179,16 @@ func (n *Node) String() string { return fmt.Sprintf("node %q (%s)", n.Name, n.Op
 const TFLitePrefix = "tfl."
 
 // Is reports whether n is a TFLite-level node computing op.
-func (n *Node) Is(op tflitefile.BuiltinOp) bool { return n.Op == TFLitePrefix+op.String() }
+func (n *Node) Is(op tflitefile.BuiltinOp) bool { return n.Lowered && n.TFL == op }
 
 // Builtin returns the TFLite operator of a lowered node; ok is false for
-// an ONNX-level node or an op name outside the operator table.
+// an ONNX-level node or an operator outside the operator table.
 func (n *Node) Builtin() (op tflitefile.BuiltinOp, ok bool) {
-	name, lowered := strings.CutPrefix(n.Op, TFLitePrefix)
-	if !lowered {
+	if !n.Lowered {
 		return 0, false
 	}
-	return tflitefile.OpByName(name)
+	_, known := tflitefile.OpByName(n.TFL.String())
+	return n.TFL, known
 }
 
 // In returns input i or nil when it is absent.
@@ -298,7 +304,9 @@ func (g *Graph) NewConst(base string, t *Tensor) *Value {
 
 // AddTFLite appends a TFLite-level node computing op.
 func (g *Graph) AddTFLite(op tflitefile.BuiltinOp, name string, in []*Value, out []*Value, attrs Attrs) *Node {
-	return g.Add(TFLitePrefix+op.String(), name, in, out, attrs)
+	n := g.Add(TFLitePrefix+op.String(), name, in, out, attrs)
+	n.TFL, n.Lowered = op, true
+	return n
 }
 
 // Add appends a node with a unique name and returns it.

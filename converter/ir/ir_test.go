@@ -4,7 +4,31 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/animed/animed/internal/tflitefile"
 )
+
+// A lowered node's operator is the BuiltinOp AddTFLite stored, not its
+// printed name: a node spelled "tfl.CONV_2D" by hand is not lowered.
+func TestBuiltin(t *testing.T) {
+	g := NewGraph("g")
+	x := g.NewValue("x", Float32, []int{1})
+	for _, tc := range []struct {
+		n       *Node
+		want    tflitefile.BuiltinOp
+		lowered bool
+	}{
+		{g.AddTFLite(tflitefile.Add, "add", []*Value{x, x}, []*Value{g.NewValue("y", Float32, []int{1})}, nil), tflitefile.Add, true},
+		{g.AddTFLite(tflitefile.SelectV2, "sel", []*Value{x, x, x}, []*Value{g.NewValue("s", Float32, []int{1})}, nil), tflitefile.SelectV2, true},
+		{g.Add("tfl.CONV_2D", "conv", []*Value{x}, []*Value{g.NewValue("c", Float32, []int{1})}, nil), 0, false},
+		{g.Add("Add", "onnx", []*Value{x, x}, []*Value{g.NewValue("o", Float32, []int{1})}, nil), 0, false},
+	} {
+		op, ok := tc.n.Builtin()
+		if ok != tc.lowered || ok && op != tc.want || tc.n.Is(tflitefile.Add) != (tc.lowered && tc.want == tflitefile.Add) {
+			t.Errorf("%v: Builtin() = %v, %v; want %v, %v", tc.n, op, ok, tc.want, tc.lowered)
+		}
+	}
+}
 
 func TestBroadcast(t *testing.T) {
 	s, err := BroadcastShapes([]int{1, 4, 1, 3}, []int{4, 5, 1})

@@ -453,16 +453,25 @@ func (l *lowering) binary(n *ir.Node) error {
 			return nil
 		}
 	}
-	a, err := l.operand(n, 0, r, perm)
+	ins, err := l.operands(n, r, perm)
 	if err != nil {
-		return nodeErr(n, "%v", err)
+		return err
 	}
-	b, err := l.operand(n, 1, r, perm)
-	if err != nil {
-		return nodeErr(n, "%v", err)
-	}
-	l.set(n, l.emit(op, n.Name, []*ir.Value{a, b}, shape, nil), perm)
+	l.set(n, l.emit(op, n.Name, ins, shape, nil), perm)
 	return nil
+}
+
+// operands lays out all inputs of a broadcasting op of rank r in layout
+// perm (see operand).
+func (l *lowering) operands(n *ir.Node, r int, perm []int) ([]*ir.Value, error) {
+	ins := make([]*ir.Value, len(n.Inputs))
+	for i := range ins {
+		var err error
+		if ins[i], err = l.operand(n, i, r, perm); err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+	}
+	return ins, nil
 }
 
 // operandOf lays out a value (not tied to a node input index).

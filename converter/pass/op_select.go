@@ -23,26 +23,11 @@ func (l *lowering) compare(n *ir.Node) error {
 	if n.In(0).IsConst() && n.In(1).IsConst() {
 		return nodeErr(n, "both inputs constant (constant folding should have removed it)")
 	}
-	for i := range 2 {
-		if dt := n.In(i).DType; dt != ir.Float32 {
-			return nodeErr(n, "input %d has type %v; only float32 comparisons are supported", i, dt)
-		}
-	}
-	out := n.Outputs[0]
-	r := out.Rank()
-	perm, err := l.binaryLayout(n)
+	ins, perm, shape, err := l.floatOperands(n, 0)
 	if err != nil {
 		return err
 	}
-	a, err := l.operand(n, 0, r, perm)
-	if err != nil {
-		return nodeErr(n, "%v", err)
-	}
-	b, err := l.operand(n, 1, r, perm)
-	if err != nil {
-		return nodeErr(n, "%v", err)
-	}
-	v := l.emit(comparisons[n.Op], n.Name, []*ir.Value{a, b}, permute(out.Shape, perm), nil)
+	v := l.emit(comparisons[n.Op], n.Name, ins, shape, nil)
 	v.DType = ir.Bool
 	l.set(n, v, perm)
 	return nil
@@ -52,29 +37,35 @@ func (l *lowering) where(n *ir.Node) error {
 	if dt := n.In(0).DType; dt != ir.Bool {
 		return nodeErr(n, "condition has type %v, not bool", dt)
 	}
-	for i := 1; i <= 2; i++ {
-		if dt := n.In(i).DType; dt != ir.Float32 {
-			return nodeErr(n, "input %d has type %v; only float32 X and Y are supported", i, dt)
-		}
-	}
-	out := n.Outputs[0]
-	r := out.Rank()
-	perm, err := l.binaryLayout(n)
+	ins, perm, shape, err := l.floatOperands(n, 1)
 	if err != nil {
 		return err
-	}
-	ins := make([]*ir.Value, 3)
-	for i := range ins {
-		if ins[i], err = l.operand(n, i, r, perm); err != nil {
-			return nodeErr(n, "%v", err)
-		}
 	}
 	if c := ins[0]; c.IsConst() { // laid out as float by broadcastConst
 		c.DType = ir.Bool
 		c.Const = &ir.Tensor{DType: ir.Bool, Shape: slices.Clone(c.Const.Shape), I: c.Const.Ints()}
 	}
-	l.set(n, l.emit(tflitefile.SelectV2, n.Name, ins, permute(out.Shape, perm), nil), perm)
+	l.set(n, l.emit(tflitefile.SelectV2, n.Name, ins, shape, nil), perm)
 	return nil
+}
+
+// floatOperands refuses inputs from the first-th on that are not float32
+// and lays out all inputs of the broadcasting op n; shape is the output's
+// physical shape.
+func (l *lowering) floatOperands(n *ir.Node, first int) (ins []*ir.Value, perm, shape []int, err error) {
+	for i := first; i < len(n.Inputs); i++ {
+		if dt := n.In(i).DType; dt != ir.Float32 {
+			return nil, nil, nil, nodeErr(n, "input %d has type %v; only float32 is supported there", i, dt)
+		}
+	}
+	out := n.Outputs[0]
+	if perm, err = l.binaryLayout(n); err != nil {
+		return nil, nil, nil, err
+	}
+	if ins, err = l.operands(n, out.Rank(), perm); err != nil {
+		return nil, nil, nil, err
+	}
+	return ins, perm, permute(out.Shape, perm), nil
 }
 
 // thresholdedRelu is x > alpha ? x : 0.

@@ -69,6 +69,8 @@ var folders = map[string]func(n *ir.Node, x *ir.Tensor, out *ir.Value) (*ir.Tens
 	"Div":             foldBinary,
 	"Pow":             foldBinary,
 	"Equal":           foldBinary,
+	"Greater":         foldBinary,
+	"Less":            foldBinary,
 	"Max":             foldBinary,
 	"Min":             foldBinary,
 	"Shape":           nil,
@@ -125,7 +127,7 @@ func binary(op string, x, y *ir.Tensor, shape []int) *ir.Tensor {
 	xi := ir.BroadcastIndex(x.Shape, shape)
 	yi := ir.BroadcastIndex(y.Shape, shape)
 	t := &ir.Tensor{DType: x.DType, Shape: slices.Clone(shape)}
-	if op == "Equal" {
+	if op == "Equal" || op == "Greater" || op == "Less" {
 		t.DType = ir.Bool
 	}
 	if x.IsFloat() || y.IsFloat() {
@@ -148,10 +150,8 @@ func binary(op string, x, y *ir.Tensor, shape []int) *ir.Tensor {
 				r = max(a, b)
 			case "Min":
 				r = min(a, b)
-			case "Equal":
-				if a == b {
-					r = 1
-				}
+			default:
+				r = cmpResult(op, a, b)
 			}
 			if t.IsFloat() {
 				t.F = append(t.F, r)
@@ -182,14 +182,29 @@ func binary(op string, x, y *ir.Tensor, shape []int) *ir.Tensor {
 			r = max(a, b)
 		case "Min":
 			r = min(a, b)
-		case "Equal":
-			if a == b {
-				r = 1
-			}
+		default:
+			r = cmpResult(op, a, b)
 		}
 		t.I = append(t.I, r)
 	}
 	return t
+}
+
+// cmpResult is a comparison operator's result, 1 or 0.
+func cmpResult[T int64 | float32](op string, a, b T) T {
+	var c bool
+	switch op {
+	case "Equal":
+		c = a == b
+	case "Greater":
+		c = a > b
+	case "Less":
+		c = a < b
+	}
+	if c {
+		return 1
+	}
+	return 0
 }
 
 func broadcastTo(x *ir.Tensor, shape []int) *ir.Tensor {

@@ -45,3 +45,26 @@ func TestFoldConstantsShapeChain(t *testing.T) {
 		t.Errorf("Range = %v", c)
 	}
 }
+
+// A Where whose condition is a comparison of constants folds away.
+func TestFoldConstantsWhereOfComparison(t *testing.T) {
+	b := New(13)
+	x := b.Input("x", 1, 3)
+	a := b.Init("a", []int{3}, []float32{1, 5, 3})
+	c := b.Init("c", []int{3}, []float32{2, 2, 3})
+	gt := b.Node("Where", []string{b.Node("Greater", []string{a, c}), a, c})
+	lt := b.Node("Where", []string{b.Node("Less", []string{a, c}), a, c})
+	b.Output(b.Node("Add", []string{x, gt}), b.Node("Add", []string{x, lt}))
+	g := load(t, b)
+	if err := pass.FoldConstants(g); err != nil {
+		t.Fatal(err)
+	}
+	if got := ops(g); !slices.Equal(got, []string{"Add", "Add"}) {
+		t.Fatalf("ops after folding = %v, want Add Add\n%s", got, g.Dump())
+	}
+	for i, want := range [][]float32{{2, 5, 3}, {1, 2, 3}} { // max, min
+		if got := g.Nodes[i].Inputs[1].Const.Floats(); !slices.Equal(got, want) {
+			t.Errorf("folded Where %d = %v, want %v", i, got, want)
+		}
+	}
+}

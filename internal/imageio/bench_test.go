@@ -3,7 +3,9 @@ package imageio
 import (
 	"bytes"
 	"image/jpeg"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/animed/animed/internal/imageio/phototest"
 )
@@ -49,11 +51,13 @@ func BenchmarkDecodePhone12MP(b *testing.B) {
 	dw, dh := turboScale(phototest.PhoneWidth, phototest.PhoneHeight, w, h)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		if _, err := Decode(data, DecodeOptions{MaxSide: 1024}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(dw*dh)/float64(w*h), "decoded-px/out-px")
 }
 
@@ -88,4 +92,38 @@ func BenchmarkEncode1024(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "out-bytes")
+}
+
+// BenchmarkAreaResize shrinks a 12 MP photo's 3/8 DCT-scaled decode
+// (1512x1134) to 1024x768, the resize step of BenchmarkDecodePhone12MP.
+func BenchmarkAreaResize(b *testing.B) {
+	w, h := scaledSize(phototest.PhoneWidth, phototest.PhoneHeight, 1024)
+	dw, dh := turboScale(phototest.PhoneWidth, phototest.PhoneHeight, w, h)
+	src, err := turboDecode(phonePhoto(b), dw, dh)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(src.Pix)))
+	b.ReportAllocs()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		areaResize(src, w, h)
+	}
+	reportCPU(b, cpu)
+}
+
+// cpuTime returns the process's CPU time so far. On the shared 2-core
+// development machine wall time per op swings 2-3x with the load; CPU
+// time per op does not.
+func cpuTime(tb testing.TB) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since start (from cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -105,12 +105,7 @@ func sumRows(row []uint32, src *image.RGBA, x0, y0 int, wts []uint32) {
 	at := func(k int) []uint8 {
 		return src.Pix[src.PixOffset(x0, min(y0+k, src.Rect.Max.Y-1)):][:n]
 	}
-	switch len(wts) {
-	case 1:
-		r0, w0 := at(0), wts[0]
-		for i := range row {
-			row[i] = w0 * uint32(r0[i])
-		}
+	switch len(wts) { // areaTaps gives at least two
 	case 2:
 		r0, r1, w0, w1 := at(0), at(1), wts[0], wts[1]
 		for i := range row {

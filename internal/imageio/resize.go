@@ -43,41 +43,86 @@ func toRGBA(src image.Image, w, h int) *image.RGBA {
 // where bilinear sampling would skip pixels and keep their noise and hard
 // edges, and it runs several times faster than x/image/draw's kernels,
 // which also hold a float64 copy of width x source height.
+//
+// Every output pixel gets the same number of taps (zero weights pad the
+// shorter ones), so the loops have no per-pixel slices to load.
 func areaResize(src *image.RGBA, w, h int) *image.RGBA {
 	b := src.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	xs, xw := areaTaps(w, sw)
-	ys, yw := areaTaps(h, sh)
-	row := make([]uint32, 4*sw)
-	const round = 1 << (2*areaBits - 1)
+	xs, xw, xn := areaTaps(w, sw)
+	ys, yw, yn := areaTaps(h, sh)
+	// The row has room for the last pixel's zero-weighted padding taps.
+	row := make([]uint32, 4*(sw+xn))
 	for y := range h {
-		clear(row)
-		for k, wt := range yw[y] {
-			r := src.Pix[(ys[y]+k)*src.Stride:][:4*sw]
+		sumRows(row[:4*sw], src, b.Min.X, b.Min.Y+ys[y], yw[y*yn:][:yn])
+		sumColumns(dst.Pix[y*dst.Stride:][:4*w], row, xs, xw, xn)
+	}
+	return dst
+}
+
+// sumColumns sets out's pixels to the weighted sums of row's columns
+// (taps per pixel from areaTaps), rounded from areaBits twice over.
+func sumColumns(out []uint8, row []uint32, xs []int, xw []uint32, xn int) {
+	const round = 1 << (2*areaBits - 1)
+	if xn == 3 { // a reduction by less than 2, such as the 3/8 DCT scale's 1.5x
+		for x := range len(out) / 4 {
+			p := row[4*xs[x]:][:12]
+			wt := xw[3*x:][:3]
+			w0, w1, w2 := uint64(wt[0]), uint64(wt[1]), uint64(wt[2])
+			o := out[4*x:][:4]
+			o[0] = uint8((w0*uint64(p[0]) + w1*uint64(p[4]) + w2*uint64(p[8]) + round) >> (2 * areaBits))
+			o[1] = uint8((w0*uint64(p[1]) + w1*uint64(p[5]) + w2*uint64(p[9]) + round) >> (2 * areaBits))
+			o[2] = uint8((w0*uint64(p[2]) + w1*uint64(p[6]) + w2*uint64(p[10]) + round) >> (2 * areaBits))
+			o[3] = uint8((w0*uint64(p[3]) + w1*uint64(p[7]) + w2*uint64(p[11]) + round) >> (2 * areaBits))
+		}
+		return
+	}
+	for x := range len(out) / 4 {
+		p := row[4*xs[x]:][:4*xn]
+		var s0, s1, s2, s3 uint64
+		for k, wt := range xw[x*xn:][:xn] {
+			p := p[4*k:][:4]
+			w := uint64(wt)
+			s0 += w * uint64(p[0])
+			s1 += w * uint64(p[1])
+			s2 += w * uint64(p[2])
+			s3 += w * uint64(p[3])
+		}
+		o := out[4*x:][:4]
+		o[0] = uint8((s0 + round) >> (2 * areaBits))
+		o[1] = uint8((s1 + round) >> (2 * areaBits))
+		o[2] = uint8((s2 + round) >> (2 * areaBits))
+		o[3] = uint8((s3 + round) >> (2 * areaBits))
+	}
+}
+
+// sumRows sets row to the weighted sum of len(wts) rows of src from
+// (x0, y0) down, in one pass for up to three rows (a reduction by less
+// than 2), which covers the 3/8 DCT scale's 1.5x.
+func sumRows(row []uint32, src *image.RGBA, x0, y0 int, wts []uint32) {
+	n := len(row)
+	at := func(k int) []uint8 {
+		return src.Pix[src.PixOffset(x0, min(y0+k, src.Rect.Max.Y-1)):][:n]
+	}
+	switch len(wts) { // areaTaps gives at least two
+	case 2:
+		r0, r1, w0, w1 := at(0), at(1), wts[0], wts[1]
+		for i := range row {
+			row[i] = w0*uint32(r0[i]) + w1*uint32(r1[i])
+		}
+	default:
+		r0, r1, r2, w0, w1, w2 := at(0), at(1), at(2), wts[0], wts[1], wts[2]
+		for i := range row {
+			row[i] = w0*uint32(r0[i]) + w1*uint32(r1[i]) + w2*uint32(r2[i])
+		}
+		for k := 3; k < len(wts); k++ {
+			r, wt := at(k), wts[k]
 			for i := range row {
 				row[i] += wt * uint32(r[i])
 			}
 		}
-		out := dst.Pix[y*dst.Stride:][:4*w]
-		for x := range w {
-			var s0, s1, s2, s3 uint64
-			for k, wt := range xw[x] {
-				p := row[4*(xs[x]+k):][:4]
-				w := uint64(wt)
-				s0 += w * uint64(p[0])
-				s1 += w * uint64(p[1])
-				s2 += w * uint64(p[2])
-				s3 += w * uint64(p[3])
-			}
-			o := out[4*x:][:4]
-			o[0] = uint8((s0 + round) >> (2 * areaBits))
-			o[1] = uint8((s1 + round) >> (2 * areaBits))
-			o[2] = uint8((s2 + round) >> (2 * areaBits))
-			o[3] = uint8((s3 + round) >> (2 * areaBits))
-		}
 	}
-	return dst
 }
 
 // areaBits is the precision of areaResize's weights: 1/4096 keeps a 40x
@@ -86,17 +131,20 @@ const areaBits = 12
 
 // areaTaps returns, for each of n output pixels spread over sn source
 // pixels (sn >= n), the first source pixel it covers and the weights
-// (summing to 1<<areaBits) of the source pixels from there.
-func areaTaps(n, sn int) ([]int, [][]uint32) {
-	first := make([]int, n)
-	weights := make([][]uint32, n)
+// (summing to 1<<areaBits) of the source pixels from there: taps weights
+// per output pixel, output pixel i's at weights[i*taps:], zero-padded.
+// A zero-weighted tap may lie past the last source pixel.
+func areaTaps(n, sn int) (first []int, weights []uint32, taps int) {
+	taps = (sn+n-1)/n + 1 // an interval of sn/n pixels touches at most this many
+	first = make([]int, n)
+	weights = make([]uint32, n*taps)
 	for i := range n {
 		// Output pixel i covers [i*sn/n, (i+1)*sn/n) in source pixels;
 		// in units of 1/n source pixel that is [i*sn, (i+1)*sn).
 		lo, hi := i*sn, (i+1)*sn
 		j0, j1 := lo/n, (hi+n-1)/n
 		first[i] = j0
-		wt := make([]uint32, j1-j0)
+		wt := weights[i*taps:][:j1-j0]
 		var sum uint32
 		big := 0
 		for j := j0; j < j1; j++ {
@@ -108,9 +156,8 @@ func areaTaps(n, sn int) ([]int, [][]uint32) {
 			}
 		}
 		wt[big] += 1<<areaBits - sum // rounding: the weights sum to exactly 1<<areaBits
-		weights[i] = wt
 	}
-	return first, weights
+	return first, weights, taps
 }
 
 // boxShrink averages k x k blocks of src (partial blocks at the right and

@@ -126,3 +126,36 @@ func compareRGB(a, b *image.RGBA, limit int) (mean, far float64) {
 	}
 	return float64(sum) / float64(n), float64(over) / float64(n)
 }
+
+// TestAreaResize checks areaResize against exact area averaging in
+// floating point at the ratios its loops treat differently: under 2x
+// (three taps, straight-line), exact multiples, large reductions, one
+// pixel wide or tall, and a side kept at its size.
+func TestAreaResize(t *testing.T) {
+	for _, c := range []struct{ sw, sh, w, h int }{
+		{1512, 1134, 1024, 768}, // 3/8 DCT scale of a 12 MP photo
+		{301, 203, 300, 202},
+		{300, 200, 150, 100},
+		{504, 378, 100, 75},
+		{997, 13, 7, 1},
+		{1, 640, 1, 9},
+		{64, 48, 64, 5},
+	} {
+		t.Run(fmt.Sprintf("%dx%d-%dx%d", c.sw, c.sh, c.w, c.h), func(t *testing.T) {
+			src := image.NewRGBA(image.Rect(0, 0, c.sw, c.sh))
+			for i := range src.Pix {
+				src.Pix[i] = uint8(i*7 + i/(4*c.sw)*13)
+			}
+			got := areaResize(src, c.w, c.h)
+			want := areaReference(src, c.w, c.h)
+			if got.Bounds() != want.Bounds() {
+				t.Fatalf("resized to %v, want %v", got.Bounds(), want.Bounds())
+			}
+			for i := range got.Pix { // alpha too: premultiplied sources keep theirs
+				if d := int(got.Pix[i]) - int(want.Pix[i]); d > 1 || d < -1 {
+					t.Fatalf("sample %d (pixel %d, %d) is %d, want %d±1", i, i/4%c.w, i/4/c.w, got.Pix[i], want.Pix[i])
+				}
+			}
+		})
+	}
+}

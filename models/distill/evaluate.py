@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def held_photos(root, n):
-    _, held = data.split(data.list_photos(root))
+    _, held = data.split(data.list_photos(root), root)
     if n and n < len(held):  # spread over the whole (sorted) list: all three photo sets
         idx = np.linspace(0, len(held) - 1, n).round().astype(int)
         held = [held[i] for i in idx]

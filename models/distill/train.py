@@ -68,15 +68,20 @@ def crop_for(path, size, rng):
     return im.crop((l, t, l + size, t + size))
 
 
-def make_targets(teacher, tfl, photos, root, cache, size, deadline, run, seed, tag, min_n=4, rounds=1):
+def make_targets(teacher, tfl, photos, root, cache, size, deadline, run, seed, tag, min_n=4, rounds=1, limit=0):
     """Caches teacher output + features for random crops of the photos until the
-    deadline (but at least min_n): one crop per photo per round, round 0 first.
+    deadline (but at least min_n), or, with limit, exactly the first limit
+    crops: one crop per photo per round, round 0 first. Returns the crops'
+    file names (all that exist, in job order).
     The output comes from the TFLite teacher itself when tfl is given, else from
     the int8-emulating port (35 dB from TFLite, 2.4x faster here); the features
     always from the port's encoder."""
     os.makedirs(cache, exist_ok=True)
     done = 0
+    names = []
     jobs = [(r, p) for r in range(rounds) for p in photos]
+    if limit:
+        jobs, deadline, min_n = jobs[:limit], float("inf"), limit
     for r, p in jobs:
         # named by the photo's path, not its index: adding photos keeps every cached crop
         key = hashlib.sha256(os.path.relpath(p, root).encode()).hexdigest()[:12]
@@ -84,9 +89,10 @@ def make_targets(teacher, tfl, photos, root, cache, size, deadline, run, seed, t
         f = os.path.join(cache, name)
         if os.path.exists(f):
             done += 1
+            names.append(name)
             continue
         if time.time() > deadline and done >= min_n:
-            break
+            continue
         rng = random.Random(f"{seed}:{r}:{key}")
         x = data.to_tensor(crop_for(p, size, rng))
         with torch.no_grad():
@@ -98,15 +104,17 @@ def make_targets(teacher, tfl, photos, root, cache, size, deadline, run, seed, t
         np.savez(f + ".tmp.npz", photo=np.asarray(data.to_image(x)), out=y[0].half().numpy(),
                  **{k: feats[k][0].half().numpy() for k in MIMIC.values()})
         os.replace(f + ".tmp.npz", f)
+        names.append(name)
         done += 1
         if done % 10 == 0:
             log(run, f"targets {tag}: {done} cached")
-    return done
+    return names
 
 
 class Cached:
-    def __init__(self, cache, tag):
-        names = sorted(n for n in os.listdir(cache) if n.startswith(tag) and n.endswith(".npz") and ".tmp" not in n)
+    def __init__(self, cache, tag, names=None):
+        if names is None:
+            names = sorted(n for n in os.listdir(cache) if n.startswith(tag) and n.endswith(".npz") and ".tmp" not in n)
         self.items = []
         for n in names:
             z = np.load(os.path.join(cache, n))
@@ -178,9 +186,12 @@ def line_loss(y, t):
 
 def style_loss(teacher, y, t, w):
     l1 = F.l1_loss(y, t)
-    fy, ft = encoder(teacher, y), encoder(teacher, t)
-    perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
-    sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
+    if w["perc"] or w["gram"]:
+        fy, ft = encoder(teacher, y), encoder(teacher, t)
+        perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
+        sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
+    else:  # the teacher's encoder is most of a step's time on a CPU
+        perc = sty = torch.zeros((), device=y.device)
     ss = ssim_loss(y, t)
     total = w["l1"] * l1 + w["perc"] * perc + w["gram"] * sty + w["ssim"] * ss
     parts = {"l1": l1.item(), "perc": perc.item(), "gram": sty.item(), "ssim": ss.item()}
@@ -256,10 +267,15 @@ def main():
                     help="teacher outputs from the int8-emulating PyTorch port (faster) or the TFLite teacher")
     ap.add_argument("--target-rounds", type=int, default=3, help="crops per training photo at most")
     ap.add_argument("--target-share", type=float, default=0.2, help="share of the budget for targets")
+    ap.add_argument("--target-crops", type=int, default=0,
+                    help="train on exactly the first N crops (photo order shuffled by --seed), making the missing ones (0: --target-share)")
     ap.add_argument("--targets-only", action="store_true", help="cache the teacher targets and stop")
     ap.add_argument("--init", help="start from this checkpoint's weights (a new run only)")
     ap.add_argument("--phases", help="phases to run, in order (default: all of --arch's)")
     ap.add_argument("--w-ssim", type=float, default=0.2, help="weight of 1-SSIM in style/fine-tune")
+    ap.add_argument("--w-perc", type=float, default=0.05, help="weight of the perceptual L1 in the teacher encoder's features")
+    ap.add_argument("--w-gram", type=float, default=0.5, help="weight of the Gram-matrix MSE in the teacher encoder's features")
+    ap.add_argument("--ema-reset", action="store_true", help="on resume, restart the weight average from the current weights")
     ap.add_argument("--ema", type=float, default=0.998, help="weight EMA decay (0: off); EMA weights are scored and exported")
     a = ap.parse_args()
     table = PHASES if a.arch == "v1" else PHASES_V2
@@ -309,21 +325,22 @@ def main():
     if tfl.input_shape()[1:3] != (a.size, a.size):  # its resizes have fixed output sizes
         tfl.close()
         tfl = None
-    make_targets(teacher, tfl, held_p[:a.held], a.photos, cache, a.size, float("inf"), a.run, a.seed, "held")
+    held_names = make_targets(teacher, tfl, held_p[:a.held], a.photos, cache, a.size, float("inf"), a.run, a.seed, "held")
     if tfl is not None and a.targets == "port":
         tfl.close()
         tfl = None
     tdead = time.time() + max(0.0, a.target_share * budget - used_before - (time.time() - t_start))
-    n = make_targets(teacher, tfl, train_p, a.photos, cache, a.size, tdead, a.run, a.seed, "train",
-                     rounds=a.target_rounds)
+    names = make_targets(teacher, tfl, train_p, a.photos, cache, a.size, tdead, a.run, a.seed, "train",
+                         rounds=a.target_rounds, limit=a.target_crops)
     if tfl is not None:
         tfl.close()
     if a.targets_only:
-        log(a.run, f"targets only: {n} training crops cached")
+        log(a.run, f"targets only: {len(names)} training crops cached")
         return
-    train = Cached(cache, "train")
-    held = Cached(cache, "held")
-    log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out ({n} this run)")
+    # --target-crops: exactly those crops; else every training crop in the cache
+    train = Cached(cache, "train", names if a.target_crops else None)
+    held = Cached(cache, "held", held_names)
+    log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out")
 
     Student = STUDENTS[a.arch]
     model = Student(slope=0.2 if a.arch == "v1" else 0.0).to(device)
@@ -359,10 +376,12 @@ def main():
         best_slope = state.get("best_slope", 0.2)
         ema_synced = state.get("ema_synced", False)
         history = state.get("history", [])
+        if a.ema_reset:
+            ema.load_state_dict(model.state_dict())
         log(a.run, f"resumed at phase {phase_i} ({phases[min(phase_i, len(phases) - 1)][0]}), step {step}")
     log(a.run, f"student: {count_params(model)} params, {count_macs(model, 256, 256) / 1e9:.2f} GMACs at 256^2")
 
-    weights = {"l1": 1.0, "perc": 0.05, "gram": 0.5, "ssim": a.w_ssim, "lines": a.w_lines if a.arch == "v2" else 0.0}
+    weights = {"l1": 1.0, "perc": a.w_perc, "gram": a.w_gram, "ssim": a.w_ssim, "lines": a.w_lines if a.arch == "v2" else 0.0}
     commit = git_commit()
     log(a.run, f"git commit {commit}, arch {a.arch}, " + (f"{a.steps} steps" if a.steps else f"{a.minutes} min"))
     teacher.to(device)

@@ -135,7 +135,7 @@ SHARED      ?= ../shared
 TEACHER     := $(SHARED)/teacher/animeganv2_hayao_256_int8.tflite
 PHOTOS      := $(SHARED)/photos
 DISTILL_RUN ?= models/distill/runs/v2
-DISTILL_STEPS ?= 1500
+DISTILL_STEPS ?= 600
 DISTILL_CROPS ?= 203
 PREVIOUS    := models/previous
 
@@ -147,7 +147,8 @@ PREVIOUS    := models/previous
 distill: deps-apt deps-tflite
 	$(GO) run ./models/distill/onnxweights $(PREVIOUS)/animegan_tiny.onnx $(DISTILL_RUN)/v1w
 	$(PY) models/distill/train.py --arch v2 --init-v1 $(DISTILL_RUN)/v1w --steps $(DISTILL_STEPS) \
-		--target-crops $(DISTILL_CROPS) --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
+		--target-crops $(DISTILL_CROPS) --lr 3e-3 --ema 0.98 --w-perc 0 --w-gram 0 --ck-steps 50 \
+		--photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
 	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out models/animegan_tiny.onnx
 	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
 		--tflite "v1 INT8=$(PREVIOUS)/animegan_tiny_int8.tflite" \

@@ -149,7 +149,7 @@ done
 log "Go benchmarks of the hot paths"
 # benchstat-friendly: `go test -bench` lines as they are (compare runs with benchstat)
 if ! timeout 300 "$GO" test -run '^$' -bench . -benchtime 3x -count 1 \
-	./internal/bench/ ./internal/stylize/ ./internal/imageio/ >"$TMP/gobench.raw" 2>&1; then
+	./internal/bench/ ./internal/stylize/ ./internal/imageio/ ./models/ >"$TMP/gobench.raw" 2>&1; then
 	log "go test -bench failed or ran past 5 minutes:"
 	tail -20 "$TMP/gobench.raw" >&2
 	missing+=(--missing "gobench=go test -bench failed or ran past 5 minutes (see make bench's output)")

@@ -66,6 +66,9 @@ labels+=(--int8 default)
 # the model the default replaced (AnimeGAN-Tiny v1), for the comparison rows
 PREV=models/previous/animegan_tiny_int8.tflite
 [ -f "$PREV" ] && models+=("$PREV")
+# AnimeGAN-Tiny v2 while it is a candidate, not the default (models/MODEL_CARD.md)
+CAND=models/v2/animegan_tiny_v2_int8.tflite
+[ -f "$CAND" ] && models+=("$CAND")
 list=$(IFS=,; echo "${models[*]}")
 
 log "models: $list at 256,512,1024 (fixed-size models at their own size only)"
@@ -129,6 +132,10 @@ if [ -f "$TEACHER" ] && [ -d "$SHARED/photos" ]; then
 	if [ -f "$PREV" ]; then
 		qm="$qm,$PREV"
 		ql="$ql,previous default INT8 (v1)"
+	fi
+	if [ -f "$CAND" ]; then
+		qm="$qm,$CAND"
+		ql="$ql,candidate INT8 (v2)"
 	fi
 	if timeout 240 "$BIN/benchmodel" quality --teacher "$TEACHER" --models "$qm" --labels "$ql" \
 		--photos "$SHARED/photos" --max-photos "$QUALITY_PHOTOS" --threads "$THREADS" \

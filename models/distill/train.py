@@ -1,22 +1,32 @@
-"""Distils AnimeGAN-Tiny from the AnimeGANv2 teacher, within a wall-clock budget.
+"""Distils AnimeGAN-Tiny from the AnimeGANv2 teacher, within a step or wall-clock budget.
 
-    /usr/bin/python3 models/distill/train.py --minutes 80 --run models/distill/runs/full
-    /usr/bin/python3 models/distill/train.py --smoke          # CI: seconds, tiny crops
+    /usr/bin/python3 models/distill/train.py --arch v2 --init-v1 V1W --steps 600 --run RUN
+    /usr/bin/python3 models/distill/train.py --arch v1 --minutes 80 --run models/distill/runs/full
+    /usr/bin/python3 models/distill/train.py --smoke --arch v2 --init-v1 V1W   # CI: seconds
 
-Phases (shares of --minutes):
-  targets  teacher outputs + intermediate features for 256x256 crops of the
-           training photos, cached in --cache (reused by later runs)    <= 25%
+(V1W: `go run ./models/distill/onnxweights models/previous/animegan_tiny.onnx V1W`;
+`make distill` runs the v2 recipe.) Teacher targets: outputs + intermediate
+features for 256x256 crops of the training photos, cached in --cache (reused by
+later runs; --target-crops N: exactly the first N). Phases, sharing --steps (or
+--minutes):
+v1:
   recon    L1 photo -> photo (reconstruction pre-training)                  7%
   mimic    teacher features B, C (1/4 res) through 1x1 adapters + L1
            to the teacher output                                            20%
   style    L1 to the teacher output + perceptual (L1) and Gram (style)
            losses in the teacher's own encoder feature space (blocks A, B;
-           no VGG weights exist here)                                       33%
-  finetune the style loss at 256x256                                       rest
-on 128x128 random crops (flipped) except the fine-tune. Every photo with index
-% 10 == 9 is held out (data.split); a few held-out photos are scored (PSNR vs
-teacher) at each checkpoint and the best checkpoint is kept as best.pt. The run
-resumes from --run/last.pt when it exists (phase and time used are stored).
+           no VGG weights exist here) + SSIM                                20%
+  relu     the style loss while the LeakyReLU slope anneals to 0            25%
+  finetune the style loss at 256x256                                       15%
+v2 (ReLU throughout; the line loss joins the style loss):
+  align    v2's features after down2 and the body to v1's (v1's weights
+           start them) + L1, SSIM and line loss to the teacher output       15%
+  style, finetune as above                                            60%, 25%
+on 128x128 random crops (flipped) except the fine-tune. Photos data.split holds
+out (by a hash of the path), and v1's held-out photos, are never trained on; a
+few held-out photos are scored (PSNR vs teacher) at each checkpoint and the best
+checkpoint is kept as best.pt. The run resumes from --run/last.pt when it exists
+(phase, progress, step and the git commit are stored).
 """
 
 import argparse

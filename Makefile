@@ -35,7 +35,7 @@ APT_PKGS := $(BASE_PKGS) python3-torch python3-torchvision python3-flatbuffers p
 ARM64_PKGS := libturbojpeg0-dev:arm64 libheif-dev:arm64
 
 .PHONY: all deps deps-build deps-base deps-apt deps-arm64 deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
-	distill distill-smoke distill-check-teacher model
+	distill distill-smoke distill-check-teacher model model-v2
 
 all: build
 
@@ -158,15 +158,26 @@ PY          := /usr/bin/python3
 SHARED      ?= ../shared
 TEACHER     := $(SHARED)/teacher/animeganv2_hayao_256_int8.tflite
 PHOTOS      := $(SHARED)/photos
-DISTILL_RUN ?= models/distill/runs/full
-DISTILL_MIN ?= 80
+DISTILL_RUN ?= models/distill/runs/v2
+DISTILL_STEPS ?= 600
+DISTILL_CROPS ?= 203
+PREVIOUS    := models/previous
+V2          := models/v2
 
-# The full recipe (~80 min on 2 cores; resumes from $(DISTILL_RUN)/last.pt),
-# then the ONNX export of the best checkpoint with reference vectors.
+# AnimeGAN-Tiny v2 (a candidate; the default is still v1) in one command
+# (`make distill model-v2`): v1's weights (models/previous) start down2 and the
+# body, DISTILL_CROPS teacher crops, a step budget (resumes from
+# $(DISTILL_RUN)/last.pt); then the ONNX export of the best checkpoint with
+# reference vectors and the evaluation against v1 on the held-out photos.
+# See models/MODEL_CARD.md.
 distill: deps-apt deps-tflite
-	$(PY) models/distill/train.py --minutes $(DISTILL_MIN) --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
-	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out models/animegan_tiny.onnx
-	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) \
+	$(GO) run ./models/distill/onnxweights $(PREVIOUS)/animegan_tiny.onnx $(DISTILL_RUN)/v1w
+	$(PY) models/distill/train.py --arch v2 --init-v1 $(DISTILL_RUN)/v1w --steps $(DISTILL_STEPS) \
+		--target-crops $(DISTILL_CROPS) --lr 3e-3 --ema 0.98 --w-perc 0 --w-gram 0 --ck-steps 50 \
+		--photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
+	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out $(V2)/animegan_tiny_v2.onnx
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
+		--tflite "v1 INT8=$(PREVIOUS)/animegan_tiny_int8.tflite" --xnnpack \
 		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
 
 # ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
@@ -177,6 +188,13 @@ model: deps
 		--min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
 		models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
 
+# The v2 candidate: INT8 with int8 input/output (internal/stylize quantizes and
+# dequantizes; float32 I/O tensors alone cost ~30 bytes per pixel).
+model-v2: deps
+	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
+		--io int8 --min-psnr 35 --summary --report $(BUILD)/animegan_tiny_v2_int8.report.json \
+		$(V2)/animegan_tiny_v2.onnx $(V2)/animegan_tiny_v2_int8.tflite
+
 # A few steps of every phase on a few small crops, then export and INT8
 # conversion, so the recipe cannot rot (CI; make test runs it after deps).
 SMOKE_DIR ?= $(BUILD)/distill-smoke
@@ -185,7 +203,8 @@ distill-smoke:
 		echo "distill-smoke: SKIP: $(SHARED) (teacher, photos) is absent"; exit 0; fi; \
 	$(PY) -c 'import torch, flatbuffers, numpy, PIL' || { echo "distill-smoke: run make deps (python3-torch, python3-flatbuffers)"; exit 1; }; \
 	rm -rf $(SMOKE_DIR) && \
-	$(PY) models/distill/train.py --smoke --photos $(PHOTOS) --teacher $(TEACHER) \
+	$(GO) run ./models/distill/onnxweights $(PREVIOUS)/animegan_tiny.onnx $(SMOKE_DIR)/v1w && \
+	$(PY) models/distill/train.py --smoke --arch v2 --init-v1 $(SMOKE_DIR)/v1w --photos $(PHOTOS) --teacher $(TEACHER) \
 		--run $(SMOKE_DIR)/run --cache $(SMOKE_DIR)/cache && \
 	$(PY) models/distill/export.py --ckpt $(SMOKE_DIR)/run/best.pt --out $(SMOKE_DIR)/tiny.onnx --size 64 && \
 	$(GO) run ./converter/cmd/onnx2tflite --input-shape 64x64 --int8 --calib $(PHOTOS) --calib-count 4 \

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -115,8 +117,10 @@ func SSIM(a, b []float32, h, w int) float64 {
 }
 
 // HeldOut lists the photos under root sorted by relative path and returns
-// every tenth (indices 9, 19, ...): the held-out split of
-// models/distill/data.py.
+// the held-out ones: those whose relative path (slash-separated) hashes, as
+// the first 8 bytes of its SHA-256 read big-endian, to 0 modulo 10. That is
+// models/distill/data.py's held_out; it depends on each photo's own path, so
+// adding photos moves none across the split.
 func HeldOut(root string) ([]string, error) {
 	var all []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -140,15 +144,21 @@ func HeldOut(root string) ([]string, error) {
 		return strings.Compare(ra, rb)
 	})
 	var held []string
-	for i, p := range all {
-		if i%10 == 9 {
+	for _, p := range all {
+		rel, _ := filepath.Rel(root, p)
+		if heldOut(filepath.ToSlash(rel)) {
 			held = append(held, p)
 		}
 	}
 	if len(held) == 0 {
-		return nil, fmt.Errorf("held-out photos: fewer than 10 photos under %s", root)
+		return nil, fmt.Errorf("held-out photos: none of the %d photos under %s is held out", len(all), root)
 	}
 	return held, nil
+}
+
+func heldOut(rel string) bool {
+	sum := sha256.Sum256([]byte(rel))
+	return binary.BigEndian.Uint64(sum[:8])%10 == 0
 }
 
 // QualityOptions configure Quality.
@@ -176,10 +186,11 @@ type QualityResult struct {
 
 // QualityEntry is one column of the comparison.
 type QualityEntry struct {
-	Label   string  `json:"label"`
-	PSNR    float64 `json:"psnr_db"`
-	SSIM    float64 `json:"ssim"`
-	MinPSNR float64 `json:"min_psnr_db"`
+	Label   string     `json:"label"`
+	PSNR    float64    `json:"psnr_db"`
+	SSIM    float64    `json:"ssim"`
+	MinPSNR float64    `json:"min_psnr_db"`
+	Lines   LineScores `json:"lines"` // mean over the photos
 }
 
 // Quality runs the reference and every model on each photo (scaled so its
@@ -243,6 +254,10 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 			sums[i].PSNR += ps
 			sums[i].SSIM += SSIM(c, ref, o.Size, o.Size)
 			sums[i].MinPSNR = min(sums[i].MinPSNR, ps)
+			l := Lines(c, ref, o.Size, o.Size)
+			sums[i].Lines.Recall += l.Recall
+			sums[i].Lines.Precision += l.Precision
+			sums[i].Lines.F1 += l.F1
 		}
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "quality: %d/%d %s\n", pi+1, len(o.Photos), filepath.Base(p))
@@ -259,6 +274,9 @@ func Quality(ctx context.Context, o QualityOptions) (QualityResult, error) {
 	for i := range sums {
 		sums[i].PSNR /= float64(res.Photos)
 		sums[i].SSIM /= float64(res.Photos)
+		sums[i].Lines.Recall /= float64(res.Photos)
+		sums[i].Lines.Precision /= float64(res.Photos)
+		sums[i].Lines.F1 /= float64(res.Photos)
 	}
 	res.Entries = sums
 	if o.Sheet != nil {
@@ -368,11 +386,13 @@ func (r *runner) close() {
 // WriteQualityMarkdown writes the quality table.
 func WriteQualityMarkdown(w io.Writer, r QualityResult) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Against the teacher's output, mean over %d held-out photos at %d² (PSNR on RGB, SSIM on luma, as models/distill/data.py).\n\n", r.Photos, r.Size)
-	measure.TableRow(&b, []string{"Output", "PSNR dB", "min PSNR dB", "SSIM"})
-	measure.TableRow(&b, []string{"---", "---:", "---:", "---:"})
+	fmt.Fprintf(&b, "Against the teacher's output, mean over %d held-out photos at %d² (PSNR on RGB, SSIM on luma, "+
+		"lines: the teacher's ink-line pixels found within 1 px, see Lines; as models/distill/data.py).\n\n", r.Photos, r.Size)
+	measure.TableRow(&b, []string{"Output", "PSNR dB", "min PSNR dB", "SSIM", "line recall", "line precision", "line F1"})
+	measure.TableRow(&b, []string{"---", "---:", "---:", "---:", "---:", "---:", "---:"})
 	for _, e := range r.Entries {
-		measure.TableRow(&b, []string{e.Label, fmt.Sprintf("%.2f", e.PSNR), fmt.Sprintf("%.2f", e.MinPSNR), fmt.Sprintf("%.4f", e.SSIM)})
+		measure.TableRow(&b, []string{e.Label, fmt.Sprintf("%.2f", e.PSNR), fmt.Sprintf("%.2f", e.MinPSNR), fmt.Sprintf("%.4f", e.SSIM),
+			fmt.Sprintf("%.3f", e.Lines.Recall), fmt.Sprintf("%.3f", e.Lines.Precision), fmt.Sprintf("%.3f", e.Lines.F1)})
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

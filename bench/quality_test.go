@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	measure "github.com/animed/animed/internal/bench"
@@ -65,11 +68,33 @@ func TestHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Sorted by relative path: a/ holds the 13 even letters, b/ the 12 odd.
-	// Index 9 is a/s.jpg (the 10th of a/), index 19 the 7th of b/: b/n.jpg.
-	want := []string{filepath.Join(dir, "a", "s.jpg"), filepath.Join(dir, "b", "n.jpg")}
-	if len(held) != 2 || held[0] != want[0] || held[1] != want[1] {
+	// Held out by the hash of the relative path; the same five that
+	// models/distill/data.py's held_out picks from these names.
+	var want []string
+	for _, n := range []string{"a/c.jpg", "a/e.jpg", "a/k.jpg", "b/l.jpg", "b/p.jpg"} {
+		want = append(want, filepath.Join(dir, filepath.FromSlash(n)))
+	}
+	if !slices.Equal(held, want) {
 		t.Errorf("HeldOut = %q, want %q", held, want)
+	}
+	// Adding photos moves none of the others across the split.
+	for i := range 40 {
+		p := filepath.Join(dir, "c", fmt.Sprintf("new%d.jpg", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, nil, 0o644)
+	}
+	more, err := HeldOut(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, p := range more {
+		if !strings.HasPrefix(p, filepath.Join(dir, "c")+string(filepath.Separator)) {
+			kept = append(kept, p)
+		}
+	}
+	if !slices.Equal(kept, want) || len(more) == len(want) {
+		t.Errorf("after adding 40 photos: HeldOut = %q, want %q plus some of c/", more, want)
 	}
 	if _, err := HeldOut(filepath.Join(dir, "a", "s.jpg", "nope")); err == nil {
 		t.Error("HeldOut(missing) succeeded")
@@ -123,6 +148,9 @@ func TestQuality(t *testing.T) {
 	floor, same, q := res.Entries[0], res.Entries[1], res.Entries[2]
 	if floor.Label != "photo (floor)" || same.Label != "same" || q.Label != "int8.tflite" {
 		t.Errorf("labels %q %q %q", floor.Label, same.Label, q.Label)
+	}
+	if same.Lines != (LineScores{1, 1, 1}) {
+		t.Errorf("reference vs itself: lines %+v, want all 1", same.Lines)
 	}
 	if same.PSNR != MaxPSNR || same.SSIM != 1 {
 		t.Errorf("reference vs itself: %+v, want PSNR %v and SSIM 1", same, float64(MaxPSNR))

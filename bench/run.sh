@@ -63,6 +63,12 @@ else
 fi
 models+=(default)
 labels+=(--int8 default)
+# the model the default replaced (AnimeGAN-Tiny v1), for the comparison rows
+PREV=models/previous/animegan_tiny_int8.tflite
+[ -f "$PREV" ] && models+=("$PREV")
+# AnimeGAN-Tiny v2 while it is a candidate, not the default (models/MODEL_CARD.md)
+CAND=models/v2/animegan_tiny_v2_int8.tflite
+[ -f "$CAND" ] && models+=("$CAND")
 list=$(IFS=,; echo "${models[*]}")
 
 log "models: $list at 256,512,1024 (fixed-size models at their own size only)"
@@ -90,6 +96,9 @@ photos=()
 if ! timeout 120 "$BIN/benchmodel" e2e --model default "${photos[@]}" --threads "$THREADS" --count 20 --max-time 20s --json >"$TMP/e2e.json"; then
 	: >"$TMP/e2e.json"
 	missing+=(--missing "e2e=the end-to-end run failed (see make bench's output)")
+fi
+if [ -f "$PREV" ] && timeout 120 "$BIN/benchmodel" e2e --model "$PREV" "${photos[@]}" --threads "$THREADS" --count 20 --max-time 20s --json >"$TMP/e2e-prev.json"; then
+	notes+=(--note "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("The previous default model (%s) end to end at 1024x768 in the same run: %.2f photos/s, peak RSS %.0f MB." % (sys.argv[2], d["photos_per_s"], d["peak_rss_kb"] / 1024))' "$TMP/e2e-prev.json" "$PREV")")
 fi
 
 log "end to end through the daemon: animed run on a drop folder"
@@ -120,6 +129,14 @@ if [ -f "$TEACHER" ] && [ -d "$SHARED/photos" ]; then
 		qm="$FP32,default"
 		ql="student FP32,student INT8 (default)"
 	fi
+	if [ -f "$PREV" ]; then
+		qm="$qm,$PREV"
+		ql="$ql,previous default INT8 (v1)"
+	fi
+	if [ -f "$CAND" ]; then
+		qm="$qm,$CAND"
+		ql="$ql,candidate INT8 (v2)"
+	fi
 	if timeout 240 "$BIN/benchmodel" quality --teacher "$TEACHER" --models "$qm" --labels "$ql" \
 		--photos "$SHARED/photos" --max-photos "$QUALITY_PHOTOS" --threads "$THREADS" \
 		--sheet "$OUT/contact-sheet.png" --json >"$TMP/quality.json"; then
@@ -139,7 +156,7 @@ done
 log "Go benchmarks of the hot paths"
 # benchstat-friendly: `go test -bench` lines as they are (compare runs with benchstat)
 if ! timeout 300 "$GO" test -run '^$' -bench . -benchtime 3x -count 1 \
-	./bench/ ./internal/stylize/ ./internal/imageio/ >"$TMP/gobench.raw" 2>&1; then
+	./bench/ ./internal/stylize/ ./internal/imageio/ ./models/ >"$TMP/gobench.raw" 2>&1; then
 	log "go test -bench failed or ran past 5 minutes:"
 	tail -20 "$TMP/gobench.raw" >&2
 	missing+=(--missing "gobench=go test -bench failed or ran past 5 minutes (see make bench's output)")

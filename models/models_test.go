@@ -3,7 +3,9 @@ package models_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -23,7 +25,39 @@ import (
 // (an INT8 LEAKY_RELU, say, would run on TFLite's reference kernel and
 // triple the latency).
 func TestDefaultRunsInXNNPACK(t *testing.T) {
-	m, err := tflitefile.Parse(models.Default())
+	checkXNNPACK(t, models.Default())
+}
+
+// TestV2RunsInXNNPACK applies the same guard to the AnimeGAN-Tiny v2
+// candidate (int8 input and output: no QUANTIZE/DEQUANTIZE at all).
+func TestV2RunsInXNNPACK(t *testing.T) {
+	checkXNNPACK(t, readV2(t))
+}
+
+// TestV2MatchesReference: the v2 candidate's .tflite and ONNX come from the
+// same checkpoint (as TestDefaultMatchesReference).
+func TestV2MatchesReference(t *testing.T) {
+	checkReference(t, readV2(t), v2+"_ref_input.npy", v2+"_ref_output.npy")
+}
+
+// v2 is the path stem of the AnimeGAN-Tiny v2 candidate (models/MODEL_CARD.md).
+const v2 = "v2/animegan_tiny_v2"
+
+func readV2(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(v2 + "_int8.tflite")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no v2 candidate (make distill model-v2 writes it)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checkXNNPACK(t *testing.T, model []byte) {
+	t.Helper()
+	m, err := tflitefile.Parse(model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +82,18 @@ func TestDefaultRunsInXNNPACK(t *testing.T) {
 // with the PyTorch output stored there: the shipped .tflite and the
 // committed ONNX must come from the same checkpoint.
 func TestDefaultMatchesReference(t *testing.T) {
-	in, inShape := readNpy(t, "animegan_tiny_ref_input.npy")
-	want, outShape := readNpy(t, "animegan_tiny_ref_output.npy")
+	checkReference(t, models.Default(), "animegan_tiny_ref_input.npy", "animegan_tiny_ref_output.npy")
+}
+
+func checkReference(t *testing.T, model []byte, input, output string) {
+	t.Helper()
+	in, inShape := readNpy(t, input)
+	want, outShape := readNpy(t, output)
 	if len(inShape) != 4 || inShape[1] != 3 || fmt.Sprint(inShape) != fmt.Sprint(outShape) {
 		t.Fatalf("reference shapes %v -> %v, want [1 3 H W] both", inShape, outShape)
 	}
 	h, w := inShape[2], inShape[3]
-	data, err := tflitefile.ScaleInput(models.Default(), h, w)
+	data, err := tflitefile.ScaleInput(model, h, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +124,9 @@ func TestDefaultMatchesReference(t *testing.T) {
 		se += d * d
 	}
 	psnr := 10 * math.Log10(float64(len(got))/se)
-	t.Logf("embedded INT8 vs PyTorch reference at %dx%d: PSNR %.1f dB", w, h, psnr)
+	t.Logf("INT8 vs PyTorch reference %s at %dx%d: PSNR %.1f dB", output, w, h, psnr)
 	if psnr < 30 {
-		t.Errorf("PSNR %.1f dB < 30 dB: models/animegan_tiny_int8.tflite does not match the exported reference (re-run make model)", psnr)
+		t.Errorf("PSNR %.1f dB < 30 dB: the INT8 model does not match the exported reference %s (re-run make model / model-v2)", psnr, output)
 	}
 }
 

@@ -29,7 +29,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t = Teacher.from_tflite(a.teacher)
-    _, held = data.split(data.list_photos(a.photos))
+    _, held = data.split(data.list_photos(a.photos), a.photos)
     ref = TFLiteModel(a.teacher, threads=a.threads)
     res = {False: [], True: []}
     for p in held[: a.n]:

@@ -1,5 +1,6 @@
 """Photos, the deterministic train/held-out split, image I/O and quality metrics."""
 
+import hashlib
 import os
 
 import numpy as np
@@ -22,10 +23,25 @@ def list_photos(root):
     return sorted(out, key=lambda p: os.path.relpath(p, root))
 
 
-def split(photos, every=10):
-    """Deterministic split: every `every`-th photo (index 9, 19, ...) is held out."""
-    train = [p for i, p in enumerate(photos) if i % every != every - 1]
-    held = [p for i, p in enumerate(photos) if i % every == every - 1]
+def held_out(rel, every=10):
+    """Whether the photo at relative path rel is held out: the first 8 bytes of
+    SHA-256(rel) as an integer, modulo every, is 0. It depends on the photo's own
+    path only, so adding or removing photos never moves another one across."""
+    h = int.from_bytes(hashlib.sha256(rel.replace(os.sep, "/").encode()).digest()[:8], "big")
+    return h % every == 0
+
+
+def legacy_held_out(photos, every=10):
+    """The split of the first two models (every 10th photo by sorted path); train.py
+    keeps these out of training too, so the previous model can be compared on
+    photos neither model was trained on."""
+    return {p for i, p in enumerate(photos) if i % every == every - 1}
+
+
+def split(photos, root, every=10):
+    """Deterministic split of list_photos(root): (train, held-out), held_out() by path."""
+    train = [p for p in photos if not held_out(os.path.relpath(p, root), every)]
+    held = [p for p in photos if held_out(os.path.relpath(p, root), every)]
     return train, held
 
 
@@ -94,3 +110,42 @@ def ssim_tensor(a, b):
 def ssim(a, b):
     """Mean SSIM (Gaussian window 11, sigma 1.5) on luma of tensors in [-1, 1]."""
     return ssim_tensor(a, b).item()
+
+
+# ---------------------------------------------------------------- ink lines
+
+LINE_LEVEL = 18.0  # black-hat threshold of a line pixel, in luma levels (0..255)
+
+
+def luma255(x):
+    """Luma (BT.601) in 0..255 of a tensor N,3,H,W in [-1, 1] -> N,1,H,W."""
+    x = (x.clamp(-1, 1) + 1) * 127.5
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+def black_hat(l, k=5):
+    """Morphological black-hat of luma: closing (k x k square, the window
+    clipped at the border) minus luma; high on thin dark strokes."""
+    p = k // 2
+    closed = -F.max_pool2d(-F.max_pool2d(l, k, 1, p), k, 1, p)
+    return closed - l
+
+
+def line_mask(x):
+    """Ink-line pixels of an image tensor in [-1, 1]: black-hat of luma >= LINE_LEVEL."""
+    return black_hat(luma255(x)) >= LINE_LEVEL
+
+
+def line_scores(student, teacher):
+    """Recall, precision and F1 of the teacher's line pixels found in the
+    student's, with a 1-pixel tolerance (a line pixel counts as found when the
+    other image has one within its 3x3 neighbourhood). Images in [-1, 1]. An
+    image pair without line pixels on one side scores 1 for that side's ratio
+    (nothing to find / nothing wrong)."""
+    t, s = line_mask(teacher).float(), line_mask(student).float()
+    near = lambda m: F.max_pool2d(m, 3, 1, 1)
+    nt, ns = t.sum().item(), s.sum().item()
+    recall = (t * near(s)).sum().item() / nt if nt else 1.0
+    precision = (s * near(t)).sum().item() / ns if ns else 1.0
+    f1 = 2 * recall * precision / (recall + precision) if recall + precision else 0.0
+    return recall, precision, f1

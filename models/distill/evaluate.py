@@ -4,11 +4,14 @@
         [--tflite FP32=models/animegan_tiny_fp32.tflite --tflite INT8=models/animegan_tiny_int8.tflite] \
         [--n 24] [--sheet sheet.png] [--json eval.json]
 
-Held-out photos are those data.split() holds out (every 10th), centre-cropped to
-256x256. The reference is the real TFLite teacher (run through tflite_runner);
+Held-out photos are those data.split() holds out (by a hash of the path; or,
+with --legacy-split, the first two models' every-10th photo, on which v2 is not
+trained either), centre-cropped to 256x256. The reference is the real TFLite teacher (run through tflite_runner);
 its outputs are cached in --cache. For each student (the PyTorch checkpoint
 and/or .tflite files) it prints mean PSNR and SSIM vs the teacher, and the same
-for the untouched photo as a floor. --sheet writes a contact sheet: one row per
+for the untouched photo as a floor, and the line metric (data.line_scores:
+recall, precision and F1 of the teacher's ink-line pixels found in the image,
+1-pixel tolerance; mean over photos). --sheet writes a contact sheet: one row per
 photo, columns photo / teacher / each student.
 """
 
@@ -30,8 +33,9 @@ from tflite_runner import TFLiteModel  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def held_photos(root, n):
-    _, held = data.split(data.list_photos(root))
+def held_photos(root, n, legacy=False):
+    photos = data.list_photos(root)
+    held = sorted(data.legacy_held_out(photos)) if legacy else data.split(photos, root)[1]
     if n and n < len(held):  # spread over the whole (sorted) list: all three photo sets
         idx = np.linspace(0, len(held) - 1, n).round().astype(int)
         held = [held[i] for i in idx]
@@ -76,6 +80,7 @@ def main():
     ap.add_argument("--ckpt", help="PyTorch student checkpoint (label FP32-torch)")
     ap.add_argument("--tflite", action="append", default=[], help="LABEL=model.tflite (repeatable)")
     ap.add_argument("--xnnpack", action="store_true", help="run the .tflite students with XNNPACK (QS8)")
+    ap.add_argument("--legacy-split", action="store_true", help="the every-10th held-out photos of v1")
     ap.add_argument("--n", type=int, default=24, help="held-out photos (0 = all)")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
@@ -87,7 +92,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
-    photos = held_photos(a.photos, a.n)
+    photos = held_photos(a.photos, a.n, a.legacy_split)
     refs = teacher_refs(photos, a.teacher, a.cache, a.size, a.threads)
     if a.refs_only:
         return
@@ -106,8 +111,14 @@ def main():
         students.append((f"student {label}", lambda x, tm=tm: data.nchw(tm.run(data.nhwc(x)))))
 
     res = {"photos": len(photos), "size": a.size, "teacher": os.path.basename(a.teacher), "models": {}}
-    floor = [(data.psnr(x, r), data.ssim(x, r)) for x, r in zip(xs, refs)]
-    res["models"]["photo (floor)"] = {"psnr": float(np.mean([f[0] for f in floor])), "ssim": float(np.mean([f[1] for f in floor]))}
+    def scores(ys):
+        ls = np.array([data.line_scores(y, r) for y, r in zip(ys, refs)])
+        return {"psnr": float(np.mean([data.psnr(y, r) for y, r in zip(ys, refs)])),
+                "ssim": float(np.mean([data.ssim(y, r) for y, r in zip(ys, refs)])),
+                "line_recall": float(ls[:, 0].mean()), "line_precision": float(ls[:, 1].mean()),
+                "line_f1": float(ls[:, 2].mean())}
+
+    res["models"]["photo (floor)"] = scores(xs)
     outs = {}
     for label, fn in students:
         t0 = time.time()
@@ -115,14 +126,14 @@ def main():
         with torch.no_grad():
             for x in xs:
                 ys.append(fn(x))
-        ps = [data.psnr(y, r) for y, r in zip(ys, refs)]
-        ss = [data.ssim(y, r) for y, r in zip(ys, refs)]
-        res["models"][label] = {"psnr": float(np.mean(ps)), "psnr_min": float(np.min(ps)), "ssim": float(np.mean(ss)),
-                                "seconds_per_image": (time.time() - t0) / len(xs)}
+        sec = (time.time() - t0) / len(xs)
+        res["models"][label] = {**scores(ys), "psnr_min": float(np.min([data.psnr(y, r) for y, r in zip(ys, refs)])),
+                                "seconds_per_image": sec}
         outs[label] = ys
     print(f"{len(photos)} held-out photos at {a.size}x{a.size}, reference: TFLite teacher")
     for label, r in res["models"].items():
-        print(f"  {label:28s} PSNR {r['psnr']:6.2f} dB   SSIM {r['ssim']:.4f}")
+        print(f"  {label:28s} PSNR {r['psnr']:6.2f} dB   SSIM {r['ssim']:.4f}   lines R {r['line_recall']:.3f} "
+              f"P {r['line_precision']:.3f} F1 {r['line_f1']:.3f}")
     if a.sheet:
         k = min(a.sheet_rows, len(xs))
         idx = np.linspace(0, len(xs) - 1, k).round().astype(int)

@@ -18,15 +18,18 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from student import AnimeGANTiny  # noqa: E402
+from student import STUDENTS  # noqa: E402
 
 
 def load_student(ckpt):
-    """The checkpoint's student; its activation slope (0: ReLU) is stored
-    beside the weights (checkpoints without one used LeakyReLU 0.2)."""
+    """The checkpoint's student: its architecture ("arch": v1 or v2; v1 when
+    absent) and activation slope (0: ReLU) are stored beside the weights
+    (checkpoints without a slope used LeakyReLU 0.2)."""
     st = torch.load(ckpt, map_location="cpu")
-    m = AnimeGANTiny(slope=st.get("slope", 0.2) if "model" in st else 0.2)
-    m.load_state_dict(st["model"] if "model" in st else st)
+    if "model" not in st:
+        st = {"model": st}
+    m = STUDENTS[st.get("arch", "v1")](slope=st.get("slope", 0.2))
+    m.load_state_dict(st["model"])
     return m.eval()
 
 

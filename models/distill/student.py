@@ -115,6 +115,69 @@ class AnimeGANTiny(nn.Module):
         return (y, f) if feats else y
 
 
+class AnimeGANTinyV2(nn.Module):
+    """AnimeGAN-Tiny v2: nothing but the output's pixel shuffle at full resolution.
+
+        stem   2x2/2 conv 3->c1, act  (== pixel-unshuffle + 1x1)        (1/2)
+        down2  3x3/2 depthwise c1 + 1x1 c1->128, act                    (1/4)
+        body   4 x residual bottleneck at 128 (as in v1)                (1/4)
+        up     1x1 128->4*c1, pixel shuffle x2, + stem (skip), act      (1/2)
+        head   1x1 c1->12, pixel shuffle x2, tanh                       (1/1)
+
+    XNNPACK keeps an indirection buffer of output pixels x kernel taps x 8 bytes
+    for every non-1x1 convolution (and one for bilinear resizes); v1's two 7x7
+    convolutions at full resolution cost ~1.5 KB per pixel. Here the only
+    spatial kernels are the 2x2 stem and the depthwise 3x3s at 1/4, and the
+    up-sampling is DEPTH_TO_SPACE (a copy): each 1/4-resolution feature decodes
+    its own 4x4 output pixels through two 1x1 convolutions, with the stem's
+    features added at 1/2 for the photo's detail. Every further 1/2-resolution
+    tensor costs c1/4 bytes per input pixel in XNNPACK's workspace (a 3x3
+    depthwise + 1x1 there measured +22 B/px), so there is none. down2 and the
+    body have v1's shapes so they start from v1's weights (init_from_v1).
+    """
+
+    def __init__(self, c1=32, blocks=4, mid=192, slope=0.2):
+        super().__init__()
+        self.act = Act(slope)
+        self.stem = nn.Conv2d(3, c1, 2, 2, 0)
+        self.down2 = DownDS(c1, 128, self.act)
+        self.body = nn.ModuleList([Bottleneck(128, mid, self.act) for _ in range(blocks)])
+        self.up = nn.Conv2d(128, 4 * c1, 1)
+        self.head = nn.Conv2d(c1, 12, 1)
+        self.shuffle = nn.PixelShuffle(2)
+        self.widths = {"stem": c1, "down2": 128, "body": 128, "up": c1}
+
+    def forward(self, x, feats=False):
+        f = {}
+        s = self.act(self.stem(x))
+        f["stem"] = s
+        x = self.down2(s)
+        f["down2"] = x
+        for b in self.body:
+            x = b(x)
+        f["body"] = x
+        x = self.act(self.shuffle(self.up(x)) + s)  # the ReLU fuses into the ADD
+        f["up"] = x
+        y = torch.tanh(self.shuffle(self.head(x)))
+        return (y, f) if feats else y
+
+
+def init_from_v1(v2, v1_state):
+    """Copies v1's down2 and body weights (same shapes) into a v2 model; returns
+    the names copied."""
+    own = v2.state_dict()
+    done = []
+    for k, v in v1_state.items():
+        if (k.startswith("down2.") or k.startswith("body.")) and k in own and own[k].shape == v.shape:
+            own[k] = torch.as_tensor(v).clone()
+            done.append(k)
+    v2.load_state_dict(own)
+    return done
+
+
+STUDENTS = {"v1": AnimeGANTiny, "v2": AnimeGANTinyV2}
+
+
 def count_params(m):
     return sum(p.numel() for p in m.parameters())
 
@@ -137,6 +200,7 @@ def count_macs(m, h, w):
 
 
 if __name__ == "__main__":
-    m = AnimeGANTiny()
+    import sys
+    m = STUDENTS[sys.argv[1] if len(sys.argv) > 1 else "v2"]()
     print(f"params {count_params(m)}, MACs 256^2 {count_macs(m, 256, 256) / 1e9:.2f} G, "
           f"512^2 {count_macs(m, 512, 512) / 1e9:.2f} G")

@@ -1,25 +1,36 @@
-"""Distils AnimeGAN-Tiny from the AnimeGANv2 teacher, within a wall-clock budget.
+"""Distils AnimeGAN-Tiny from the AnimeGANv2 teacher, within a step or wall-clock budget.
 
-    /usr/bin/python3 models/distill/train.py --minutes 80 --run models/distill/runs/full
-    /usr/bin/python3 models/distill/train.py --smoke          # CI: seconds, tiny crops
+    /usr/bin/python3 models/distill/train.py --arch v2 --init-v1 V1W --steps 600 --run RUN
+    /usr/bin/python3 models/distill/train.py --arch v1 --minutes 80 --run models/distill/runs/full
+    /usr/bin/python3 models/distill/train.py --smoke --arch v2 --init-v1 V1W   # CI: seconds
 
-Phases (shares of --minutes):
-  targets  teacher outputs + intermediate features for 256x256 crops of the
-           training photos, cached in --cache (reused by later runs)    <= 25%
+(V1W: `go run ./models/distill/onnxweights models/previous/animegan_tiny.onnx V1W`;
+`make distill` runs the v2 recipe.) Teacher targets: outputs + intermediate
+features for 256x256 crops of the training photos, cached in --cache (reused by
+later runs; --target-crops N: exactly the first N). Phases, sharing --steps (or
+--minutes):
+v1:
   recon    L1 photo -> photo (reconstruction pre-training)                  7%
   mimic    teacher features B, C (1/4 res) through 1x1 adapters + L1
            to the teacher output                                            20%
   style    L1 to the teacher output + perceptual (L1) and Gram (style)
            losses in the teacher's own encoder feature space (blocks A, B;
-           no VGG weights exist here)                                       33%
-  finetune the style loss at 256x256                                       rest
-on 128x128 random crops (flipped) except the fine-tune. Every photo with index
-% 10 == 9 is held out (data.split); a few held-out photos are scored (PSNR vs
-teacher) at each checkpoint and the best checkpoint is kept as best.pt. The run
-resumes from --run/last.pt when it exists (phase and time used are stored).
+           no VGG weights exist here) + SSIM                                20%
+  relu     the style loss while the LeakyReLU slope anneals to 0            25%
+  finetune the style loss at 256x256                                       15%
+v2 (ReLU throughout; the line loss joins the style loss):
+  align    v2's features after down2 and the body to v1's (v1's weights
+           start them) + L1, SSIM and line loss to the teacher output       15%
+  style, finetune as above                                            60%, 25%
+on 128x128 random crops (flipped) except the fine-tune. Photos data.split holds
+out (by a hash of the path), and v1's held-out photos, are never trained on; a
+few held-out photos are scored (PSNR vs teacher) at each checkpoint and the best
+checkpoint is kept as best.pt. The run resumes from --run/last.pt when it exists
+(phase, progress, step and the git commit are stored).
 """
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -33,12 +44,15 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
-from student import AnimeGANTiny, count_macs, count_params  # noqa: E402
+from student import STUDENTS, AnimeGANTiny, count_macs, count_params, init_from_v1  # noqa: E402
 from teacher import DEFAULT_PATH, Teacher  # noqa: E402
 from tflite_runner import TFLiteModel  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PHASES = [("recon", 0.07), ("mimic", 0.20), ("style", 0.20), ("relu", 0.25), ("finetune", 0.15)]
+# v2 starts from v1's (ReLU) down2 and body: align its new stem and decoder to
+# them, then the style and line losses; ReLU from the start.
+PHASES_V2 = [("align", 0.15), ("style", 0.60), ("finetune", 0.25)]
 ANNEAL = 0.5  # share of the relu phase over which the LeakyReLU slope goes 0.2 -> 0
 MIMIC = {"down2": "B", "body": "C"}  # student feature -> teacher feature (both 128 @ 1/4)
 
@@ -64,24 +78,32 @@ def crop_for(path, size, rng):
     return im.crop((l, t, l + size, t + size))
 
 
-def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, min_n=4, rounds=1):
+def make_targets(teacher, tfl, photos, root, cache, size, deadline, run, seed, tag, min_n=4, rounds=1, limit=0):
     """Caches teacher output + features for random crops of the photos until the
-    deadline (but at least min_n): one crop per photo per round, round 0 first.
+    deadline (but at least min_n), or, with limit, exactly the first limit
+    crops: one crop per photo per round, round 0 first. Returns the crops'
+    file names (all that exist, in job order).
     The output comes from the TFLite teacher itself when tfl is given, else from
     the int8-emulating port (35 dB from TFLite, 2.4x faster here); the features
     always from the port's encoder."""
     os.makedirs(cache, exist_ok=True)
     done = 0
-    jobs = [(r, i, p) for r in range(rounds) for i, p in enumerate(photos)]
-    for r, i, p in jobs:
-        name = f"{tag}{i:04d}.npz" if r == 0 else f"{tag}-r{r}-{i:04d}.npz"
+    names = []
+    jobs = [(r, p) for r in range(rounds) for p in photos]
+    if limit:
+        jobs, deadline, min_n = jobs[:limit], float("inf"), limit
+    for r, p in jobs:
+        # named by the photo's path, not its index: adding photos keeps every cached crop
+        key = hashlib.sha256(os.path.relpath(p, root).encode()).hexdigest()[:12]
+        name = f"{tag}-{key}-r{r}.npz"
         f = os.path.join(cache, name)
         if os.path.exists(f):
             done += 1
+            names.append(name)
             continue
         if time.time() > deadline and done >= min_n:
-            break
-        rng = random.Random(f"{seed}:{p}" if r == 0 else f"{seed}:{r}:{p}")
+            continue
+        rng = random.Random(f"{seed}:{r}:{key}")
         x = data.to_tensor(crop_for(p, size, rng))
         with torch.no_grad():
             if tfl is not None:
@@ -92,15 +114,17 @@ def make_targets(teacher, tfl, photos, cache, size, deadline, run, seed, tag, mi
         np.savez(f + ".tmp.npz", photo=np.asarray(data.to_image(x)), out=y[0].half().numpy(),
                  **{k: feats[k][0].half().numpy() for k in MIMIC.values()})
         os.replace(f + ".tmp.npz", f)
+        names.append(name)
         done += 1
         if done % 10 == 0:
             log(run, f"targets {tag}: {done} cached")
-    return done
+    return names
 
 
 class Cached:
-    def __init__(self, cache, tag):
-        names = sorted(n for n in os.listdir(cache) if n.startswith(tag) and n.endswith(".npz") and ".tmp" not in n)
+    def __init__(self, cache, tag, names=None):
+        if names is None:
+            names = sorted(n for n in os.listdir(cache) if n.startswith(tag) and n.endswith(".npz") and ".tmp" not in n)
         self.items = []
         for n in names:
             z = np.load(os.path.join(cache, n))
@@ -153,14 +177,63 @@ def ssim_loss(y, t):
     return 1 - data.ssim_tensor(y, t)
 
 
+def line_loss(y, t):
+    """Rewards the teacher's ink lines (L1-dominated losses blur them): the L1
+    difference of the luma black-hats (data.black_hat, what the line metric
+    thresholds) and of the luma gradients, both weighted 5x on and next to the
+    teacher's line pixels, plus the colour L1 on those pixels alone. In 0..1 units."""
+    ly, lt = data.luma255(y) / 255, data.luma255(t) / 255
+    bt = data.black_hat(lt * 255) / 255
+    near = F.max_pool2d((bt >= data.LINE_LEVEL / 255).float(), 3, 1, 1)
+    wgt = 1 + 4 * near
+    bh = ((data.black_hat(ly * 255) / 255 - bt).abs() * wgt).mean()
+    gx = lambda a: a[..., :, 1:] - a[..., :, :-1]
+    gy = lambda a: a[..., 1:, :] - a[..., :-1, :]
+    grad = ((gx(ly) - gx(lt)).abs() * wgt[..., :, 1:]).mean() + ((gy(ly) - gy(lt)).abs() * wgt[..., 1:, :]).mean()
+    on = ((y - t).abs() * near).sum() / (3 * near.sum() + 1)
+    return bh + grad + 0.5 * on
+
+
 def style_loss(teacher, y, t, w):
     l1 = F.l1_loss(y, t)
-    fy, ft = encoder(teacher, y), encoder(teacher, t)
-    perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
-    sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
+    if w["perc"] or w["gram"]:
+        fy, ft = encoder(teacher, y), encoder(teacher, t)
+        perc = sum(F.l1_loss(a, b.detach()) for a, b in zip(fy, ft))
+        sty = sum(F.mse_loss(gram(a), gram(b).detach()) for a, b in zip(fy, ft))
+    else:  # the teacher's encoder is most of a step's time on a CPU
+        perc = sty = torch.zeros((), device=y.device)
     ss = ssim_loss(y, t)
     total = w["l1"] * l1 + w["perc"] * perc + w["gram"] * sty + w["ssim"] * ss
-    return total, {"l1": l1.item(), "perc": perc.item(), "gram": sty.item(), "ssim": ss.item()}
+    parts = {"l1": l1.item(), "perc": perc.item(), "gram": sty.item(), "ssim": ss.item()}
+    if w.get("lines"):
+        ln = line_loss(y, t)
+        total = total + w["lines"] * ln
+        parts["lines"] = ln.item()
+    return total, parts
+
+
+def git_commit():
+    """HEAD of the repository holding this script, "+dirty" when it has
+    uncommitted changes (recorded in every checkpoint)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def load_v1_dir(d):
+    """v1 weights from a directory of onnxweights output (raw float32 per tensor)."""
+    ref = AnimeGANTiny(slope=0)
+    st = ref.state_dict()
+    for k, v in st.items():
+        a = np.fromfile(os.path.join(d, k + ".f32"), dtype="<f4")
+        st[k] = torch.from_numpy(a.reshape(v.shape).copy())
+    ref.load_state_dict(st)
+    return ref.eval().requires_grad_(False)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -184,7 +257,12 @@ def main():
     ap.add_argument("--teacher", default=DEFAULT_PATH)
     ap.add_argument("--cache", default=os.path.join(HERE, "cache"))
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "full"))
-    ap.add_argument("--minutes", type=float, default=80)
+    ap.add_argument("--minutes", type=float, default=80, help="wall-clock budget (ignored with --steps)")
+    ap.add_argument("--steps", type=int, default=0, help="step budget shared by the phases (reproducible; 0: --minutes)")
+    ap.add_argument("--ck-steps", type=int, default=150, help="with --steps: checkpoint and score every this many steps")
+    ap.add_argument("--arch", choices=sorted(STUDENTS), default="v2", help="student architecture (student.py)")
+    ap.add_argument("--init-v1", help="v2: directory of v1 weights (onnxweights) for down2 and body, and the align phase's reference")
+    ap.add_argument("--w-lines", type=float, default=0.5, help="weight of the line loss (style, fine-tune, align; v2)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
@@ -199,19 +277,31 @@ def main():
                     help="teacher outputs from the int8-emulating PyTorch port (faster) or the TFLite teacher")
     ap.add_argument("--target-rounds", type=int, default=3, help="crops per training photo at most")
     ap.add_argument("--target-share", type=float, default=0.2, help="share of the budget for targets")
+    ap.add_argument("--target-crops", type=int, default=0,
+                    help="train on exactly the first N crops (photo order shuffled by --seed), making the missing ones (0: --target-share)")
+    ap.add_argument("--targets-only", action="store_true", help="cache the teacher targets and stop")
     ap.add_argument("--init", help="start from this checkpoint's weights (a new run only)")
-    ap.add_argument("--phases", default=",".join(n for n, _ in PHASES), help="phases to run, in order")
+    ap.add_argument("--phases", help="phases to run, in order (default: all of --arch's)")
     ap.add_argument("--w-ssim", type=float, default=0.2, help="weight of 1-SSIM in style/fine-tune")
+    ap.add_argument("--w-perc", type=float, default=0.05, help="weight of the perceptual L1 in the teacher encoder's features")
+    ap.add_argument("--w-gram", type=float, default=0.5, help="weight of the Gram-matrix MSE in the teacher encoder's features")
+    ap.add_argument("--ema-reset", action="store_true", help="on resume, restart the weight average from the current weights")
     ap.add_argument("--ema", type=float, default=0.998, help="weight EMA decay (0: off); EMA weights are scored and exported")
     a = ap.parse_args()
-    phases = [(n, w) for n, w in PHASES if n in a.phases.split(",")]
+    table = PHASES if a.arch == "v1" else PHASES_V2
+    if a.phases is None:
+        a.phases = ",".join(n for n, _ in table)
+    phases = [(n, w) for n, w in table if n in a.phases.split(",")]
     if not phases:
-        ap.error(f"--phases: none of {a.phases!r} is one of {[n for n, _ in PHASES]}")
+        ap.error(f"--phases: none of {a.phases!r} is one of {[n for n, _ in table]}")
+    if "align" in a.phases and not a.init_v1:
+        ap.error("the align phase needs --init-v1")
 
     if a.smoke:
         a.size, a.crop, a.batch, a.held = 64, 32, 2, 2
         a.minutes = a.minutes if a.minutes != 80 else 0.4
         a.min_steps = max(a.min_steps, 2)
+        a.steps = a.steps or 0
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -228,7 +318,9 @@ def main():
 
     teacher = Teacher.from_tflite(a.teacher)
     photos = data.list_photos(a.photos)
-    train_p, held_p = data.split(photos)
+    train_p, held_p = data.split(photos, a.photos)
+    legacy = data.legacy_held_out(photos)
+    train_p = [p for p in train_p if p not in legacy]
     if a.smoke:
         train_p, held_p = train_p[:4], held_p[:a.held]
     rng_p = random.Random(a.seed)
@@ -243,28 +335,39 @@ def main():
     if tfl.input_shape()[1:3] != (a.size, a.size):  # its resizes have fixed output sizes
         tfl.close()
         tfl = None
-    make_targets(teacher, tfl, held_p[:a.held], cache, a.size, float("inf"), a.run, a.seed, "held")
+    held_names = make_targets(teacher, tfl, held_p[:a.held], a.photos, cache, a.size, float("inf"), a.run, a.seed, "held")
     if tfl is not None and a.targets == "port":
         tfl.close()
         tfl = None
     tdead = time.time() + max(0.0, a.target_share * budget - used_before - (time.time() - t_start))
-    n = make_targets(teacher, tfl, train_p, cache, a.size, tdead, a.run, a.seed, "train",
-                     rounds=a.target_rounds)
+    names = make_targets(teacher, tfl, train_p, a.photos, cache, a.size, tdead, a.run, a.seed, "train",
+                         rounds=a.target_rounds, limit=a.target_crops)
     if tfl is not None:
         tfl.close()
-    train = Cached(cache, "train")
-    held = Cached(cache, "held")
-    log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out ({n} this run)")
+    if a.targets_only:
+        log(a.run, f"targets only: {len(names)} training crops cached")
+        return
+    # --target-crops: exactly those crops; else every training crop in the cache
+    train = Cached(cache, "train", names if a.target_crops else None)
+    held = Cached(cache, "held", held_names)
+    log(a.run, f"targets: {len(train.items)} training crops, {len(held.items)} held-out")
 
-    model = AnimeGANTiny().to(device)
+    Student = STUDENTS[a.arch]
+    model = Student(slope=0.2 if a.arch == "v1" else 0.0).to(device)
     adapters = nn.ModuleDict({k: nn.Conv2d(model.widths[k], 128, 1) for k in MIMIC}).to(device)
+    v1ref = None
+    if a.init_v1:
+        v1ref = load_v1_dir(a.init_v1).to(device)
+        if not state:
+            got = init_from_v1(model, v1ref.state_dict())
+            log(a.run, f"initialised {len(got)} tensors (down2, body) from v1 weights in {a.init_v1}")
     if a.init and not state:
         ini = torch.load(a.init, map_location="cpu")
         model.load_state_dict(ini["model"])
         adapters.load_state_dict(ini["adapters"])
         model.act.slope = ini.get("slope", 0.2)
         log(a.run, f"initialised from {a.init} (step {ini.get('step', '?')}, slope {model.act.slope})")
-    ema = AnimeGANTiny().to(device)
+    ema = Student().to(device)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     ema.act.slope = model.act.slope
@@ -283,10 +386,14 @@ def main():
         best_slope = state.get("best_slope", 0.2)
         ema_synced = state.get("ema_synced", False)
         history = state.get("history", [])
+        if a.ema_reset:
+            ema.load_state_dict(model.state_dict())
         log(a.run, f"resumed at phase {phase_i} ({phases[min(phase_i, len(phases) - 1)][0]}), step {step}")
     log(a.run, f"student: {count_params(model)} params, {count_macs(model, 256, 256) / 1e9:.2f} GMACs at 256^2")
 
-    weights = {"l1": 1.0, "perc": 0.05, "gram": 0.5, "ssim": a.w_ssim}
+    weights = {"l1": 1.0, "perc": a.w_perc, "gram": a.w_gram, "ssim": a.w_ssim, "lines": a.w_lines if a.arch == "v2" else 0.0}
+    commit = git_commit()
+    log(a.run, f"git commit {commit}, arch {a.arch}, " + (f"{a.steps} steps" if a.steps else f"{a.minutes} min"))
     teacher.to(device)
     # The teacher's LayerNorm epsilon (1e-12) makes the encoder's gradients explode on
     # flat images; as a loss network it uses 1e-3 (the targets are computed already).
@@ -299,7 +406,7 @@ def main():
         st = {"model": (ema if tag == "best" else model).state_dict(), "ema": ema.state_dict(),
               "slope": model.act.slope, "adapters": adapters.state_dict(), "opt": opt.state_dict(),
               "phase": phase_i, "phase_used": phase_used, "step": step, "best": best, "best_slope": best_slope, "ema_synced": ema_synced, "history": history,
-              "used": budget - remaining(), "args": vars(a)}
+              "used": budget - remaining(), "args": vars(a), "arch": a.arch, "commit": commit}
         torch.save(st, os.path.join(a.run, tag + ".pt.tmp"))
         os.replace(os.path.join(a.run, tag + ".pt.tmp"), os.path.join(a.run, tag + ".pt"))
 
@@ -323,16 +430,22 @@ def main():
     while phase_i < len(phases):
         name, _ = phases[phase_i]
         rest = sum(shares[phase_i:])
-        phase_len = left_total * shares[phase_i] / rest + phase_used if left_total > 0 else 0
+        if a.steps:  # a step budget: phase lengths (and phase_used) in steps
+            phase_len = round(a.steps * shares[phase_i] / sum(shares))
+        else:
+            phase_len = left_total * shares[phase_i] / rest + phase_used if left_total > 0 else 0
         p0 = time.time() - phase_used
+        used0 = phase_used
         last_ck = time.time()
-        base_lr = a.lr * {"style": 0.25, "relu": 0.25, "finetune": 0.1}.get(name, 1.0)
+        base_lr = a.lr * {"style": 0.25, "relu": 0.25, "finetune": 0.1, "align": 0.5}.get(name, 1.0)
         agg = {}
-        log(a.run, f"phase {name}: {phase_len / 60:.1f} min")
+        log(a.run, f"phase {name}: " + (f"{phase_len} steps ({used0:.0f} done)" if a.steps else f"{phase_len / 60:.1f} min"))
         phase_steps = 0
-        while (time.time() - p0 < phase_len and remaining() > 0) or phase_steps < a.min_steps:
+        progress = (lambda: used0 + phase_steps) if a.steps else (lambda: time.time() - p0)
+        going = (lambda: progress() < phase_len) if a.steps else (lambda: time.time() - p0 < phase_len and remaining() > 0)
+        while going() or phase_steps < a.min_steps:
+            frac = progress() / max(phase_len, 1e-6)
             phase_steps += 1
-            frac = (time.time() - p0) / max(phase_len, 1e-6)
             for g in opt.param_groups:
                 g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
             if name == "relu":
@@ -351,6 +464,17 @@ def main():
                 y = model(b["photo"])
                 loss = F.l1_loss(y, b["photo"])
                 parts = {"l1_photo": loss.item()}
+            elif name == "align":
+                # v2's new stem must feed v1's down2 and body what they were
+                # trained on; its decoder learns the teacher's output
+                y, fs = model(b["photo"], feats=True)
+                with torch.no_grad():
+                    _, fr = v1ref(b["photo"], feats=True)
+                fm = sum(F.mse_loss(fs[k], fr[k]) for k in ("down2", "body"))
+                l1 = F.l1_loss(y, b["out"])
+                ln = line_loss(y, b["out"])
+                loss = l1 + weights["lines"] * ln + 0.5 * fm + weights["ssim"] * ssim_loss(y, b["out"])
+                parts = {"l1": l1.item(), "lines": ln.item(), "feat_v1": fm.item()}
             elif name == "mimic":
                 y, fs = model(b["photo"], feats=True)
                 fm = sum(F.mse_loss(adapters[k](fs[k]), b[v]) for k, v in MIMIC.items())
@@ -371,8 +495,8 @@ def main():
             step += 1
             for k, v in parts.items():
                 agg.setdefault(k, []).append(v)
-            if time.time() - last_ck > (20 if a.smoke else 180):
-                phase_used = time.time() - p0
+            if (step % a.ck_steps == 0) if a.steps else (time.time() - last_ck > (20 if a.smoke else 180)):
+                phase_used = progress()
                 score = evaluate(ema, held, device)
                 summ = {k: float(np.mean(v)) for k, v in agg.items()}
                 history.append({"step": step, "phase": name, "held_psnr": score, **summ})

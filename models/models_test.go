@@ -15,6 +15,7 @@ import (
 
 	"github.com/animed/animed/converter/quantize"
 	"github.com/animed/animed/internal/tflite"
+	"github.com/animed/animed/internal/tflite/tflitetest"
 	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
@@ -97,26 +98,7 @@ func checkReference(t *testing.T, model []byte, input, output string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := tflite.NewModel(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mod.Close()
-	it, err := tflite.NewInterpreter(mod, tflite.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	if err := it.Input(0).SetFloat32(nchwToNHWC(in, h, w)); err != nil {
-		t.Fatal(err)
-	}
-	if err := it.Invoke(); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]float32, h*w*3)
-	if err := it.Output(0).ReadFloat32(got); err != nil {
-		t.Fatal(err)
-	}
+	got := tflitetest.Run(t, data, tflite.BackendXNNPACK, nchwToNHWC(in, h, w))[0].Data
 	ref := nchwToNHWC(want, h, w)
 	var se float64
 	for i := range got {

@@ -79,9 +79,12 @@ const (
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
 	// pixel in XNNPACK (mostly the 7x7 convolutions' indirection buffers),
-	// so 181x181 tiles keep the daemon's memory flat whatever the photo
-	// size (figures: bench/REPORT.md; see internal/stylize.Options).
-	DefaultTile = 1 << 15
+	// so 256x256 tiles keep the daemon's memory flat whatever the photo
+	// size. Each tile also recomputes the model's 32-px margins, so smaller
+	// tiles cost more time: measured side by side on 1024x768 photos,
+	// 65536 runs the daemon 1.6x faster than 32768 for 24 MB more
+	// (bench/REPORT.md; see internal/stylize.Options).
+	DefaultTile = 1 << 16
 )
 
 // FlagSet returns the flags of `animed run` bound to c, with defaults set.

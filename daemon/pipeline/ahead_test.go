@@ -114,3 +114,72 @@ func TestDecodedAheadIsUsedOnlyForTheSameFile(t *testing.T) {
 		t.Errorf("result %v: made from the pixels decoded ahead of the replaced file", b)
 	}
 }
+
+// TestRunStylesTheNextWhileWriting: Run's finisher writes a photo while
+// the next one is claimed and styled. The out folder is a full tmpfs
+// (ENOSPC on the write only), so the first photo waits in the finisher;
+// meanwhile the second must be claimed and taken through the model. Once
+// there is space again, each is finished exactly once.
+func TestRunStylesTheNextWhileWriting(t *testing.T) {
+	f, p, j := setup(t)
+	filler := fullOut(t, p)
+	p.o.RetryEvery = 20 * time.Millisecond
+	var mu sync.Mutex
+	busy, most := 0, 0
+	p.o.Busy = func(b bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if b {
+			busy++
+		} else {
+			busy--
+		}
+		most = max(most, busy)
+	}
+	w, err := watch.New(watch.Options{Dir: f.watch, Settle: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"a.jpg", "b.jpg"}
+	for _, n := range names {
+		os.WriteFile(filepath.Join(f.watch, n), jpegBytes(t, 40, 30), 0o644)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, w) }()
+	defer func() { cancel(); <-done }()
+
+	styled := func() int {
+		n := 0
+		for _, name := range names {
+			if _, ok := j.Get(name); ok {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "both photos to be claimed while the first cannot be written", func() bool {
+		return styled() == 2 && strings.Contains(p.Paused(), "out folder")
+	})
+	if got := read(filepath.Join(f.done, "a.jpg")) + read(filepath.Join(f.done, "b.jpg")); got != "" {
+		t.Fatal("a photo went to done/ with no result written")
+	}
+	os.Remove(filler)
+	eventually(t, "both photos to be finished", func() bool {
+		for _, n := range names {
+			if _, err := os.Stat(filepath.Join(f.done, n)); err != nil {
+				return false
+			}
+		}
+		return styled() == 0
+	})
+	out, _ := os.ReadDir(p.o.Out)
+	if len(out) != len(names) {
+		t.Errorf("out holds %v, want one result per photo", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 2 || busy != 0 {
+		t.Errorf("photos in progress at once: at most %d (want 2: one written, one styled), %d at the end", most, busy)
+	}
+}

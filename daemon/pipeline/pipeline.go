@@ -24,7 +24,10 @@
 // photo (Paused says why) and it is retried until writes work again. A
 // clean stop (SIGTERM, SIGHUP) is not counted as a crash.
 //
-// Run (run.go) feeds it from a watch.Watcher with one worker; Recover
+// Run (run.go) feeds it from a watch.Watcher as a pipeline three photos
+// deep: photo N+1 is decoded and N-1 encoded and written while the model
+// runs N. Claims are made and settled one at a time, as with one worker,
+// so exactly-once and crash safety do not depend on the overlap. Recover
 // (recover.go) settles what a crash left behind before the first photo.
 package pipeline
 
@@ -85,9 +88,10 @@ type Options struct {
 	Fleet *fleet.Fleet
 }
 
-// Pipeline processes photos one at a time; Run decodes the next one while
-// the model runs (ahead.go). It is not safe for concurrent use, except for
-// Paused.
+// Pipeline processes photos one at a time. Run overlaps three of them:
+// it decodes the next one (ahead.go) and encodes and writes the one
+// before (run.go) while the model runs. Process is not safe for
+// concurrent use; Paused is.
 type Pipeline struct {
 	o   Options
 	log *slog.Logger
@@ -101,6 +105,10 @@ type Pipeline struct {
 
 	ahead      ahead      // a photo decoded while the one before runs (Run)
 	decodeGate sync.Mutex // one full-size decode at a time
+	// disk serializes what touches the folders and the journal: Run
+	// finishes one photo (finish) while it prepares the next (prepare),
+	// which releases it while decoding and while the model runs.
+	disk sync.Mutex
 }
 
 // New returns a pipeline that records claims in j and styles with s. It
@@ -186,22 +194,44 @@ func Render(ctx context.Context, s *stylize.Stylizer, data []byte, f imageio.For
 
 // renderDecoded is Render after the decoding, which took decode.
 func renderDecoded(ctx context.Context, s *stylize.Stylizer, photo *imageio.Photo, decode time.Duration, f imageio.Format, o Options) (*Rendered, error) {
-	t1 := time.Now()
-	styled, err := s.Apply(ctx, photo.RGB)
+	st, err := infer(ctx, s, photo, decode)
 	if err != nil {
 		return nil, err
 	}
-	t2 := time.Now()
+	return st.encode(f, o)
+}
+
+// styled is a photo between the model and the encoder.
+type styled struct {
+	rgb   *image.RGBA
+	photo *imageio.Photo // the input: its alpha and stored size
+	t     Timings        // Decode and Infer so far
+}
+
+// infer runs the model on a decoded photo.
+func infer(ctx context.Context, s *stylize.Stylizer, photo *imageio.Photo, decode time.Duration) (*styled, error) {
+	t := time.Now()
+	rgb, err := s.Apply(ctx, photo.RGB)
+	if err != nil {
+		return nil, err
+	}
+	return &styled{rgb: rgb, photo: photo, t: Timings{Decode: decode, Infer: time.Since(t)}}, nil
+}
+
+// encode encodes the styled photo in format f.
+func (st *styled) encode(f imageio.Format, o Options) (*Rendered, error) {
+	t := time.Now()
 	var buf bytes.Buffer
-	var out image.Image = styled
-	if f == imageio.PNG && photo.Alpha != nil {
-		out = imageio.WithAlpha(styled, photo.Alpha) // keep transparency in PNG results
+	var out image.Image = st.rgb
+	if f == imageio.PNG && st.photo.Alpha != nil {
+		out = imageio.WithAlpha(st.rgb, st.photo.Alpha) // keep transparency in PNG results
 	}
 	if err := imageio.Encode(&buf, out, imageio.EncodeOptions{Format: f, Quality: o.Quality, Comment: Comment(o.ModelName)}); err != nil {
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
-	t3 := time.Now()
-	b := styled.Bounds()
-	return &Rendered{Data: buf.Bytes(), Width: b.Dx(), Height: b.Dy(), SrcW: photo.Width, SrcH: photo.Height,
-		Timings: Timings{Decode: decode, Infer: t2.Sub(t1), Encode: t3.Sub(t2)}}, nil
+	b := st.rgb.Bounds()
+	tm := st.t
+	tm.Encode = time.Since(t)
+	return &Rendered{Data: buf.Bytes(), Width: b.Dx(), Height: b.Dy(), SrcW: st.photo.Width, SrcH: st.photo.Height,
+		Timings: tm}, nil
 }

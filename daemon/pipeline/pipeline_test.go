@@ -237,26 +237,36 @@ func TestProcessPausesOnSystemErrors(t *testing.T) {
 // 64 KiB tmpfs, when the test may mount one) pauses, never fails.
 func TestProcessPausesOnFullDisk(t *testing.T) {
 	f, p, _ := setup(t)
-	small := t.TempDir()
-	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=64k"); err != nil {
-		t.Skipf("cannot mount a small tmpfs here: %v", err)
-	}
-	defer syscall.Unmount(small, syscall.MNT_DETACH)
-	os.WriteFile(filepath.Join(small, "filler"), make([]byte, 128<<10), 0o644) // fills it: ENOSPC
-	p.Close()
-	p.o.Out = small
-	if err := p.f.open(p.o); err != nil {
-		t.Fatal(err)
-	}
+	filler := fullOut(t, p)
 	os.WriteFile(filepath.Join(f.watch, "p.jpg"), jpegBytes(t, 300, 300), 0o644)
 	o, err := p.Process(context.Background(), "p.jpg")
 	if o != Paused || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Process on a full disk = %v, %v; want Paused, ENOSPC", o, err)
 	}
-	os.Remove(filepath.Join(small, "filler"))
+	os.Remove(filler)
 	if o, err := p.Process(context.Background(), "p.jpg"); o != Succeeded {
 		t.Fatalf("after space came back: %v, %v", o, err)
 	}
+}
+
+// fullOut makes p's out folder a full 64 KiB tmpfs (writes fail with
+// ENOSPC, the folder itself is fine) when the test may mount one, and
+// returns the file that fills it.
+func fullOut(t *testing.T, p *Pipeline) (filler string) {
+	t.Helper()
+	small := t.TempDir()
+	if err := syscall.Mount("tmpfs", small, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(small, syscall.MNT_DETACH) })
+	filler = filepath.Join(small, "filler")
+	os.WriteFile(filler, make([]byte, 128<<10), 0o644) // fills it: ENOSPC
+	p.Close()
+	p.o.Out = small
+	if err := p.f.open(p.o); err != nil {
+		t.Fatal(err)
+	}
+	return filler
 }
 
 func TestProcessKeepsAForeignFileOnTheClaimedName(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,19 +39,49 @@ var errVanished = errors.New("vanished from the drop folder")
 // being written; Paused with a *PauseError when one of our folders cannot
 // be written. The claim stays in both cases: a later call redoes the
 // photo under the same names.
+//
+// Process is prepare then finish in one goroutine; Run runs finish for a
+// photo while prepare runs the next (see run.go).
 func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
-	start := p.o.Now()
 	if p.o.Busy != nil {
 		p.o.Busy(true)
 		defer p.o.Busy(false)
 	}
-	if err := durable.CheckName(name); err != nil {
-		return Abandoned, fmt.Errorf("process: %w", err)
+	j, o, err := p.prepare(ctx, name)
+	if j == nil {
+		return o, err
 	}
+	return p.finish(j)
+}
+
+// job is a claimed photo between its model run and its result on disk.
+type job struct {
+	c       journal.Claim
+	renewed bool
+	start   time.Time
+	log     *slog.Logger
+	st      *styled   // nil: the result was written before a restart
+	r       *Rendered // once encoded
+	written bool      // the result is in the out folder
+}
+
+// prepare opens, claims, reads, decodes and styles the photo name. It
+// returns the job that finish completes, or a nil job and the outcome
+// when the photo is over (or is to be retried) already. It holds the disk
+// lock except while decoding and while the model runs.
+func (p *Pipeline) prepare(ctx context.Context, name string) (*job, Outcome, error) {
+	start := p.o.Now()
+	if err := durable.CheckName(name); err != nil {
+		return nil, Abandoned, fmt.Errorf("process: %w", err)
+	}
+	p.disk.Lock()
+	defer p.disk.Unlock()
 	if err := p.f.heal(p.log); err != nil {
-		return p.pause(err)
+		o, err := p.pause(err)
+		return nil, o, err
 	}
 	log := p.log.With("photo", name)
+	over := func(o Outcome, err error) (*job, Outcome, error) { return nil, o, err }
 
 	// open: fingerprint the input through the drop folder's descriptor.
 	in, fp, openErr := p.open(name)
@@ -58,7 +89,7 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 		if c, ok := p.j.Get(name); ok {
 			p.settled(c)
 		}
-		return Abandoned, fmt.Errorf("process %s: %w", name, openErr)
+		return nil, Abandoned, fmt.Errorf("process %s: %w", name, openErr)
 	}
 	if in != nil {
 		defer in.Close()
@@ -70,17 +101,17 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 	if p.o.Fleet != nil {
 		fc, err := p.o.Fleet.Acquire(name)
 		if err != nil {
-			return p.pause(ours("fleet", err))
+			return over(p.pause(ours("fleet", err)))
 		}
 		adopted = fc.Names
 	}
 	c, renewed, err := p.claim(name, fp, adopted)
 	if err != nil {
-		return p.pause(ours("state", err))
+		return over(p.pause(ours("state", err)))
 	}
 	if p.o.Fleet != nil {
 		if err := p.o.Fleet.Record(c); err != nil {
-			return p.hold(c, ours("fleet", err))
+			return over(p.hold(c, ours("fleet", err)))
 		}
 	}
 	if c.Tries > p.o.MaxTries {
@@ -88,46 +119,73 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 		if c.LastError != "" {
 			why = "last error: " + c.LastError
 		}
-		return p.fail(c, fmt.Errorf("processing was started %d times without finishing (%s)", c.Tries-1, why))
+		return over(p.fail(c, fmt.Errorf("processing was started %d times without finishing (%s)", c.Tries-1, why)))
 	}
 	if openErr != nil { // a symbolic link, a FIFO, a device: the photo's fault
-		return p.failOrWait(c, renewed, openErr)
+		return over(p.failOrWait(c, renewed, openErr))
 	}
+	j := &job{c: c, renewed: renewed, start: start, log: log}
 
 	// A crash after the result was renamed into place but before the
 	// original moved: the result is complete, only "done" is left.
-	var r *Rendered
 	if p.ours(c.Result) {
 		log.Info("result already written before a restart; finishing", "result", c.Result)
-	} else {
-		if p.f.out.Exists(c.Result) {
-			// Someone else put a file there since the claim: take a new name.
-			if c, err = p.rename(c); err != nil {
-				return p.hold(c, ours("state", err))
-			}
+		j.written = true
+		return j, Succeeded, nil
+	}
+	if p.f.out.Exists(c.Result) {
+		// Someone else put a file there since the claim: take a new name.
+		if j.c, err = p.rename(c); err != nil {
+			return over(p.hold(j.c, ours("state", err)))
 		}
-		// read -> decode (or the pixels decoded ahead from this very
-		// file, see ahead.go) -> model -> encode
-		d := p.ahead.take(name, fp)
-		if d == nil {
-			data, err := p.read(in, fp)
-			if err != nil {
-				return p.failOrWait(c, renewed, err)
-			}
-			d = &decoded{name: name, fp: fp}
-			if d.photo, d.took, err = p.decode(data); err != nil {
-				return p.failOrWait(c, renewed, err)
-			}
-		} else {
-			log = log.With("decoded_ahead", true)
-		}
-		r, err = renderDecoded(ctx, p.s, d.photo, d.took, p.o.Format, p.o)
+	}
+	// read -> decode (or the pixels decoded ahead from this very file,
+	// see ahead.go) -> model
+	d := p.ahead.take(name, fp)
+	if d == nil {
+		data, err := p.read(in, fp)
 		if err != nil {
-			if ctx.Err() != nil {
-				return p.stopped(c, fmt.Errorf("process %s: stopped: %w", name, ctx.Err()))
-			}
-			return p.failOrWait(c, renewed, err)
+			return over(p.failOrWait(j.c, renewed, err))
 		}
+		d = &decoded{name: name, fp: fp}
+		p.disk.Unlock()
+		d.photo, d.took, err = p.decode(data)
+		p.disk.Lock()
+		if err != nil {
+			return over(p.failOrWait(j.c, renewed, err))
+		}
+	} else {
+		j.log = log.With("decoded_ahead", true)
+	}
+	p.disk.Unlock()
+	j.st, err = infer(ctx, p.s, d.photo, d.took)
+	p.disk.Lock()
+	if err != nil {
+		if ctx.Err() != nil {
+			return over(p.stopped(j.c, fmt.Errorf("process %s: stopped: %w", name, ctx.Err())))
+		}
+		return over(p.failOrWait(j.c, renewed, err))
+	}
+	return j, Succeeded, nil
+}
+
+// finish encodes a prepared photo, writes its result durably and moves
+// the original to done/. A Paused outcome leaves the job as it is, so
+// that finish can be called again for it.
+func (p *Pipeline) finish(j *job) (Outcome, error) {
+	var err error
+	if !j.written && j.r == nil {
+		if j.r, err = j.st.encode(p.o.Format, p.o); err != nil {
+			p.disk.Lock()
+			defer p.disk.Unlock()
+			return p.failOrWait(j.c, j.renewed, err)
+		}
+		j.st = nil // the pixels are not needed any more
+	}
+	p.disk.Lock()
+	defer p.disk.Unlock()
+	c, name := j.c, j.c.Input
+	if !j.written {
 		if changed, err := p.changed(c); changed || err != nil {
 			return p.replaced(c, err, false)
 		}
@@ -137,13 +195,14 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 		// write
 		t := p.o.Now()
 		err = p.f.out.WriteFile(c.Result, 0o644, func(w io.Writer) error {
-			_, err := w.Write(r.Data)
+			_, err := w.Write(j.r.Data)
 			return err
 		})
 		if err != nil {
 			return p.hold(c, ours("out", fmt.Errorf("process %s: write result: %w", name, err)))
 		}
-		r.Write = p.o.Now().Sub(t)
+		j.r.Write = p.o.Now().Sub(t)
+		j.written = true
 	}
 
 	// done: only the version of the input that was read.
@@ -161,11 +220,11 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 		return p.hold(c, ours("done", fmt.Errorf("process %s: move original to %s: %w", name, p.f.done.Path(), err)))
 	}
 	p.settled(c)
-	total := p.o.Now().Sub(start)
+	total := p.o.Now().Sub(j.start)
 	p.m.Processed()
 	p.m.Observe("total", total)
 	attrs := []any{"result", c.Result, "total_ms", ms(total)}
-	if r != nil {
+	if r := j.r; r != nil {
 		p.m.Observe("decode", r.Decode)
 		p.m.Observe("infer", r.Infer)
 		p.m.Observe("encode", r.Encode)
@@ -174,7 +233,7 @@ func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
 			"bytes", len(r.Data), "decode_ms", ms(r.Decode), "infer_ms", ms(r.Infer),
 			"encode_ms", ms(r.Encode), "write_ms", ms(r.Write))
 	}
-	log.Info("photo done", attrs...)
+	j.log.Info("photo done", attrs...)
 	return Succeeded, nil
 }
 

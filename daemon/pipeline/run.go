@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -10,21 +11,38 @@ import (
 	"github.com/animed/animed/daemon/watch"
 )
 
-// Run processes the photos w reports until ctx is done, one at a time.
-// When ctx is cancelled the photo in hand is abandoned cleanly (no partial
-// output; its claim makes the next start redo it) and Run returns nil.
+// Run processes the photos w reports until ctx is done. When ctx is
+// cancelled the photo in the model is abandoned cleanly (no partial
+// output; its claim makes the next start redo it), the one being written
+// is finished, and Run returns nil.
+//
+// Run is a bounded pipeline three photos deep. One goroutine decodes the
+// next photo (ahead.go); this one prepares a photo (claim, model: see
+// prepare) and hands it to the finisher, which encodes and writes it and
+// moves the original (finish) while the model runs the next. At most one
+// photo waits in each stage: about three photos' pixels at --max-side,
+// plus one encoded result.
 //
 // While one of our folders cannot be written (see PauseError) the queue
 // is paused: the photo in hand is retried every Options.RetryEvery, and
 // the others wait. Between photos Run checks the folders: a removed
 // journal, out, done or failed folder is made again; a removed or replaced
 // drop folder ends Run with ErrDropFolderGone.
-func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
+func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) (err error) {
 	p.m.SetQueue(w.Queued)
-	var wg sync.WaitGroup
+	var wg, finWG sync.WaitGroup
 	wctx, stop := context.WithCancel(ctx)
-	defer func() { stop(); wg.Wait() }()
-	var werr error
+	var werr, ferr error // the watcher's, the finisher's
+	fin := make(chan *job)
+	defer func() {
+		stop()
+		close(fin)
+		finWG.Wait()
+		wg.Wait()
+		if err == nil {
+			err = cmp.Or(ferr, werr)
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -46,14 +64,28 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 		defer wg.Done()
 		p.decodeAheadLoop(wctx, w.Ready(), next)
 	}()
+	// The finisher writes each prepared photo while the next one is
+	// prepared. It takes every job it is handed, also after a fatal
+	// error, so that a hand-off never blocks for long.
+	finWG.Add(1)
+	go func() {
+		defer finWG.Done()
+		for j := range fin {
+			err := p.retry(ctx, j.c.Input, w.RetryAt, func() (Outcome, error) { return p.finish(j) })
+			p.busy(false)
+			w.Done(j.c.Input)
+			if err != nil {
+				ferr = err
+				stop()
+			}
+		}
+	}()
 	check := time.NewTicker(p.o.RetryEvery)
 	defer check.Stop()
 	for {
 		select {
 		case <-wctx.Done():
-			stop()
-			wg.Wait()
-			return werr
+			return nil // the deferred func: ferr or werr
 		case <-check.C:
 			err := p.checkFolders()
 			var pe *PauseError
@@ -68,8 +100,18 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 		case d := <-next:
 			name := d.name
 			p.ahead.put(d)
-			err := p.handle(ctx, name, w.RetryAt)
-			w.Done(name)
+			p.busy(true)
+			var j *job
+			err := p.retry(ctx, name, w.RetryAt, func() (o Outcome, err error) {
+				j, o, err = p.prepare(ctx, name)
+				return o, err
+			})
+			if j == nil {
+				p.busy(false)
+				w.Done(name)
+			} else {
+				fin <- j
+			}
 			if err != nil {
 				return err
 			}
@@ -77,11 +119,18 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) error {
 	}
 }
 
-// handle processes one photo, retrying it while the queue is paused. It
-// returns an error only when the daemon cannot go on.
-func (p *Pipeline) handle(ctx context.Context, name string, retryAt func() time.Time) error {
+func (p *Pipeline) busy(b bool) {
+	if p.o.Busy != nil {
+		p.o.Busy(b)
+	}
+}
+
+// retry runs try (one stage of a photo) until its outcome is not Paused,
+// every Options.RetryEvery while the queue is paused. It returns an error
+// only when the daemon cannot go on.
+func (p *Pipeline) retry(ctx context.Context, name string, retryAt func() time.Time, try func() (Outcome, error)) error {
 	for {
-		o, err := p.Process(ctx, name)
+		o, err := try()
 		if errors.Is(err, ErrDropFolderGone) {
 			return err
 		}
@@ -114,6 +163,8 @@ func (p *Pipeline) handle(ctx context.Context, name string, retryAt func() time.
 // checkFolders mends what can be mended: the journal's folder, and the out,
 // done and failed folders (see dirs.heal).
 func (p *Pipeline) checkFolders() error {
+	p.disk.Lock()
+	defer p.disk.Unlock()
 	if err := p.j.Check(); err != nil {
 		p.log.Error("journal", "err", err)
 	}

@@ -35,7 +35,7 @@ APT_PKGS := $(BASE_PKGS) python3-torch python3-torchvision python3-flatbuffers p
 ARM64_PKGS := libturbojpeg0-dev:arm64 libheif-dev:arm64
 
 .PHONY: all deps deps-build deps-base deps-apt deps-arm64 deps-tflite deps-go build test cross run bench clean bench-int8 dist deb \
-	distill distill-smoke distill-check-teacher model model-v2
+	distill distill-smoke distill-check-teacher model
 
 all: build
 
@@ -162,38 +162,43 @@ DISTILL_RUN ?= models/distill/runs/v2
 DISTILL_STEPS ?= 600
 DISTILL_CROPS ?= 203
 PREVIOUS    := models/previous
-V2          := models/v2
 
-# AnimeGAN-Tiny v2 (a candidate; the default is still v1) in one command
-# (`make distill model-v2`): v1's weights (models/previous) start down2 and the
-# body, DISTILL_CROPS teacher crops, a step budget (resumes from
-# $(DISTILL_RUN)/last.pt); then the ONNX export of the best checkpoint with
-# reference vectors and the evaluation against v1 on the held-out photos.
-# See models/MODEL_CARD.md.
+# AnimeGAN-Tiny v2, the default model, in one command (`make distill model`).
+# Three runs, each started from the best checkpoint of the one before, as the
+# shipped weights were made (models/MODEL_CARD.md, "Training log"):
+#   1. align, style, fine-tune: v1's weights (models/previous) start down2 and
+#      the body; DISTILL_CROPS teacher crops (resumes from its last.pt);
+#   2. style and fine-tune at a lower learning rate, cut short as it was;
+#   3. a long style and fine-tune on 500 teacher crops, scored on 16.
+# Then the ONNX export of the best checkpoint with reference vectors, and the
+# evaluation against v1 on the held-out photos.
+DISTILL_LONG  ?= 12000
 distill: deps-apt deps-tflite
 	$(GO) run ./models/distill/onnxweights $(PREVIOUS)/animegan_tiny.onnx $(DISTILL_RUN)/v1w
 	$(PY) models/distill/train.py --arch v2 --init-v1 $(DISTILL_RUN)/v1w --steps $(DISTILL_STEPS) \
 		--target-crops $(DISTILL_CROPS) --lr 3e-3 --ema 0.98 --w-perc 0 --w-gram 0 --ck-steps 50 \
 		--photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)
-	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/best.pt --out $(V2)/animegan_tiny_v2.onnx
-	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
+	$(PY) models/distill/train.py --arch v2 --init $(DISTILL_RUN)/best.pt --phases style,finetune \
+		--steps 1000 --stop-after 400 --target-crops $(DISTILL_CROPS) --ema 0.98 --w-perc 0 --w-gram 0 \
+		--ck-steps 100 --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)/b
+	$(PY) models/distill/train.py --arch v2 --init $(DISTILL_RUN)/b/best.pt --phases style,finetune \
+		--steps $(DISTILL_LONG) --target-crops 500 --held 16 --ema 0.995 --w-perc 0 --w-gram 0 \
+		--ck-steps 300 --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)/c
+	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/c/best.pt --out models/animegan_tiny.onnx
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/c/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
 		--tflite "v1 INT8=$(PREVIOUS)/animegan_tiny_int8.tflite" --xnnpack \
 		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
 
-# ONNX -> fully INT8 TFLite (the embedded default) with calibration on the photos.
+# ONNX -> TFLite: FP32 (for comparison) and the embedded default, fully INT8
+# with int8 input and output (internal/stylize quantizes and dequantizes;
+# float32 I/O tensors alone would cost ~30 bytes per pixel), calibrated on
+# the photos.
 model: deps
 	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --verify --summary \
 		models/animegan_tiny.onnx models/animegan_tiny_fp32.tflite
 	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
-		--min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
+		--io int8 --min-psnr 35 --summary --report $(BUILD)/animegan_tiny_int8.report.json \
 		models/animegan_tiny.onnx models/animegan_tiny_int8.tflite
-
-# The v2 candidate: INT8 with int8 input/output (internal/stylize quantizes and
-# dequantizes; float32 I/O tensors alone cost ~30 bytes per pixel).
-model-v2: deps
-	$(GO) run ./converter/cmd/onnx2tflite --input-shape 256x256 --int8 --calib $(PHOTOS) --calib-count 64 \
-		--io int8 --min-psnr 35 --summary --report $(BUILD)/animegan_tiny_v2_int8.report.json \
-		$(V2)/animegan_tiny_v2.onnx $(V2)/animegan_tiny_v2_int8.tflite
 
 # A few steps of every phase on a few small crops, then export and INT8
 # conversion, so the recipe cannot rot (CI; make test runs it after deps).

@@ -66,9 +66,6 @@ labels+=(--int8 default)
 # the model the default replaced (AnimeGAN-Tiny v1), for the comparison rows
 PREV=models/previous/animegan_tiny_int8.tflite
 [ -f "$PREV" ] && models+=("$PREV")
-# AnimeGAN-Tiny v2 while it is a candidate, not the default (models/MODEL_CARD.md)
-CAND=models/v2/animegan_tiny_v2_int8.tflite
-[ -f "$CAND" ] && models+=("$CAND")
 list=$(IFS=,; echo "${models[*]}")
 
 log "models: $list at 256,512,1024 (fixed-size models at their own size only)"
@@ -107,12 +104,20 @@ if $have_animed && "$BIN/animed" run --help >/dev/null 2>&1; then
 		: >"$TMP/daemon.json"
 		missing+=(--missing "daemon=the animed run measurement failed or ran past 3 minutes (see make bench's output)")
 	fi
-	# the memory/speed knob: smaller and larger model pieces than the default
-	for tile in $TILE_VARIANTS; do
-		log "  again with --tile-pixels $tile"
+	# the memory/speed knob: smaller and larger model pieces than the default;
+	# then the previous default model at its own default (65536)
+	vargs=()
+	for tile in $TILE_VARIANTS; do vargs+=("--tile-pixels=$tile"); done
+	[ -f "$PREV" ] && vargs+=("--model=$PREV --tile-pixels=65536")
+	i=0
+	for va in "${vargs[@]}"; do
+		i=$((i + 1))
+		log "  again with $va"
+		a=()
+		for x in $va; do a+=("--arg=$x"); done
 		timeout 180 "$BIN/benchmodel" daemon --animed "$BIN/animed" "${photos[@]}" --count 20 --threads "$THREADS" \
-			--arg=--tile-pixels="$tile" --json >"$TMP/daemon-$tile.json" || : >"$TMP/daemon-$tile.json"
-		variants+=(--daemon-variant-json "$TMP/daemon-$tile.json")
+			"${a[@]}" --json >"$TMP/daemon-$i.json" || : >"$TMP/daemon-$i.json"
+		variants+=(--daemon-variant-json "$TMP/daemon-$i.json")
 	done
 else
 	: >"$TMP/daemon.json"
@@ -132,10 +137,6 @@ if [ -f "$TEACHER" ] && [ -d "$SHARED/photos" ]; then
 	if [ -f "$PREV" ]; then
 		qm="$qm,$PREV"
 		ql="$ql,previous default INT8 (v1)"
-	fi
-	if [ -f "$CAND" ]; then
-		qm="$qm,$CAND"
-		ql="$ql,candidate INT8 (v2)"
 	fi
 	if timeout 240 "$BIN/benchmodel" quality --teacher "$TEACHER" --models "$qm" --labels "$ql" \
 		--photos "$SHARED/photos" --max-photos "$QUALITY_PHOTOS" --threads "$THREADS" \

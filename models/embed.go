@@ -1,9 +1,11 @@
 // Package models holds the models that ship inside the animed binary.
 //
-// The default model is AnimeGAN-Tiny, fully INT8, at the fixed path
-// models/animegan_tiny_int8.tflite: distilled from AnimeGANv2 (Hayao) by the
-// recipe in models/distill and converted by `make model`; see
-// models/MODEL_CARD.md (non-commercial licence inherited from the teacher).
+// The default model is AnimeGAN-Tiny v2, fully INT8 with int8 input and
+// output, at the fixed path models/animegan_tiny_int8.tflite: distilled from
+// AnimeGANv2 (Hayao) by the recipe in models/distill (`make distill`) and
+// converted by `make model`; see models/MODEL_CARD.md (non-commercial
+// licence inherited from the teacher). The model it replaced, v1, is kept
+// in models/previous for the benchmarks' comparison rows.
 // Tests that need a tiny model build one with internal/testmodel.
 package models
 
@@ -17,7 +19,7 @@ import (
 var defaultModel []byte
 
 // defaultName names the embedded default model in logs and result files.
-const defaultName = "animegan-tiny-int8"
+const defaultName = "animegan-tiny-v2-int8"
 
 // Default returns the embedded default model's .tflite bytes. Callers must
 // not modify the slice.

@@ -25,8 +25,7 @@ func TestPreviousRunsInXNNPACK(t *testing.T) {
 	checkXNNPACK(t, b)
 }
 
-// BenchmarkWholePhoto runs the default, the previous and the v2 candidate
-// model (when present) on a whole
+// BenchmarkWholePhoto runs the default and the previous model on a whole
 // 1024x768 photo with XNNPACK (2 threads) and reports the growth of the
 // resident set over the model's load, per input pixel (the working memory
 // of TFLite and XNNPACK: activations, indirection buffers; the issue's
@@ -42,11 +41,7 @@ func BenchmarkWholePhoto(b *testing.B) {
 		name string
 		data []byte
 	}
-	var cases []model
-	if cand, err := os.ReadFile(v2 + "_int8.tflite"); err == nil {
-		cases = append(cases, model{"v2", cand}) // first: the smallest
-	}
-	cases = append(cases, model{"default", models.Default()}, model{"previous", prev})
+	cases := []model{{"default", models.Default()}, {"previous", prev}} // first: the smallest
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			const h, w = 768, 1024

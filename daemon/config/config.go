@@ -77,14 +77,13 @@ const (
 	DefaultLease     = time.Minute
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
-	// DefaultTile bounds memory: the INT8 student takes ~1.5 KB per input
-	// pixel in XNNPACK (mostly the 7x7 convolutions' indirection buffers),
-	// so 256x256 tiles keep the daemon's memory flat whatever the photo
-	// size. Each tile also recomputes the model's 32-px margins, so smaller
-	// tiles cost more time: measured side by side on 1024x768 photos,
-	// 65536 runs the daemon 1.6x faster than 32768 for 24 MB more
-	// (bench/REPORT.md; see internal/stylize.Options).
-	DefaultTile = 1 << 16
+	// DefaultTile is 1024x768: a 4:3 photo at the default --max-side runs
+	// in one piece. The default model (AnimeGAN-Tiny v2) has nothing
+	// spatial at full resolution and takes ~100 bytes per input pixel in
+	// XNNPACK, 79 MB for such a photo; larger photos go through tiles,
+	// which recompute the model's margins (see internal/stylize.Options).
+	// v1 took ~1.5 KB per pixel and needed 65536 (bench/REPORT.md).
+	DefaultTile = 1024 * 768
 )
 
 // FlagSet returns the flags of `animed run` bound to c, with defaults set.

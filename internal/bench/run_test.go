@@ -234,12 +234,13 @@ func TestStatusKB(t *testing.T) {
 	}
 }
 
-// TestRescaledRows measures the embedded default model (constant resize
-// sizes: rescalable, not resizable) at two sizes; each child rewrites the
-// model, so the MACs follow the size and every row is marked rescaled.
-// A "@N" suffix limits a model to one size.
+// TestRescaledRows measures the previous default model, v1 (constant
+// resize sizes: rescalable, not resizable), at two sizes; each child
+// rewrites the model, so the MACs follow the size and every row is marked
+// rescaled. A "@N" suffix limits a model to one size.
 func TestRescaledRows(t *testing.T) {
-	o := testOptions(t, DefaultModel, DefaultModel+"@64")
+	const v1 = "../../models/previous/animegan_tiny_int8.tflite"
+	o := testOptions(t, v1, v1+"@64")
 	o.Sizes = []int{64, 128}
 	o.Backends = []tflite.Backend{tflite.BackendXNNPACK}
 	o.Runs = 1
@@ -254,7 +255,8 @@ func TestRescaledRows(t *testing.T) {
 			t.Errorf("%s at %d²: results %+v", r.Model, r.Stats.H, r.Results)
 		}
 	}
-	want := []string{"default@64 rescaled=true", "default@128 rescaled=true", "default@64 rescaled=true"}
+	want := []string{"animegan_tiny_int8.tflite@64 rescaled=true", "animegan_tiny_int8.tflite@128 rescaled=true",
+		"animegan_tiny_int8.tflite@64 rescaled=true"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("rows %v, want %v", got, want)
 	}

@@ -3,6 +3,7 @@ package stylize
 import (
 	"context"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/animed/animed/internal/pixels"
@@ -299,9 +300,14 @@ func TestRewriteFallsBackToTiles(t *testing.T) {
 // TestRewriteStartsSmall: in ModeRewrite the stylizer holds one interpreter,
 // built at a quarter of the converted size, so that loading the model costs
 // megabytes (XNNPACK's buffers grow with the input) and the first photo's
-// size replaces it.
+// size replaces it. The model is the previous default, v1, whose resizes
+// have constant sizes (the default runs natively: TestDefaultRunsNatively).
 func TestRewriteStartsSmall(t *testing.T) {
-	s, err := NewFromData(models.Default(), Options{Threads: 1})
+	v1, err := os.ReadFile("../../models/previous/animegan_tiny_int8.tflite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFromData(v1, Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,5 +317,18 @@ func TestRewriteStartsSmall(t *testing.T) {
 	}
 	if s.Backend() != tflite.BackendXNNPACK {
 		t.Errorf("backend %s, want xnnpack", s.Backend())
+	}
+}
+
+// TestDefaultRunsNatively: the default model resizes in TFLite itself, so
+// a photo runs at its own size with no rewritten copy of the model.
+func TestDefaultRunsNatively(t *testing.T) {
+	s, err := NewFromData(models.Default(), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Mode() != ModeNative || s.rw != nil {
+		t.Fatalf("mode %s (rewritten interpreter %v), want %s", s.Mode(), s.rw != nil, ModeNative)
 	}
 }

@@ -259,6 +259,8 @@ def main():
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "full"))
     ap.add_argument("--minutes", type=float, default=80, help="wall-clock budget (ignored with --steps)")
     ap.add_argument("--steps", type=int, default=0, help="step budget shared by the phases (reproducible; 0: --minutes)")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop (resumably) after this many steps of the --steps schedule, as a run cut short")
     ap.add_argument("--ck-steps", type=int, default=150, help="with --steps: checkpoint and score every this many steps")
     ap.add_argument("--arch", choices=sorted(STUDENTS), default="v2", help="student architecture (student.py)")
     ap.add_argument("--init-v1", help="v2: directory of v1 weights (onnxweights) for down2 and body, and the align phase's reference")
@@ -444,6 +446,10 @@ def main():
         progress = (lambda: used0 + phase_steps) if a.steps else (lambda: time.time() - p0)
         going = (lambda: progress() < phase_len) if a.steps else (lambda: time.time() - p0 < phase_len and remaining() > 0)
         while going() or phase_steps < a.min_steps:
+            if a.stop_after and step >= a.stop_after:
+                save()
+                log(a.run, f"stopped after step {step} (--stop-after; resumable)")
+                return
             frac = progress() / max(phase_len, 1e-6)
             phase_steps += 1
             for g in opt.param_groups:

@@ -6,7 +6,7 @@
 # Environment: THREADS (default: all CPUs), ANIMED_SHARED (default ../shared),
 # BENCH_RUNS (max timed runs per cell, default 20), QUALITY_PHOTOS (default 8),
 # TORCH_PORT_DIR (folder of the PyTorch teacher port, default models/distill),
-# TILE_VARIANTS (--tile-pixels values of extra daemon runs, default "16384 65536 262144").
+# TILE_VARIANTS (--tile-pixels values of extra daemon runs, default "65536 1048576").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ log "model table through: ${BENCH[*]}"
 notes=()
 missing=()
 variants=()
-TILE_VARIANTS=${TILE_VARIANTS:-16384 65536 262144}
+TILE_VARIANTS=${TILE_VARIANTS:-65536 1048576}
 load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" -v n="$(nproc)" 'BEGIN{exit !(l > n/2)}'; then
 	notes+=(--note "The machine was busy when the run started (load average $load on $(nproc) CPUs): latencies are noisy and pessimistic; re-run on an idle machine for publishable numbers.")

@@ -77,13 +77,14 @@ const (
 	DefaultLease     = time.Minute
 	DefaultMaxPixels = 50_000_000
 	DefaultMaxBytes  = 100 << 20
-	// DefaultTile is 1024x768: a 4:3 photo at the default --max-side runs
-	// in one piece. The default model (AnimeGAN-Tiny v2) has nothing
-	// spatial at full resolution and takes ~100 bytes per input pixel in
-	// XNNPACK, 79 MB for such a photo; larger photos go through tiles,
-	// which recompute the model's margins (see internal/stylize.Options).
-	// v1 took ~1.5 KB per pixel and needed 65536 (bench/REPORT.md).
-	DefaultTile = 1024 * 768
+	// DefaultTile is 512x512. The default model (AnimeGAN-Tiny v2) has
+	// nothing spatial at full resolution and takes ~100 bytes per input
+	// pixel in XNNPACK, and its margin is 20 px: a 1024x768 photo runs as
+	// four tiles for ~10% more model time than one piece, at about half
+	// the peak memory (measured side by side with --tile-pixels 1048576,
+	// which runs it whole: bench/REPORT.md). v1 took ~1.5 KB per pixel and
+	// needed 65536. See internal/stylize.Options.
+	DefaultTile = 1 << 18
 )
 
 // FlagSet returns the flags of `animed run` bound to c, with defaults set.

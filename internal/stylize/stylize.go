@@ -48,8 +48,9 @@ type Options struct {
 
 	// MaxWholePixels is the largest input (height*width) a resizable
 	// model runs on in one piece: TFLite's memory grows with it (XNNPACK's
-	// buffers for the shipped model take about 1.5 KB a pixel, most of it
-	// indirection buffers for its 7x7 convolutions). Larger photos go
+	// buffers take about 100 bytes a pixel for the default model, v2, and
+	// 1.5 KB for v1, most of it indirection buffers for its full-resolution
+	// 7x7 convolutions). Larger photos go
 	// through tiles under it, each of which computes its margins again
 	// (Field.Margin), so smaller tiles cost more time. Default 1<<15
 	// (32768, e.g. 181x181); BenchmarkApplyPhoto measures the cost of

@@ -1,6 +1,8 @@
-"""AnimeGAN-Tiny: the student generator shipped by animed.
+"""AnimeGAN-Tiny: the student generators of animed. AnimeGANTinyV2 (--arch v2)
+is the shipped default; AnimeGANTiny (v1, below) was the default before it
+and is kept in models/previous for comparison.
 
-Built for the product's INT8 path: fully convolutional at any H, W that are
+v1 was built for the product's INT8 path: fully convolutional at any H, W that are
 multiples of 4; no normalisation layers (nothing per-image at inference, so INT8
 stays accurate and tiles join without seams); only ops XNNPACK 2.9 runs in INT8:
 Conv (zero padding) with the activation fused, depthwise Conv, Add, bilinear

@@ -110,8 +110,26 @@ type goodPhoto struct {
 }
 
 type daemonProc struct {
-	cmd *exec.Cmd
-	log *os.File
+	cmd      *exec.Cmd
+	log      *os.File
+	logStart int64 // the shared log's size when this daemon started
+}
+
+// waitServing waits until this daemon logged "model loaded" (its signal
+// handlers are in place long before): a SIGTERM that reaches a process
+// still starting up finds Go's default action, not animed's.
+func (d *daemonProc) waitServing(t *testing.T) {
+	t.Helper()
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(d.log.Name())
+		if err == nil && int64(len(b)) > d.logStart && bytes.Contains(b[d.logStart:], []byte("model loaded")) {
+			return
+		}
+		if i == 600 {
+			t.Fatalf("the daemon did not log \"model loaded\" within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func startDaemon(t *testing.T, bin string, args []string, logPath string) *daemonProc {
@@ -120,12 +138,16 @@ func startDaemon(t *testing.T, bin string, args []string, logPath string) *daemo
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := lf.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, append([]string{"run"}, args...)...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return &daemonProc{cmd: cmd, log: lf}
+	return &daemonProc{cmd: cmd, log: lf, logStart: st.Size()}
 }
 
 func (d *daemonProc) kill(t *testing.T) {
@@ -316,6 +338,7 @@ func TestEndToEndCrashes(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// A clean stop exits 0.
+	d.waitServing(t)
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if err := d.cmd.Wait(); err != nil {
 		t.Errorf("SIGTERM: daemon exited with %v, want 0", err)

@@ -39,6 +39,10 @@ type lifecycle struct {
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) int {
+	// First of all: a SIGTERM while the model loads is a clean stop too.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	cfg, fs, err := loadRunConfig(args)
 	if err != nil {
 		head := fmt.Sprintf("Usage: animed run --watch DIR --out DIR [flags]\n\n"+
@@ -62,9 +66,6 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	var running *config.Config // the configuration before a reload
 	for {
 		g, err := loadGeneration(cfg, running, log, lc)

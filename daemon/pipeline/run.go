@@ -66,12 +66,14 @@ func (p *Pipeline) Run(ctx context.Context, w *watch.Watcher) (err error) {
 	}()
 	// The finisher writes each prepared photo while the next one is
 	// prepared. It takes every job it is handed, also after a fatal
-	// error, so that a hand-off never blocks for long.
+	// error, so that a hand-off never blocks for long. A write that
+	// pauses is retried until Run ends (wctx); the claim then stays and
+	// the next start finishes the photo.
 	finWG.Add(1)
 	go func() {
 		defer finWG.Done()
 		for j := range fin {
-			err := p.retry(ctx, j.c.Input, w.RetryAt, func() (Outcome, error) { return p.finish(j) })
+			err := p.retry(wctx, j.c.Input, w.RetryAt, func() (Outcome, error) { return p.finish(j) })
 			p.busy(false)
 			w.Done(j.c.Input)
 			if err != nil {

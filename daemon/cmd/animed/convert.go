@@ -27,7 +27,7 @@ import (
 func convertCommand(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("convert", pflag.ContinueOnError)
 	fs.SortFlags = false
-	model := fs.String("model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny INT8 model)")
+	model := fs.String("model", "", "TFLite model file (default: the embedded AnimeGAN-Tiny v2 INT8 model)")
 	maxSide := fs.Int("max-side", config.DefaultMaxSide, "long side of the result in pixels")
 	quality := fs.Int("quality", config.DefaultQuality, "JPEG quality, 1-100")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "inference threads; the default is the number of CPUs this process may use")

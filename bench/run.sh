@@ -65,7 +65,10 @@ models+=(default)
 labels+=(--int8 default)
 # the model the default replaced (AnimeGAN-Tiny v1), for the comparison rows
 PREV=models/previous/animegan_tiny_int8.tflite
-[ -f "$PREV" ] && models+=("$PREV")
+if [ -f "$PREV" ]; then
+	models+=("$PREV")
+	notes+=(--note "In the models table, animegan_tiny_int8.tflite is the previous default model, AnimeGAN-Tiny v1 ($PREV); the default (v2) is the row named default.")
+fi
 list=$(IFS=,; echo "${models[*]}")
 
 log "models: $list at 256,512,1024 (fixed-size models at their own size only)"

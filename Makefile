@@ -164,12 +164,13 @@ DISTILL_CROPS ?= 203
 PREVIOUS    := models/previous
 
 # AnimeGAN-Tiny v2, the default model, in one command (`make distill model`).
-# Three runs, each started from the best checkpoint of the one before, as the
-# shipped weights were made (models/MODEL_CARD.md, "Training log"):
+# Four runs, each started from the best checkpoint of the one before, as the
+# shipped weights were made (models/MODEL_CARD.md, "The shipped weights"):
 #   1. align, style, fine-tune: v1's weights (models/previous) start down2 and
 #      the body; DISTILL_CROPS teacher crops (resumes from its last.pt);
 #   2. style and fine-tune at a lower learning rate, cut short as it was;
-#   3. a long style and fine-tune on 500 teacher crops, scored on 16.
+#   3. a long style and fine-tune on 500 teacher crops, scored on 16;
+#   4. a second fine-tune at 256x256 on 800 crops.
 # Then the ONNX export of the best checkpoint with reference vectors, and the
 # evaluation against v1 on the held-out photos.
 DISTILL_LONG  ?= 12000
@@ -184,8 +185,11 @@ distill: deps-apt deps-tflite
 	$(PY) models/distill/train.py --arch v2 --init $(DISTILL_RUN)/b/best.pt --phases style,finetune \
 		--steps $(DISTILL_LONG) --target-crops 500 --held 16 --ema 0.995 --w-perc 0 --w-gram 0 \
 		--ck-steps 300 --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)/c
-	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/c/best.pt --out models/animegan_tiny.onnx
-	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/c/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
+	$(PY) models/distill/train.py --arch v2 --init $(DISTILL_RUN)/c/best.pt --phases finetune \
+		--steps 6000 --target-crops 800 --held 16 --ema 0.995 --w-perc 0 --w-gram 0 \
+		--ck-steps 300 --photos $(PHOTOS) --teacher $(TEACHER) --run $(DISTILL_RUN)/d
+	$(PY) models/distill/export.py --ckpt $(DISTILL_RUN)/d/best.pt --out models/animegan_tiny.onnx
+	$(PY) models/distill/evaluate.py --ckpt $(DISTILL_RUN)/d/best.pt --photos $(PHOTOS) --teacher $(TEACHER) --n 0 \
 		--tflite "v1 INT8=$(PREVIOUS)/animegan_tiny_int8.tflite" --xnnpack \
 		--sheet models/distill/runs/contact_sheet.png --json models/distill/runs/eval.json
 

@@ -79,7 +79,7 @@ const (
 	DefaultMaxBytes  = 100 << 20
 	// DefaultTile is 512x512. The default model (AnimeGAN-Tiny v2) has
 	// nothing spatial at full resolution and takes ~100 bytes per input
-	// pixel in XNNPACK, and its margin is 20 px: a 1024x768 photo runs as
+	// pixel in XNNPACK, and its margin is 24 px: a 1024x768 photo runs as
 	// four tiles for ~10% more model time than one piece, at about half
 	// the peak memory (measured side by side with --tile-pixels 1048576,
 	// which runs it whole: bench/REPORT.md). v1 took ~1.5 KB per pixel and

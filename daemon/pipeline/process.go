@@ -43,10 +43,8 @@ var errVanished = errors.New("vanished from the drop folder")
 // Process is prepare then finish in one goroutine; Run runs finish for a
 // photo while prepare runs the next (see run.go).
 func (p *Pipeline) Process(ctx context.Context, name string) (Outcome, error) {
-	if p.o.Busy != nil {
-		p.o.Busy(true)
-		defer p.o.Busy(false)
-	}
+	p.busy(true)
+	defer p.busy(false)
 	j, o, err := p.prepare(ctx, name)
 	if j == nil {
 		return o, err

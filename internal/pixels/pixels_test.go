@@ -80,12 +80,52 @@ func TestQuantizerMatchesRuntime(t *testing.T) {
 	if err := out.ReadFloat32(f); err != nil {
 		t.Fatal(err)
 	}
+	vals := make([]float32, len(f))
+	NewInt8Output(os, oz).Values(vals, out.Int8s())
+	for i := range f {
+		if vals[i] != f[i] {
+			t.Fatalf("output value %d: table %v, runtime %v", i, vals[i], f[i])
+		}
+	}
 	want, got := image.NewRGBA(img.Bounds()), image.NewRGBA(img.Bounds())
 	FromTensor(f, want)
 	q.FromInt8(out.Int8s(), got)
 	for i := range want.Pix {
 		if want.Pix[i] != got.Pix[i] {
 			t.Fatalf("output byte %d: LUT %d, float path %d", i, got.Pix[i], want.Pix[i])
+		}
+	}
+}
+
+// The int8 window must be the float window quantized as the runtime
+// quantizes it, reflection included.
+func TestInt8WindowMatchesRuntime(t *testing.T) {
+	m, err := tflite.NewModel(testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true, H: 2, W: 256}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1, Backend: tflite.BackendCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	in := it.Input(0)
+	q := NewInt8Input(in.Quant())
+	img := allBytes()
+	tests := []struct{ x0, y0 int }{{0, 0}, {-5, -1}, {7, 1}, {-300, 2}}
+	for _, tt := range tests {
+		f := make([]float32, 2*256*3)
+		Window(img, f, tt.x0, tt.y0, 2, 256)
+		if err := in.SetFloat32(f); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]int8, len(f))
+		q.Window(img, got, tt.x0, tt.y0, 2, 256)
+		for i, v := range in.Int8s() {
+			if got[i] != v {
+				t.Fatalf("window at %d,%d: value %d: table %d, runtime %d", tt.x0, tt.y0, i, got[i], v)
+			}
 		}
 	}
 }

@@ -104,7 +104,6 @@ func (s *Stylizer) reach(h, w, stride int) (reach int, saturated bool, err error
 	if err != nil {
 		return 0, false, err
 	}
-	ref = append([]float32(nil), ref...)
 	// Cuts at a quarter from the sides, so that three quarters of the
 	// probe show how far a change reaches, at every phase of the stride.
 	in := make([]float32, len(base))

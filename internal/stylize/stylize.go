@@ -36,6 +36,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/tflite"
 )
 
@@ -94,7 +95,9 @@ type Stylizer struct {
 	inH, inW  int // the model's native input size
 	curH      int // the input size the interpreter is allocated for
 	curW      int
-	in, out   []float32
+	in, out   []float32   // float copies of tiles of other I/O types than float32 and int8
+	tile      tile        // the last tile's output
+	tables    quantTables // for int8 I/O
 	field     Field
 	warned    map[string]bool // warnings logged once
 }
@@ -382,17 +385,113 @@ func (s *Stylizer) warnOnce(key, msg string, args ...any) {
 	s.log().Warn(msg, args...)
 }
 
-// invoke runs the model on in (h x w x 3) and returns its output, a view
-// valid until the next call, and reports progress.
-func (s *Stylizer) invoke(in []float32, h, w int) ([]float32, error) {
-	out, err := s.run(in, h, w)
-	if err == nil && s.o.Progress != nil {
-		s.o.Progress()
-	}
-	return out, err
+// tile is the model's output for one tile, read a row at a time as
+// values in [-1, 1]: a view of the output tensor, valid until the next
+// run; an int8 output is dequantized a row at a time.
+type tile struct {
+	w   int       // width in pixels
+	f   []float32 // a float32 output, or a float copy of another type
+	q   []int8    // an int8 output
+	deq *pixels.Int8Output
+	row []float32 // q's current row, dequantized
 }
 
-// run is invoke without progress, for measuring.
+// values returns the values (3 a pixel) of pixels x0..x1-1 of row y.
+func (t *tile) values(y, x0, x1 int) []float32 {
+	i, j := 3*(y*t.w+x0), 3*(y*t.w+x1)
+	if t.q == nil {
+		return t.f[i:j]
+	}
+	if cap(t.row) < j-i {
+		t.row = make([]float32, 3*t.w)
+	}
+	r := t.row[:j-i]
+	t.deq.Values(r, t.q[i:j])
+	return r
+}
+
+// runTile runs the model on the h x w window of img at (x0, y0) (see
+// pixels.Window) and reports progress. Float32 and int8 tensors are
+// written and read in place, without a copy in Go's memory; other types
+// go through float32 (SetFloat32, ReadFloat32).
+func (s *Stylizer) runTile(img *image.RGBA, x0, y0, h, w int) (*tile, error) {
+	it, err := s.interpreter(h, w)
+	if err != nil {
+		return nil, err
+	}
+	in, n := it.Input(0), h*w*3
+	switch {
+	case in.Len() != n:
+		return nil, fmt.Errorf("stylize: input shape %v for %dx%d: %w", in.Shape(), w, h, ErrModelShape)
+	case in.Type() == tflite.Float32 && in.Float32s() != nil:
+		pixels.Window(img, in.Float32s(), x0, y0, h, w)
+	case in.Type() == tflite.Int8 && usableScale(in) && in.Int8s() != nil:
+		s.tables.input(in.Quant()).Window(img, in.Int8s(), x0, y0, h, w)
+	default:
+		buf := s.buffer(&s.in, n)
+		pixels.Window(img, buf, x0, y0, h, w)
+		if err := in.SetFloat32(buf); err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+	}
+	if err := it.Invoke(); err != nil {
+		return nil, fmt.Errorf("stylize: %w", err)
+	}
+	if s.o.Progress != nil {
+		s.o.Progress()
+	}
+	o := it.Output(0)
+	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
+		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
+	}
+	t := &s.tile
+	t.w, t.f, t.q = w, nil, nil
+	switch {
+	case o.Type() == tflite.Float32 && o.Float32s() != nil:
+		t.f = o.Float32s()
+	case o.Type() == tflite.Int8 && usableScale(o) && o.Int8s() != nil:
+		t.q, t.deq = o.Int8s(), s.tables.output(o.Quant())
+	default:
+		t.f = s.buffer(&s.out, n)
+		if err := o.ReadFloat32(t.f); err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// usableScale reports whether a quantized tensor's scale can be used; if
+// not, SetFloat32 and ReadFloat32 say why.
+func usableScale(t *tflite.Tensor) bool {
+	scale, _ := t.Quant()
+	return scale > 0 && !math.IsInf(float64(scale), 0)
+}
+
+// quantTables keeps the int8 tables of the last quantization parameters
+// asked for.
+type quantTables struct {
+	inScale, outScale float32
+	inZP, outZP       int32
+	in                *pixels.Int8Input
+	out               *pixels.Int8Output
+}
+
+func (q *quantTables) input(scale float32, zp int32) *pixels.Int8Input {
+	if q.in == nil || scale != q.inScale || zp != q.inZP {
+		q.in, q.inScale, q.inZP = pixels.NewInt8Input(scale, zp), scale, zp
+	}
+	return q.in
+}
+
+func (q *quantTables) output(scale float32, zp int32) *pixels.Int8Output {
+	if q.out == nil || scale != q.outScale || zp != q.outZP {
+		q.out, q.outScale, q.outZP = pixels.NewInt8Output(scale, zp), scale, zp
+	}
+	return q.out
+}
+
+// run runs the model on in (h x w x 3 floats) and returns a copy of its
+// output, for measuring.
 func (s *Stylizer) run(in []float32, h, w int) ([]float32, error) {
 	it, err := s.interpreter(h, w)
 	if err != nil {
@@ -408,13 +507,14 @@ func (s *Stylizer) run(in []float32, h, w int) ([]float32, error) {
 	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
 		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
 	}
-	out := s.buffer(&s.out, h*w*3)
+	out := make([]float32, h*w*3)
 	if err := o.ReadFloat32(out); err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
 	return out, nil
 }
 
+// buffer returns *p resized to n values, reallocated only to grow.
 func (s *Stylizer) buffer(p *[]float32, n int) []float32 {
 	if cap(*p) < n {
 		*p = make([]float32, n)

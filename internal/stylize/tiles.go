@@ -63,30 +63,37 @@ func rampWeights(s []span) [][]float32 {
 // interior (margin discarded on each side), blended where neighbouring
 // interiors overlap. A single tile is the one-piece run of the photo
 // padded by margin. Parts of a tile beyond the photo are filled by
-// reflection. Tiles run row by row; the blending sums live in a band one
-// tile high, and rows no later tile touches are finished as soon as their
-// tile row is done, so memory follows the tile, not the photo.
+// reflection. Tiles run row by row. A pixel inside one interior only is
+// written straight to the result; one shared by several is summed,
+// weighted, in its row's sums (sums), which live from the first tile that
+// reaches the row until the last: the whole row for rows shared between
+// tile rows, the shared columns only for the others. So memory follows
+// the overlaps, not the photo.
 func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin int) (*image.RGBA, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	ys := planAxis(h, th, margin, s.field.Stride, blend(s.field.Stride))
 	xs := planAxis(w, tw, margin, s.field.Stride, blend(s.field.Stride))
 	wy, wx := rampWeights(ys), rampWeights(xs)
-
-	bandH := th - 2*margin
-	acc := make([]float32, bandH*w*3) // weighted sums, rows origin..origin+bandH
-	wsum := make([]float32, bandH*w)  // sums of weights
+	rowShared := shared(ys, h)
+	colSlot := make([]int, w) // index of a shared column in a row's sums, or -1
+	nc := 0
+	for x, sh := range shared(xs, w) {
+		colSlot[x] = -1
+		if sh {
+			colSlot[x] = nc
+			nc++
+		}
+	}
+	sums := newRowSums(h)
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	in := s.buffer(&s.in, th*tw*3)
 	done, total := 0, len(ys)*len(xs)
 	for i, ty := range ys {
-		origin := ty.lo
 		for j, tx := range xs {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			pixels.Window(img, in, tx.start, ty.start, th, tw)
-			out, err := s.invoke(in, th, tw)
+			t, err := s.runTile(img, tx.start, ty.start, th, tw)
 			if err != nil {
 				return nil, fmt.Errorf("tile at %d,%d: %w", tx.start, ty.start, err)
 			}
@@ -95,14 +102,25 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin in
 				s.o.Tiles(done, total)
 			}
 			for y := ty.lo; y < ty.hi; y++ {
-				a, ws := acc[3*(y-origin)*w:], wsum[(y-origin)*w:]
+				v := t.values(y-ty.start, tx.lo-tx.start, tx.hi-tx.start)
+				ry, rx := wy[i][y-ty.lo], wx[j]
+				if rowShared[y] {
+					a := sums.row(y, 4*w)
+					for x := tx.lo; x < tx.hi; x++ {
+						o, wt := v[3*(x-tx.lo):], ry*rx[x-tx.lo]
+						add(a[4*x:4*x+4], o, wt)
+					}
+					continue
+				}
+				px := dst.Pix[y*dst.Stride:]
 				for x := tx.lo; x < tx.hi; x++ {
-					wt := wy[i][y-ty.lo] * wx[j][x-tx.lo]
-					o := out[3*((y-ty.start)*tw+x-tx.start):]
-					a[3*x] += wt * o[0]
-					a[3*x+1] += wt * o[1]
-					a[3*x+2] += wt * o[2]
-					ws[x] += wt
+					o := v[3*(x-tx.lo):]
+					if c := colSlot[x]; c >= 0 {
+						add(sums.row(y, 4*nc)[4*c:4*c+4], o, ry*rx[x-tx.lo])
+						continue
+					}
+					p := px[4*x : 4*x+4]
+					p[0], p[1], p[2], p[3] = pixels.ToByte(o[0]), pixels.ToByte(o[1]), pixels.ToByte(o[2]), 0xFF
 				}
 			}
 		}
@@ -111,32 +129,96 @@ func (s *Stylizer) tiled(ctx context.Context, img *image.RGBA, th, tw, margin in
 		if i+1 < len(ys) {
 			next = ys[i+1].lo
 		}
-		for y := origin; y < next; y++ {
-			finishRow(dst, y, acc[3*(y-origin)*w:3*(y-origin+1)*w], wsum[(y-origin)*w:(y-origin+1)*w])
-		}
-		// Slide the band down to start at the next tile row.
-		shift := next - origin
-		if shift >= bandH {
-			clear(acc)
-			clear(wsum)
-		} else {
-			copy(acc, acc[3*shift*w:])
-			clear(acc[3*(bandH-shift)*w:])
-			copy(wsum, wsum[shift*w:])
-			clear(wsum[(bandH-shift)*w:])
+		for y := ty.lo; y < next; y++ {
+			a := sums.take(y)
+			if a == nil {
+				continue
+			}
+			px := dst.Pix[y*dst.Stride:]
+			if rowShared[y] {
+				for x := range w {
+					finish(px[4*x:4*x+4], a[4*x:4*x+4])
+				}
+			} else {
+				for x, c := range colSlot {
+					if c >= 0 {
+						finish(px[4*x:4*x+4], a[4*c:4*c+4])
+					}
+				}
+			}
+			sums.put(a)
 		}
 	}
 	return dst, nil
 }
 
-// finishRow divides a row of weighted sums by its weights into pixels.
-func finishRow(dst *image.RGBA, y int, acc, wsum []float32) {
-	row := dst.Pix[y*dst.Stride:]
-	for x, ws := range wsum {
-		p := row[4*x:]
-		p[0], p[1], p[2], p[3] = pixels.ToByte(acc[3*x]/ws), pixels.ToByte(acc[3*x+1]/ws), pixels.ToByte(acc[3*x+2]/ws), 0xFF
+// shared reports, for each of n positions, whether it lies in more than
+// one tile's interior.
+func shared(s []span, n int) []bool {
+	in := make([]int, n)
+	for _, t := range s {
+		for p := t.lo; p < t.hi; p++ {
+			in[p]++
+		}
 	}
+	sh := make([]bool, n)
+	for p, k := range in {
+		sh[p] = k > 1
+	}
+	return sh
 }
+
+// add adds a tile's value o (r, g, b), weighted by wt, to a pixel's sums
+// a: r, g, b and the sum of weights.
+func add(a, o []float32, wt float32) {
+	a[0] += wt * o[0]
+	a[1] += wt * o[1]
+	a[2] += wt * o[2]
+	a[3] += wt
+}
+
+// finish divides a pixel's weighted sums by its weights into p (opaque).
+func finish(p []uint8, a []float32) {
+	p[0], p[1], p[2], p[3] = pixels.ToByte(a[0]/a[3]), pixels.ToByte(a[1]/a[3]), pixels.ToByte(a[2]/a[3]), 0xFF
+}
+
+// rowSums holds the blending sums of the rows being blended, each made on
+// first use and handed back (put) to be reused once the row is done. Rows
+// come in two lengths: all columns, or the shared ones only.
+type rowSums struct {
+	rows [][]float32
+	free map[int][][]float32 // by length
+}
+
+func newRowSums(h int) *rowSums {
+	return &rowSums{rows: make([][]float32, h), free: map[int][][]float32{}}
+}
+
+// row returns row y's sums, n values, made zero on first use.
+func (r *rowSums) row(y, n int) []float32 {
+	if a := r.rows[y]; a != nil {
+		return a
+	}
+	var a []float32
+	if f := r.free[n]; len(f) > 0 {
+		a, r.free[n] = f[len(f)-1], f[:len(f)-1]
+		clear(a)
+	} else {
+		a = make([]float32, n)
+	}
+	r.rows[y] = a
+	return a
+}
+
+// take returns row y's sums, nil if it has none, and forgets them.
+func (r *rowSums) take(y int) []float32 {
+	a := r.rows[y]
+	r.rows[y] = nil
+	return a
+}
+
+// put keeps a row's sums for reuse.
+func (r *rowSums) put(a []float32) { r.free[len(a)] = append(r.free[len(a)], a) }
 
 // blend is how much neighbouring interiors overlap at least: a few pixels
 // to hide what differs below the reach's one-step threshold.

@@ -204,7 +204,7 @@ func renderDecoded(ctx context.Context, s *stylize.Stylizer, photo *imageio.Phot
 // styled is a photo between the model and the encoder.
 type styled struct {
 	rgb   *image.RGBA
-	photo *imageio.Photo // the input: its alpha and stored size
+	photo *imageio.Photo // the input: its alpha and stored size (RGB dropped)
 	t     Timings        // Decode and Infer so far
 }
 
@@ -215,7 +215,10 @@ func infer(ctx context.Context, s *stylize.Stylizer, photo *imageio.Photo, decod
 	if err != nil {
 		return nil, err
 	}
-	return &styled{rgb: rgb, photo: photo, t: Timings{Decode: decode, Infer: time.Since(t)}}, nil
+	// The input's pixels go; the encoder needs only its alpha and size.
+	in := *photo
+	in.RGB = nil
+	return &styled{rgb: rgb, photo: &in, t: Timings{Decode: decode, Infer: time.Since(t)}}, nil
 }
 
 // encode encodes the styled photo in format f.

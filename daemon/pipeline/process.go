@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -283,10 +284,13 @@ func (p *Pipeline) read(f *os.File, fp journal.Fingerprint) ([]byte, error) {
 	if limit <= 0 {
 		limit = 1<<63 - 1
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Room for the size it had, and for a read that finds the end: no
+	// doubling copies of a photo of several MB.
+	buf := bytes.NewBuffer(make([]byte, 0, min(fp.Size, limit)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("grew past the limit of %d bytes: %w", p.o.MaxBytes, imageio.ErrTooLarge)
 	}

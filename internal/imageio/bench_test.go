@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bytes"
+	"image"
 	"image/jpeg"
 	"syscall"
 	"testing"
@@ -52,8 +53,8 @@ func BenchmarkDecodePhone12MP(b *testing.B) {
 	data := phonePhoto(b)
 	w, h := scaledSize(phototest.PhoneWidth, phototest.PhoneHeight, 1024)
 	dw, dh := turboScale(phototest.PhoneWidth, phototest.PhoneHeight, w, h)
-	scaled, err := turboDecode(data, dw, dh)
-	if err != nil {
+	scaled := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	if err := turboDecode(data, scaled); err != nil {
 		b.Fatal(err)
 	}
 	for _, step := range []struct {
@@ -65,8 +66,7 @@ func BenchmarkDecodePhone12MP(b *testing.B) {
 			return err
 		}},
 		{"turbo", func() error {
-			_, err := turboDecode(data, dw, dh)
-			return err
+			return turboDecode(data, scaled)
 		}},
 		{"resize", func() error {
 			areaResize(scaled, w, h)

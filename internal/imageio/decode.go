@@ -11,6 +11,8 @@ import (
 	_ "image/png"  // PNG decoder
 
 	_ "golang.org/x/image/webp" // WebP decoder
+
+	"github.com/animed/animed/internal/offheap"
 )
 
 // ErrTooManyPixels is returned by Decode when the header declares more
@@ -98,7 +100,7 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 	if err := checkDecodeMemory(data, h, sw, sh, o.MaxDecodeBytes); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
-	img, err := decodePixels(data, h, sw, sh)
+	img, release, err := decodePixels(data, h, sw, sh)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
@@ -106,10 +108,13 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 		Orientation: Orientation(h.Format, data)}
 	opaque := isOpaque(img)
 	rgb, ok := img.(*image.RGBA)
-	if b := img.Bounds(); !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
+	if b := img.Bounds(); release != nil || !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
 		rgb = toRGBA(img, sw, sh)
 	}
 	img = nil // let the decoded pixels go before the next allocations
+	if release != nil {
+		release()
+	}
 	alpha := flattenOnWhite(rgb, opaque)
 	p.RGB = orientRGBA(rgb, p.Orientation)
 	if alpha != nil {
@@ -121,22 +126,46 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 // decodePixels decodes the image at least at sw x sh pixels: a JPEG that
 // libjpeg-turbo can read goes straight to the smallest DCT scale that
 // still covers sw x sh; everything else is decoded at full size by Go.
-func decodePixels(data []byte, h Header, sw, sh int) (image.Image, error) {
+// When release is not nil, the image's pixels are outside the Go heap
+// (package offheap): the caller resizes them and then calls release, and
+// RSS drops at once instead of at the collector's next turn.
+func decodePixels(data []byte, h Header, sw, sh int) (img image.Image, release func(), err error) {
 	if h.Format == "heif" || h.Format == "avif" {
-		return heifDecode(data, sw, sh)
+		m, err := heifDecode(data, sw, sh)
+		return m, nil, err
 	}
 	if h.Format == "jpeg" {
 		f, err := parseJPEGFrame(data)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if turboReads(f) {
-			w, h := turboScale(h.Width, h.Height, sw, sh)
-			return turboDecode(data, w, h)
+			return turboDecodeScaled(data, h, sw, sh)
 		}
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	return img, err
+	img, _, err = image.Decode(bytes.NewReader(data))
+	return img, nil, err
+}
+
+// turboDecodeScaled is decodePixels for JPEGs libjpeg-turbo reads: at the
+// final size into the Go heap, at a larger DCT scale outside it.
+func turboDecodeScaled(data []byte, h Header, sw, sh int) (image.Image, func(), error) {
+	w, ht := turboScale(h.Width, h.Height, sw, sh)
+	rect := image.Rect(0, 0, w, ht)
+	if w == sw && ht == sh {
+		m := image.NewRGBA(rect)
+		return m, nil, turboDecode(data, m)
+	}
+	buf, err := offheap.Alloc(4 * w * ht)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := &image.RGBA{Pix: buf.Bytes(), Stride: 4 * w, Rect: rect}
+	if err := turboDecode(data, m); err != nil {
+		buf.Free()
+		return nil, nil, err
+	}
+	return m, func() { buf.Free() }, nil
 }
 
 // turboReads reports whether libjpeg-turbo decodes the frame to RGB: 8-bit

@@ -47,30 +47,30 @@ func turboScale(w, h, tw, th int) (sw, sh int) {
 	return sw, sh
 }
 
-// turboDecode decodes a JPEG with libjpeg-turbo to opaque RGBA at sw x sh,
-// one of the sizes turboScale returns. Warnings (libjpeg's name for
-// recoverable corruption, such as stray bytes between markers) are
+// turboDecode decodes a JPEG with libjpeg-turbo to opaque RGBA into m,
+// whose size is one of those turboScale returns. Warnings (libjpeg's name
+// for recoverable corruption, such as stray bytes between markers) are
 // accepted, except a premature end of the data: a truncated upload fails.
-func turboDecode(data []byte, sw, sh int) (*image.RGBA, error) {
+func turboDecode(data []byte, m *image.RGBA) error {
 	h := C.tjInitDecompress()
 	if h == nil {
-		return nil, fmt.Errorf("libjpeg-turbo: %s", C.GoString(C.tjGetErrorStr2(nil)))
+		return fmt.Errorf("libjpeg-turbo: %s", C.GoString(C.tjGetErrorStr2(nil)))
 	}
 	defer C.tjDestroy(h)
 	var w, ht, subsamp, cs C.int
 	if C.tjDecompressHeader3(h, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &w, &ht, &subsamp, &cs) != 0 {
-		return nil, turboError(h)
+		return turboError(h)
 	}
-	m := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	b := m.Bounds()
 	rc := C.tjDecompress2(h, (*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
-		(*C.uchar)(unsafe.Pointer(&m.Pix[0])), C.int(sw), C.int(m.Stride), C.int(sh), C.TJPF_RGBA, C.TJFLAG_LIMITSCANS)
+		(*C.uchar)(unsafe.Pointer(&m.Pix[0])), C.int(b.Dx()), C.int(m.Stride), C.int(b.Dy()), C.TJPF_RGBA, C.TJFLAG_LIMITSCANS)
 	if rc != 0 {
 		msg := C.GoString(C.tjGetErrorStr2(h))
 		if C.tjGetErrorCode(h) == C.TJERR_FATAL || strings.Contains(msg, "Premature end") {
-			return nil, fmt.Errorf("libjpeg-turbo: %s", msg)
+			return fmt.Errorf("libjpeg-turbo: %s", msg)
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // turboEncode compresses opaque RGBA pixels to a baseline 4:2:0 JPEG.

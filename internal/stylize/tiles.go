@@ -21,20 +21,25 @@ type span struct{ start, lo, hi int }
 // tiles are spread evenly, each step the smallest that still covers n.
 // It needs t-2*margin-blend >= stride.
 func planAxis(n, t, margin, stride, blend int) []span {
-	inner := t - 2*margin
-	count := 1
-	step := 0
-	if n > inner {
-		maxStep := (inner - blend) / stride * stride
-		count = (n-inner+maxStep-1)/maxStep + 1
-		step = roundUp((n-inner+count-2)/(count-1), stride)
-	}
+	count, step := axisSteps(n, t, margin, stride, blend)
 	s := make([]span, count)
 	for k := range s {
 		start := k*step - margin
 		s[k] = span{start, max(start+margin, 0), min(start+t-margin, n)}
 	}
 	return s
+}
+
+// axisSteps returns how many tiles planAxis lays and the step between
+// their starts.
+func axisSteps(n, t, margin, stride, blend int) (count, step int) {
+	inner := t - 2*margin
+	if n <= inner {
+		return 1, 0
+	}
+	maxStep := (inner - blend) / stride * stride
+	count = (n-inner+maxStep-1)/maxStep + 1
+	return count, roundUp((n-inner+count-2)/(count-1), stride)
 }
 
 // rampWeights returns, for each tile of an axis, the blending weight of
@@ -252,7 +257,9 @@ func gridTile(h, w, maxPixels, margin, stride int) (th, tw int, ok bool) {
 				continue
 			}
 			// The planner may need fewer tiles of this size.
-			n := len(planAxis(h, y, margin, stride, bl)) * len(planAxis(w, x, margin, stride, bl))
+			cy, _ := axisSteps(h, y, margin, stride, bl)
+			cx, _ := axisSteps(w, x, margin, stride, bl)
+			n := cy * cx
 			cost, skew := n*y*x, abs(y-x)
 			if cost < best || cost == best && (n < bestTiles || n == bestTiles && skew < bestSkew) {
 				best, bestTiles, bestSkew, th, tw = cost, n, skew, y, x

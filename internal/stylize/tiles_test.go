@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -376,5 +377,28 @@ func TestWholeImageMeasured(t *testing.T) {
 				t.Errorf("log %q lacks %q", logs.String(), tt.warn)
 			}
 		})
+	}
+}
+
+// A tiled photo costs the Go heap its result and the sums of the pixels
+// tiles share, no more: the tiles' pixels go in and out of the
+// interpreter's own tensors, and the blending sums cover the overlaps,
+// not a band of the photo (which alone took 2x the result).
+func TestTiledHeapFollowsTheResult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the shipped model on a 300k-pixel photo")
+	}
+	s := newFromData(t, models.Default(), Options{MaxWholePixels: 65536})
+	img := gradient(640, 480)
+	apply(t, s, img) // the interpreter's size, the tables
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out := apply(t, s, img)
+	runtime.ReadMemStats(&after)
+	res := int64(len(out.Pix))
+	alloc := int64(after.TotalAlloc - before.TotalAlloc)
+	t.Logf("Go heap allocations %.2f MB for a %.2f MB result", float64(alloc)/1e6, float64(res)/1e6)
+	if alloc > res*3/2 {
+		t.Errorf("styling allocated %d bytes in the Go heap, more than 1.5x the %d-byte result", alloc, res)
 	}
 }

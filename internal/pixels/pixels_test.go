@@ -41,19 +41,26 @@ func TestToFromTensorRoundTrip(t *testing.T) {
 	}
 }
 
-// The LUT path must give exactly what the runtime's float path gives:
-// SetFloat32 quantizing ToTensor's floats, ReadFloat32 then FromTensor.
-func TestQuantizerMatchesRuntime(t *testing.T) {
-	m, err := tflite.NewModel(testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true, H: 1, W: 256}))
+// int8Model is an interpreter of a test model with int8 I/O of h x w.
+func int8Model(t *testing.T, h, w int) *tflite.Interpreter {
+	t.Helper()
+	m, err := tflite.NewModel(testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true, H: h, W: w}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
 	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1, Backend: tflite.BackendCPU})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer it.Close()
+	t.Cleanup(func() { it.Close() })
+	return it
+}
+
+// The LUT path must give exactly what the runtime's float path gives:
+// SetFloat32 quantizing ToTensor's floats, ReadFloat32 then FromTensor.
+func TestQuantizerMatchesRuntime(t *testing.T) {
+	it := int8Model(t, 1, 256)
 	in, out := it.Input(0), it.Output(0)
 	if in.Type() != tflite.Int8 || out.Type() != tflite.Int8 {
 		t.Fatalf("I/O types %s, %s, want int8", in.Type(), out.Type())
@@ -100,17 +107,7 @@ func TestQuantizerMatchesRuntime(t *testing.T) {
 // The int8 window must be the float window quantized as the runtime
 // quantizes it, reflection included.
 func TestInt8WindowMatchesRuntime(t *testing.T) {
-	m, err := tflite.NewModel(testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true, H: 2, W: 256}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	it, err := tflite.NewInterpreter(m, tflite.Options{Threads: 1, Backend: tflite.BackendCPU})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	in := it.Input(0)
+	in := int8Model(t, 2, 256).Input(0)
 	q := NewInt8Input(in.Quant())
 	img := allBytes()
 	tests := []struct{ x0, y0 int }{{0, 0}, {-5, -1}, {7, 1}, {-300, 2}}

@@ -100,20 +100,20 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 	if err := checkDecodeMemory(data, h, sw, sh, o.MaxDecodeBytes); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
-	img, release, err := decodePixels(data, h, sw, sh)
+	r, err := decodePixels(data, h, sw, sh)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", h.Format, err)
 	}
 	p := &Photo{Format: h.Format, Width: h.Width, Height: h.Height,
 		Orientation: Orientation(h.Format, data)}
-	opaque := isOpaque(img)
-	rgb, ok := img.(*image.RGBA)
-	if b := img.Bounds(); release != nil || !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
-		rgb = toRGBA(img, sw, sh)
+	opaque := r.opaque || isOpaque(r.img)
+	rgb, ok := r.img.(*image.RGBA)
+	if b := r.img.Bounds(); r.release != nil || !ok || b.Min != (image.Point{}) || b.Dx() != sw || b.Dy() != sh {
+		rgb = toRGBA(r.img, sw, sh)
 	}
-	img = nil // let the decoded pixels go before the next allocations
-	if release != nil {
-		release()
+	r.img = nil // let the decoded pixels go before the next allocations
+	if r.release != nil {
+		r.release()
 	}
 	alpha := flattenOnWhite(rgb, opaque)
 	p.RGB = orientRGBA(rgb, p.Orientation)
@@ -123,49 +123,58 @@ func Decode(data []byte, o DecodeOptions) (*Photo, error) {
 	return p, nil
 }
 
+// raw is an image as a decoder made it.
+type raw struct {
+	img image.Image
+	// opaque is true when every pixel is known to be opaque (a JPEG)
+	// without a look at each.
+	opaque bool
+	// release, when not nil, frees img's pixels, which are outside the
+	// Go heap (package offheap): the caller resizes them and then calls
+	// it, and RSS drops at once instead of at the collector's next turn.
+	release func()
+}
+
 // decodePixels decodes the image at least at sw x sh pixels: a JPEG that
 // libjpeg-turbo can read goes straight to the smallest DCT scale that
 // still covers sw x sh; everything else is decoded at full size by Go.
-// When release is not nil, the image's pixels are outside the Go heap
-// (package offheap): the caller resizes them and then calls release, and
-// RSS drops at once instead of at the collector's next turn.
-func decodePixels(data []byte, h Header, sw, sh int) (img image.Image, release func(), err error) {
+func decodePixels(data []byte, h Header, sw, sh int) (raw, error) {
 	if h.Format == "heif" || h.Format == "avif" {
 		m, err := heifDecode(data, sw, sh)
-		return m, nil, err
+		return raw{img: m}, err
 	}
 	if h.Format == "jpeg" {
 		f, err := parseJPEGFrame(data)
 		if err != nil {
-			return nil, nil, err
+			return raw{}, err
 		}
 		if turboReads(f) {
 			return turboDecodeScaled(data, h, sw, sh)
 		}
 	}
-	img, _, err = image.Decode(bytes.NewReader(data))
-	return img, nil, err
+	img, _, err := image.Decode(bytes.NewReader(data))
+	return raw{img: img}, err
 }
 
 // turboDecodeScaled is decodePixels for JPEGs libjpeg-turbo reads: at the
 // final size into the Go heap, at a larger DCT scale outside it.
-func turboDecodeScaled(data []byte, h Header, sw, sh int) (image.Image, func(), error) {
+func turboDecodeScaled(data []byte, h Header, sw, sh int) (raw, error) {
 	w, ht := turboScale(h.Width, h.Height, sw, sh)
 	rect := image.Rect(0, 0, w, ht)
 	if w == sw && ht == sh {
 		m := image.NewRGBA(rect)
-		return m, nil, turboDecode(data, m)
+		return raw{img: m, opaque: true}, turboDecode(data, m)
 	}
 	buf, err := offheap.Alloc(4 * w * ht)
 	if err != nil {
-		return nil, nil, err
+		return raw{}, err
 	}
 	m := &image.RGBA{Pix: buf.Bytes(), Stride: 4 * w, Rect: rect}
 	if err := turboDecode(data, m); err != nil {
 		buf.Free()
-		return nil, nil, err
+		return raw{}, err
 	}
-	return m, func() { buf.Free() }, nil
+	return raw{img: m, opaque: true, release: func() { buf.Free() }}, nil
 }
 
 // turboReads reports whether libjpeg-turbo decodes the frame to RGB: 8-bit

@@ -108,7 +108,11 @@ func TestQuantizerMatchesRuntime(t *testing.T) {
 // quantizes it, reflection included.
 func TestInt8WindowMatchesRuntime(t *testing.T) {
 	in := int8Model(t, 2, 256).Input(0)
-	q := NewInt8Input(in.Quant())
+	scale, zp, err := in.Quantization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := NewInt8Input(scale, zp)
 	img := allBytes()
 	tests := []struct{ x0, y0 int }{{0, 0}, {-5, -1}, {7, 1}, {-300, 2}}
 	for _, tt := range tests {

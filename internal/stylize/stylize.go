@@ -425,8 +425,12 @@ func (s *Stylizer) runTile(img *image.RGBA, x0, y0, h, w int) (*tile, error) {
 		return nil, fmt.Errorf("stylize: input shape %v for %dx%d: %w", in.Shape(), w, h, ErrModelShape)
 	case in.Type() == tflite.Float32 && in.Float32s() != nil:
 		pixels.Window(img, in.Float32s(), x0, y0, h, w)
-	case in.Type() == tflite.Int8 && usableScale(in) && in.Int8s() != nil:
-		s.tables.input(in.Quant()).Window(img, in.Int8s(), x0, y0, h, w)
+	case in.Type() == tflite.Int8 && in.Int8s() != nil:
+		scale, zp, err := in.Quantization()
+		if err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+		s.tables.input(scale, zp).Window(img, in.Int8s(), x0, y0, h, w)
 	default:
 		buf := s.buffer(&s.in, n)
 		pixels.Window(img, buf, x0, y0, h, w)
@@ -440,17 +444,21 @@ func (s *Stylizer) runTile(img *image.RGBA, x0, y0, h, w int) (*tile, error) {
 	if s.o.Progress != nil {
 		s.o.Progress()
 	}
-	o := it.Output(0)
-	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
-		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
+	o, err := output(it, h, w)
+	if err != nil {
+		return nil, err
 	}
 	t := &s.tile
 	t.w, t.f, t.q = w, nil, nil
 	switch {
 	case o.Type() == tflite.Float32 && o.Float32s() != nil:
 		t.f = o.Float32s()
-	case o.Type() == tflite.Int8 && usableScale(o) && o.Int8s() != nil:
-		t.q, t.deq = o.Int8s(), s.tables.output(o.Quant())
+	case o.Type() == tflite.Int8 && o.Int8s() != nil:
+		scale, zp, err := o.Quantization()
+		if err != nil {
+			return nil, fmt.Errorf("stylize: %w", err)
+		}
+		t.q, t.deq = o.Int8s(), s.tables.output(scale, zp)
 	default:
 		t.f = s.buffer(&s.out, n)
 		if err := o.ReadFloat32(t.f); err != nil {
@@ -460,11 +468,14 @@ func (s *Stylizer) runTile(img *image.RGBA, x0, y0, h, w int) (*tile, error) {
 	return t, nil
 }
 
-// usableScale reports whether a quantized tensor's scale can be used; if
-// not, SetFloat32 and ReadFloat32 say why.
-func usableScale(t *tflite.Tensor) bool {
-	scale, _ := t.Quant()
-	return scale > 0 && !math.IsInf(float64(scale), 0)
+// output returns the output tensor of it after a run on h x w, checked to
+// be h x w x 3.
+func output(it *tflite.Interpreter, h, w int) (*tflite.Tensor, error) {
+	o := it.Output(0)
+	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
+		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
+	}
+	return o, nil
 }
 
 // quantTables keeps the int8 tables of the last quantization parameters
@@ -503,9 +514,9 @@ func (s *Stylizer) run(in []float32, h, w int) ([]float32, error) {
 	if err := it.Invoke(); err != nil {
 		return nil, fmt.Errorf("stylize: %w", err)
 	}
-	o := it.Output(0)
-	if sh := o.Shape(); len(sh) != 4 || sh[1] != h || sh[2] != w || sh[3] != 3 {
-		return nil, fmt.Errorf("stylize: output shape %v for input %dx%d: %w", sh, w, h, ErrModelShape)
+	o, err := output(it, h, w)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]float32, h*w*3)
 	if err := o.ReadFloat32(out); err != nil {

@@ -152,6 +152,7 @@ func TestMisuse(t *testing.T) {
 		{"set too few", in.SetFloat32(make([]float32, n-1))},
 		{"set too many", in.SetFloat32(make([]float32, n+1))},
 		{"read too few", it.Output(0).ReadFloat32(make([]float32, 3))},
+		{"quantization of a float tensor", func() error { _, _, err := in.Quantization(); return err }()},
 		{"resize input 1", it.ResizeInput(1, shape)},
 		{"resize input -1", it.ResizeInput(-1, shape)},
 		{"resize empty", it.ResizeInput(0, nil)},

@@ -239,6 +239,13 @@ func (t *Tensor) check(op string, n int) error {
 	return nil
 }
 
+// Quantization returns the scale and zero point of a quantized tensor, or
+// an error when its scale is not a positive finite number (what SetFloat32
+// and ReadFloat32 need).
+func (t *Tensor) Quantization() (scale float32, zeroPoint int32, err error) {
+	return t.quant("quantize")
+}
+
 func (t *Tensor) quant(op string) (float32, int32, error) {
 	scale, zp := t.Quant()
 	if !(scale > 0) || math.IsInf(float64(scale), 0) {

@@ -150,6 +150,11 @@ func (p *Pipeline) prepare(ctx context.Context, name string) (*job, Outcome, err
 		p.disk.Unlock()
 		d.photo, d.took, err = p.decode(data)
 		p.disk.Lock()
+		if errors.Is(err, unix.ENOMEM) {
+			// The board is short of memory, which is not the photo's
+			// fault: a later try (failed/ after MaxTries).
+			return over(p.hold(j.c, fmt.Errorf("decode: %w", err)))
+		}
 		if err != nil {
 			return over(p.failOrWait(j.c, renewed, err))
 		}

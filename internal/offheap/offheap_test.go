@@ -1,10 +1,13 @@
 package offheap
 
 import (
+	"errors"
 	"os"
 	"regexp"
 	"strconv"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // rssAnonKB is this process's anonymous resident memory.
@@ -56,6 +59,15 @@ func TestFreeReturnsMemoryAtOnce(t *testing.T) {
 	}
 	if err := b.Free(); err != nil {
 		t.Errorf("second Free: %v", err)
+	}
+}
+
+// A mapping the kernel refuses says so with ENOMEM, which callers tell
+// from bad input (the daemon retries the photo later).
+func TestAllocTooMuchIsENOMEM(t *testing.T) {
+	_, err := Alloc(1 << 60)
+	if !errors.Is(err, unix.ENOMEM) {
+		t.Fatalf("Alloc(1<<60): %v, want ENOMEM", err)
 	}
 }
 

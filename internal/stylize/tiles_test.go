@@ -21,6 +21,7 @@ import (
 	"github.com/animed/animed/converter/onnxtest"
 	"github.com/animed/animed/internal/pixels"
 	"github.com/animed/animed/internal/sharedtest"
+	"github.com/animed/animed/internal/testmodel"
 	"github.com/animed/animed/internal/tflitefile"
 	"github.com/animed/animed/models"
 )
@@ -400,5 +401,98 @@ func TestTiledHeapFollowsTheResult(t *testing.T) {
 	t.Logf("Go heap allocations %.2f MB for a %.2f MB result", float64(alloc)/1e6, float64(res)/1e6)
 	if alloc > res*3/2 {
 		t.Errorf("styling allocated %d bytes in the Go heap, more than 1.5x the %d-byte result", alloc, res)
+	}
+}
+
+// denseTiled is the blending tiled does, written the plain way: every
+// pixel summed, weighted, in sums over the whole photo.
+func denseTiled(t *testing.T, s *Stylizer, img *image.RGBA, th, tw, margin int) *image.RGBA {
+	t.Helper()
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	ys := planAxis(h, th, margin, s.field.Stride, blend(s.field.Stride))
+	xs := planAxis(w, tw, margin, s.field.Stride, blend(s.field.Stride))
+	wy, wx := rampWeights(ys), rampWeights(xs)
+	acc, ws := make([]float32, 3*w*h), make([]float32, w*h)
+	in := make([]float32, 3*th*tw)
+	for i, ty := range ys {
+		for j, tx := range xs {
+			pixels.Window(img, in, tx.start, ty.start, th, tw)
+			out, err := s.run(in, th, tw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for y := ty.lo; y < ty.hi; y++ {
+				for x := tx.lo; x < tx.hi; x++ {
+					wt := wy[i][y-ty.lo] * wx[j][x-tx.lo]
+					o := out[3*((y-ty.start)*tw+x-tx.start):]
+					for c := range 3 {
+						acc[3*(y*w+x)+c] += wt * o[c]
+					}
+					ws[y*w+x] += wt
+				}
+			}
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for p := range ws {
+		finish(dst.Pix[4*p:4*p+4], []float32{acc[3*p], acc[3*p+1], acc[3*p+2], ws[p]})
+	}
+	return dst
+}
+
+// tiled's sparse sums give exactly the plain dense blend: one tile, a
+// grid of two, and a photo three tiles cover at once in a band (the step
+// under half the interior), for float and int8 I/O.
+func TestTiledMatchesDenseBlend(t *testing.T) {
+	models := []struct {
+		name string
+		data []byte
+	}{
+		{"float", testmodel.FP32()},
+		{"int8", testmodel.MustBuild(testmodel.Config{Int8: true, Int8IO: true})},
+	}
+	for _, m := range models {
+		s := newStylizer(t, m.data, Options{})
+		st, margin := s.field.Stride, s.field.Margin()
+		inner := roundUp(100, st)
+		tile := inner + 2*margin
+		tests := []struct {
+			name  string
+			w, h  int
+			cover int // the most tiles a row shares
+		}{
+			{"one tile", inner - 3, inner - 5, 1},
+			{"two by two", inner + 37, inner + 11, 2},
+			// 2*inner - blend/2 pixels: three tiles whose steps are
+			// just under half the interior.
+			{"three at once", 2*inner - blend(st)/2, 2*inner - blend(st)/2, 3},
+			{"thin", 3*inner + 5, 7, 1},
+		}
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				cover := make([]int, tt.h)
+				for _, sp := range planAxis(tt.h, tile, margin, st, blend(st)) {
+					for y := sp.lo; y < sp.hi; y++ {
+						cover[y]++
+					}
+				}
+				if got := slices.Max(cover); got != tt.cover {
+					t.Fatalf("rows in up to %d tiles, want %d", got, tt.cover)
+				}
+				img := photo(tt.w, tt.h, 7)
+				got, err := s.tiled(context.Background(), img, tile, tile, margin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := denseTiled(t, s, img, tile, tile, margin)
+				for i := range want.Pix {
+					if got.Pix[i] != want.Pix[i] {
+						p := i / 4
+						t.Fatalf("pixel %d,%d channel %d: %d, dense blend %d", p%tt.w, p/tt.w, i%4, got.Pix[i], want.Pix[i])
+					}
+				}
+			})
+		}
 	}
 }

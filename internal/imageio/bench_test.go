@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"syscall"
@@ -134,4 +135,20 @@ func cpuTime(tb testing.TB) time.Duration {
 // reportCPU reports the CPU time per op since start (from cpuTime).
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
+// BenchmarkOrient applies EXIF orientations to a 1024x768 photo (3: a
+// half turn, 6: a quarter turn, what phones held upright write).
+//
+//	go test ./internal/imageio -run '^$' -bench Orient
+func BenchmarkOrient(b *testing.B) {
+	m := image.NewRGBA(image.Rect(0, 0, 1024, 768))
+	for _, o := range []int{3, 6} {
+		b.Run(fmt.Sprintf("orientation=%d", o), func(b *testing.B) {
+			b.SetBytes(int64(len(m.Pix)))
+			for b.Loop() {
+				orientRGBA(m, o)
+			}
+		})
+	}
 }

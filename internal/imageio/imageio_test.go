@@ -311,3 +311,32 @@ func TestDecodeShrinkKeepsColours(t *testing.T) {
 		}
 	}
 }
+
+// orientPix's blocked copy puts every pixel where orientSrc says, for
+// every orientation, 4- and 1-byte pixels, and sizes that end mid-block.
+func TestOrientPix(t *testing.T) {
+	for _, size := range [][2]int{{1, 1}, {37, 70}, {64, 32}, {3, 100}} {
+		w, h := size[0], size[1]
+		for _, bpp := range []int{4, 1} {
+			src := make([]uint8, w*h*bpp)
+			for i := range src {
+				src[i] = uint8(i*7 + i/251)
+			}
+			for o := 1; o <= 8; o++ {
+				dw, dh := orientedSize(o, w, h)
+				dst := make([]uint8, dw*dh*bpp)
+				orientPix(dst, dw*bpp, src, w*bpp, bpp, o, w, h)
+				for dy := range dh {
+					for dx := range dw {
+						sx, sy := orientSrc(o, dx, dy, w, h)
+						for c := range bpp {
+							if got, want := dst[(dy*dw+dx)*bpp+c], src[(sy*w+sx)*bpp+c]; got != want {
+								t.Fatalf("%dx%d, %d bytes, orientation %d: (%d,%d)[%d] = %d, want %d", w, h, bpp, o, dx, dy, c, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
